@@ -1,0 +1,101 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+)
+
+// MaxBody is the request body limit (CONTRACT §1).
+const MaxBody = 1 << 20
+
+// Decode reads a JSON object body into dst. Unknown fields are ignored; wrong
+// types, malformed JSON, trailing data, a non-JSON content type and an empty body
+// are 4xx errors naming the problem; an oversize body is 413.
+func Decode(r *http.Request, dst any) error {
+	raw, err := ReadJSON(r)
+	if err != nil {
+		return err
+	}
+	return Unmarshal(raw, dst)
+}
+
+// ReadJSON reads and checks a JSON body without decoding it into a type.
+func ReadJSON(r *http.Request) (json.RawMessage, error) {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			return nil, &Error{Status: 415, Code: "UNSUPPORTED_MEDIA_TYPE", Message: "Content-Type must be application/json"}
+		}
+	}
+	if r.ContentLength > MaxBody {
+		return nil, ErrTooLarge
+	}
+	if r.Body == nil {
+		return nil, BadRequest("INVALID_JSON", "Request body is required")
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
+	if err != nil {
+		return nil, decodeError(err)
+	}
+	if len(body) > MaxBody {
+		return nil, ErrTooLarge
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, BadRequest("INVALID_JSON", "Request body is required")
+	}
+	if !json.Valid(body) {
+		return nil, BadRequest("INVALID_JSON", "Malformed JSON body")
+	}
+	return body, nil
+}
+
+// Unmarshal decodes a checked JSON body into dst with Decode's error mapping.
+func Unmarshal(raw json.RawMessage, dst any) error {
+	if err := json.Unmarshal(raw, dst); err != nil {
+		return decodeError(err)
+	}
+	return nil
+}
+
+func decodeError(err error) error {
+	var mb *http.MaxBytesError
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &mb):
+		return ErrTooLarge
+	case errors.Is(err, io.EOF):
+		return BadRequest("INVALID_JSON", "Request body is required")
+	case errors.As(err, &typeErr):
+		field := typeErr.Field
+		if field == "" {
+			return BadRequest("INVALID_JSON", "Request body must be a JSON object")
+		}
+		return BadRequest("INVALID_FIELD_TYPE", fmt.Sprintf("Field %q must be of type %s", field, jsonType(typeErr.Type.Kind().String())))
+	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF):
+		return BadRequest("INVALID_JSON", "Malformed JSON body")
+	}
+	return BadRequest("INVALID_JSON", "Malformed JSON body")
+}
+
+func jsonType(kind string) string {
+	switch kind {
+	case "string":
+		return "string"
+	case "bool":
+		return "boolean"
+	case "map", "struct":
+		return "object"
+	case "slice", "array":
+		return "array"
+	case "ptr", "interface":
+		return "value"
+	}
+	return "number"
+}

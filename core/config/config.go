@@ -1,0 +1,294 @@
+// Package config reads the service's configuration from the environment
+// (CONTRACT §12), validates every value with a message naming the variable, and
+// creates the dev-mode secrets it may generate. Only cmd/ calls it.
+package config
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/mail"
+	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/agentbot/gateway/core/ratelimit"
+)
+
+// Config is the validated configuration.
+type Config struct {
+	Addr      string
+	DataDir   string
+	Dev       bool
+	PublicURL string
+
+	DatabaseURL        string
+	DatabaseMigrateURL string
+	RedisURL           string
+
+	JWTSecret []byte
+	MasterKey []byte // 32 bytes
+
+	AdminEmails    map[string]bool
+	SMTPURL        string
+	MailFrom       string
+	CORSOrigins    []string
+	TrustedProxies []netip.Prefix
+	RateLimits     ratelimit.Rules
+
+	BotFilter      bool
+	BotHoneypot    string
+	BcryptCost     int
+	SessionTTL     time.Duration
+	ShutdownGrace  time.Duration
+	LogLevel       string
+	LogFormat      string
+	LoginFailLimit int64
+	LoginFailWin   time.Duration
+}
+
+// Getenv reads one variable; os.Getenv in production, a map in tests.
+type Getenv func(string) string
+
+// Load reads and validates the configuration. All problems are reported at once.
+func Load(getenv Getenv) (*Config, error) {
+	var errs []error
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
+	}
+	get := func(name, def string) string {
+		if v, ok := lookup(getenv, name); ok {
+			return v
+		}
+		return def
+	}
+	c := &Config{
+		Addr:               get("AGENTBOT_ADDR", "127.0.0.1:8080"),
+		DataDir:            get("AGENTBOT_DATA_DIR", "./data"),
+		DatabaseURL:        get("DATABASE_URL", ""),
+		DatabaseMigrateURL: get("DATABASE_MIGRATE_URL", ""),
+		RedisURL:           get("REDIS_URL", ""),
+		SMTPURL:            get("SMTP_URL", ""),
+		MailFrom:           get("MAIL_FROM", "Agentbot <no-reply@agentbot.local>"),
+		BotHoneypot:        get("AGENTBOT_BOT_HONEYPOT", "website"),
+		LogLevel:           strings.ToLower(get("AGENTBOT_LOG_LEVEL", "info")),
+		LogFormat:          strings.ToLower(get("AGENTBOT_LOG_FORMAT", "text")),
+	}
+
+	c.Dev = boolVar(get("AGENTBOT_DEV", "false"), "AGENTBOT_DEV", bad)
+	c.BotFilter = boolVar(get("AGENTBOT_BOT_FILTER", "true"), "AGENTBOT_BOT_FILTER", bad)
+
+	if _, port, err := net.SplitHostPort(c.Addr); err != nil {
+		bad("AGENTBOT_ADDR", "%q is not host:port (%v)", c.Addr, err)
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		bad("AGENTBOT_ADDR", "port %q is not a number from 0 to 65535", port)
+	}
+	if c.DataDir == "" {
+		bad("AGENTBOT_DATA_DIR", "must not be empty")
+	}
+	for _, v := range []struct{ name, val string }{{"DATABASE_URL", c.DatabaseURL}, {"DATABASE_MIGRATE_URL", c.DatabaseMigrateURL}} {
+		if v.val != "" && !strings.HasPrefix(v.val, "postgres://") && !strings.HasPrefix(v.val, "postgresql://") {
+			bad(v.name, "must be a postgres:// or postgresql:// URL")
+		}
+	}
+	if c.DatabaseMigrateURL != "" && c.DatabaseURL == "" {
+		bad("DATABASE_MIGRATE_URL", "is set but DATABASE_URL is not")
+	}
+	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
+		bad("REDIS_URL", "must be a redis:// or rediss:// URL")
+	}
+	if c.SMTPURL != "" {
+		if u, err := url.Parse(c.SMTPURL); err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" {
+			bad("SMTP_URL", "must look like smtp://user:pass@host:port or smtps://…")
+		}
+	}
+	if _, err := mail.ParseAddress(c.MailFrom); err != nil {
+		bad("MAIL_FROM", "%q is not a mail address", c.MailFrom)
+	}
+
+	c.PublicURL = strings.TrimRight(get("AGENTBOT_PUBLIC_URL", "http://"+c.Addr), "/")
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("AGENTBOT_PUBLIC_URL", "%q must be an absolute http(s) URL", c.PublicURL)
+	}
+
+	c.AdminEmails = map[string]bool{}
+	for _, e := range splitList(get("ADMIN_EMAILS", "")) {
+		if _, err := mail.ParseAddress(e); err != nil {
+			bad("ADMIN_EMAILS", "%q is not an email address", e)
+			continue
+		}
+		c.AdminEmails[strings.ToLower(e)] = true
+	}
+
+	origins := get("AGENTBOT_CORS_ORIGINS", "")
+	if origins == "" && c.Dev {
+		origins = "*"
+	}
+	for _, o := range splitList(origins) {
+		if o != "*" {
+			if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" || u.Path != "" {
+				bad("AGENTBOT_CORS_ORIGINS", "%q is not an origin like https://app.example.com", o)
+				continue
+			}
+		}
+		c.CORSOrigins = append(c.CORSOrigins, o)
+	}
+
+	var err error
+	if c.TrustedProxies, err = ratelimit.ParseTrusted(get("AGENTBOT_TRUSTED_PROXIES", "")); err != nil {
+		bad("AGENTBOT_TRUSTED_PROXIES", "%v", err)
+	}
+	if c.RateLimits, err = ratelimit.ParseRules(ratelimit.Defaults(), get("AGENTBOT_RATE_LIMITS", "")); err != nil {
+		bad("AGENTBOT_RATE_LIMITS", "%v", err)
+	}
+
+	c.BcryptCost = intVar(get("AGENTBOT_BCRYPT_COST", "12"), "AGENTBOT_BCRYPT_COST", 4, 31, bad)
+	c.LoginFailLimit = int64(intVar(get("AGENTBOT_LOGIN_FAILURES", "5"), "AGENTBOT_LOGIN_FAILURES", 1, 1000, bad))
+	c.LoginFailWin = durationVar(get("AGENTBOT_LOGIN_FAILURE_WINDOW", "15m"), "AGENTBOT_LOGIN_FAILURE_WINDOW", bad)
+	c.SessionTTL = durationVar(get("AGENTBOT_SESSION_TTL", "720h"), "AGENTBOT_SESSION_TTL", bad)
+	c.ShutdownGrace = durationVar(get("AGENTBOT_SHUTDOWN_GRACE", "30s"), "AGENTBOT_SHUTDOWN_GRACE", bad)
+	if c.SessionTTL > 0 && c.SessionTTL < 2*time.Hour {
+		bad("AGENTBOT_SESSION_TTL", "must be at least 2h")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("AGENTBOT_LOG_LEVEL", "%q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		bad("AGENTBOT_LOG_FORMAT", "%q is not text or json", c.LogFormat)
+	}
+
+	if v := get("JWT_SECRET", ""); v != "" {
+		if len(v) < 32 {
+			bad("JWT_SECRET", "must be at least 32 bytes (got %d)", len(v))
+		}
+		c.JWTSecret = []byte(v)
+	} else if !c.Dev {
+		bad("JWT_SECRET", "is required outside dev mode (at least 32 bytes; e.g. `openssl rand -hex 32`)")
+	}
+	if v := get("AGENTBOT_MASTER_KEY", ""); v != "" {
+		if c.MasterKey, err = decodeKey(v); err != nil {
+			bad("AGENTBOT_MASTER_KEY", "%v", err)
+		}
+	} else if !c.Dev {
+		bad("AGENTBOT_MASTER_KEY", "is required outside dev mode (32 bytes as 64 hex characters or base64)")
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("invalid configuration:\n  %w", joinIndented(errs))
+	}
+	return c, nil
+}
+
+// EnsureDevSecrets generates JWT_SECRET and AGENTBOT_MASTER_KEY when they are
+// unset (dev mode only), persisted in the data directory so that sessions and
+// encrypted data survive restarts.
+func (c *Config) EnsureDevSecrets() error {
+	if len(c.JWTSecret) > 0 && len(c.MasterKey) > 0 {
+		return nil
+	}
+	if !c.Dev {
+		return errors.New("secrets are missing outside dev mode")
+	}
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return fmt.Errorf("AGENTBOT_DATA_DIR: %w", err)
+	}
+	load := func(name string) ([]byte, error) {
+		p := filepath.Join(c.DataDir, name)
+		if b, err := os.ReadFile(p); err == nil {
+			return hex.DecodeString(strings.TrimSpace(string(b)))
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+		k := make([]byte, 32)
+		_, _ = rand.Read(k)
+		if err := os.WriteFile(p, []byte(hex.EncodeToString(k)+"\n"), 0o600); err != nil {
+			return nil, err
+		}
+		return k, nil
+	}
+	var err error
+	if len(c.JWTSecret) == 0 {
+		if c.JWTSecret, err = load("jwt_secret"); err != nil {
+			return fmt.Errorf("dev JWT secret: %w", err)
+		}
+	}
+	if len(c.MasterKey) == 0 {
+		if c.MasterKey, err = load("master_key"); err != nil || len(c.MasterKey) != 32 {
+			return fmt.Errorf("dev master key in %s: %v", c.DataDir, err)
+		}
+	}
+	return nil
+}
+
+func lookup(getenv Getenv, name string) (string, bool) {
+	v := strings.TrimSpace(getenv(name))
+	return v, v != ""
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func boolVar(v, name string, bad func(string, string, ...any)) bool {
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		bad(name, "%q is not a boolean (true/false)", v)
+	}
+	return b
+}
+
+func intVar(v, name string, min, max int, bad func(string, string, ...any)) int {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < min || n > max {
+		bad(name, "%q is not an integer from %d to %d", v, min, max)
+	}
+	return n
+}
+
+func durationVar(v, name string, bad func(string, string, ...any)) time.Duration {
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		bad(name, "%q is not a positive duration like 30s or 15m", v)
+	}
+	return d
+}
+
+func decodeKey(v string) ([]byte, error) {
+	if b, err := hex.DecodeString(v); err == nil && len(b) == 32 {
+		return b, nil
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(v); err == nil && len(b) == 32 {
+			return b, nil
+		}
+	}
+	return nil, errors.New("must be 32 bytes as 64 hex characters or base64")
+}
+
+type indented []error
+
+func (e indented) Error() string {
+	s := make([]string, len(e))
+	for i, err := range e {
+		s[i] = err.Error()
+	}
+	return strings.Join(s, "\n  ")
+}
+
+func joinIndented(errs []error) error { return indented(errs) }

@@ -1,0 +1,365 @@
+// Package health serves GET /api/health: an unauthenticated liveness and load
+// report for the process and its host.
+//
+// The response is
+//
+//	{"status":"ok","health":"healthy","timestamp":"2006-01-02T15:04:05Z",
+//	 "cpu":{"usage":12.5,"cores":8},
+//	 "memory":{"usage":40.12,"total":...,"used":...,"free":...},
+//	 "uptime":123.45,
+//	 "checks":{"database":"ok"}}
+//
+// cpu.usage is the 1-minute load average divided by the number of CPUs, as a
+// percentage; memory comes from /proc/meminfo (used = MemTotal − MemAvailable,
+// free = MemAvailable). health is "healthy" while both usages are ≤ 70%,
+// "degraded" while the higher one is ≤ 85% and "unhealthy" above that.
+//
+// When the host statistics cannot be read (for instance on a system without
+// /proc) the answer is 500 with {"status":"error","health":"unhealthy",
+// "timestamp":...}. When a dependency check fails the answer is 503 with
+// status "error", health "unhealthy" and the failing check reported as
+// "error: <message>" in checks.
+package health
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/agentbot/gateway/core/api"
+)
+
+// Thresholds (percent) between the health levels.
+const (
+	DegradedAbove  = 70.0
+	UnhealthyAbove = 85.0
+)
+
+// CheckTimeout bounds each dependency check.
+const CheckTimeout = 2 * time.Second
+
+// maxCheckMessage bounds the error text reported for a failing check.
+const maxCheckMessage = 120
+
+// Health levels.
+const (
+	Healthy   = "healthy"
+	Degraded  = "degraded"
+	Unhealthy = "unhealthy"
+)
+
+// processStart stands in for Handler.Started when it is zero.
+var processStart = time.Now()
+
+// Check is a named dependency probe (e.g. "database", "redis"). Fn gets a
+// context that expires after CheckTimeout and reports a problem as an error.
+type Check struct {
+	Name string
+	Fn   func(ctx context.Context) error
+}
+
+// Handler serves the health report. The zero value works: it reads /proc,
+// uses the wall clock and reports uptime since the package was initialised.
+type Handler struct {
+	// Started is the process start time used for uptime; zero means the time
+	// this package was initialised.
+	Started time.Time
+	// Checks are run concurrently on every request, each with CheckTimeout.
+	Checks []Check
+	// ProcDir is the procfs root; "" means "/proc". Tests point it at a fake.
+	ProcDir string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Response is the success (200) and failing-check (503) body.
+type Response struct {
+	Status    string            `json:"status"`
+	Health    string            `json:"health"`
+	Timestamp string            `json:"timestamp"`
+	CPU       CPU               `json:"cpu"`
+	Memory    Memory            `json:"memory"`
+	Uptime    float64           `json:"uptime"`
+	Checks    map[string]string `json:"checks,omitempty"`
+}
+
+// ErrorResponse is the body when the host statistics cannot be read (500).
+type ErrorResponse struct {
+	Status    string            `json:"status"`
+	Health    string            `json:"health"`
+	Timestamp string            `json:"timestamp"`
+	Checks    map[string]string `json:"checks,omitempty"`
+}
+
+// CPU is the load report.
+type CPU struct {
+	Usage float64 `json:"usage"`
+	Cores int     `json:"cores"`
+}
+
+// Memory is the memory report; sizes are in bytes.
+type Memory struct {
+	Usage float64 `json:"usage"`
+	Total uint64  `json:"total"`
+	Used  uint64  `json:"used"`
+	Free  uint64  `json:"free"`
+}
+
+// ServeHTTP answers GET and HEAD; other methods get 405.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		e := api.Errorf(http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "Method not allowed")
+		e.Header = http.Header{"Allow": {"GET, HEAD"}}
+		api.WriteError(w, api.RequestID(r.Context()), e)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+
+	now := h.now()
+	ts := now.UTC().Format(time.RFC3339)
+	checks, checksOK := h.runChecks(r.Context())
+
+	cpu, mem, err := h.stats()
+	if err != nil {
+		api.JSON(w, http.StatusInternalServerError, ErrorResponse{
+			Status: "error", Health: Unhealthy, Timestamp: ts, Checks: checks,
+		})
+		return
+	}
+
+	started := h.Started
+	if started.IsZero() {
+		started = processStart
+	}
+	uptime := now.Sub(started).Seconds()
+	if uptime < 0 {
+		uptime = 0
+	}
+
+	resp := Response{
+		Status:    "ok",
+		Health:    Level(cpu.Usage, mem.Usage),
+		Timestamp: ts,
+		CPU:       cpu,
+		Memory:    mem,
+		Uptime:    round2(uptime),
+		Checks:    checks,
+	}
+	status := http.StatusOK
+	if !checksOK {
+		resp.Status = "error"
+		resp.Health = Unhealthy
+		status = http.StatusServiceUnavailable
+	}
+	api.JSON(w, status, resp)
+}
+
+// Level classifies cpu and memory usage percentages.
+func Level(cpu, mem float64) string {
+	m := max(cpu, mem)
+	switch {
+	case m > UnhealthyAbove || math.IsNaN(m):
+		return Unhealthy
+	case m > DegradedAbove:
+		return Degraded
+	}
+	return Healthy
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}
+
+func (h *Handler) procDir() string {
+	if h.ProcDir != "" {
+		return h.ProcDir
+	}
+	return "/proc"
+}
+
+// stats reads CPU load and memory usage.
+func (h *Handler) stats() (CPU, Memory, error) {
+	dir := h.procDir()
+	load, err := readLoadAvg(filepath.Join(dir, "loadavg"))
+	if err != nil {
+		return CPU{}, Memory{}, err
+	}
+	cores := runtime.NumCPU()
+	cpu := CPU{Usage: round2(load / float64(cores) * 100), Cores: cores}
+
+	total, avail, err := readMemInfo(filepath.Join(dir, "meminfo"))
+	if err != nil {
+		return CPU{}, Memory{}, err
+	}
+	avail = min(avail, total)
+	used := total - avail
+	mem := Memory{
+		Usage: round2(float64(used) / float64(total) * 100),
+		Total: total,
+		Used:  used,
+		Free:  avail,
+	}
+	return cpu, mem, nil
+}
+
+// readLoadAvg returns the 1-minute load average from a /proc/loadavg file.
+func readLoadAvg(path string) (float64, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	fields := strings.Fields(string(b))
+	if len(fields) == 0 {
+		return 0, fmt.Errorf("health: %s: empty", path)
+	}
+	v, err := strconv.ParseFloat(fields[0], 64)
+	if err != nil || v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, fmt.Errorf("health: %s: bad load average %q", path, fields[0])
+	}
+	return v, nil
+}
+
+// readMemInfo returns MemTotal and MemAvailable in bytes from a /proc/meminfo
+// file. Kernels without MemAvailable (< 3.14) get MemFree+Buffers+Cached.
+func readMemInfo(path string) (total, avail uint64, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+
+	vals := make(map[string]uint64, 8)
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		key, rest, ok := strings.Cut(sc.Text(), ":")
+		if !ok {
+			continue
+		}
+		switch key {
+		case "MemTotal", "MemAvailable", "MemFree", "Buffers", "Cached":
+		default:
+			continue
+		}
+		fields := strings.Fields(rest)
+		if len(fields) == 0 {
+			continue
+		}
+		n, perr := strconv.ParseUint(fields[0], 10, 64)
+		if perr != nil {
+			return 0, 0, fmt.Errorf("health: %s: bad %s value %q", path, key, fields[0])
+		}
+		mult := uint64(1)
+		if len(fields) > 1 && strings.EqualFold(fields[1], "kB") {
+			mult = 1024
+		}
+		vals[key] = n * mult
+	}
+	if err := sc.Err(); err != nil {
+		return 0, 0, err
+	}
+	total, ok := vals["MemTotal"]
+	if !ok || total == 0 {
+		return 0, 0, fmt.Errorf("health: %s: no MemTotal", path)
+	}
+	avail, ok = vals["MemAvailable"]
+	if !ok {
+		free, ok := vals["MemFree"]
+		if !ok {
+			return 0, 0, fmt.Errorf("health: %s: no MemAvailable or MemFree", path)
+		}
+		avail = free + vals["Buffers"] + vals["Cached"]
+	}
+	return total, avail, nil
+}
+
+// runChecks runs every check concurrently and reports each as "ok" or
+// "error: <message>". A check that ignores its context is abandoned when the
+// timeout passes. ok is false when any check failed.
+func (h *Handler) runChecks(ctx context.Context) (results map[string]string, ok bool) {
+	if len(h.Checks) == 0 {
+		return nil, true
+	}
+	results = make(map[string]string, len(h.Checks))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	ok = true
+	for _, c := range h.Checks {
+		wg.Go(func() {
+			err := runCheck(ctx, c)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				ok = false
+				results[c.Name] = "error: " + shortMessage(err)
+				return
+			}
+			if _, dup := results[c.Name]; !dup {
+				results[c.Name] = "ok"
+			}
+		})
+	}
+	wg.Wait()
+	return results, ok
+}
+
+func runCheck(parent context.Context, c Check) error {
+	if c.Fn == nil {
+		return errors.New("no check function")
+	}
+	ctx, cancel := context.WithTimeout(parent, CheckTimeout)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		defer func() {
+			if v := recover(); v != nil {
+				done <- fmt.Errorf("panic: %v", v)
+			}
+		}()
+		done <- c.Fn(ctx)
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return errors.New("timed out")
+		}
+		return ctx.Err()
+	}
+}
+
+// shortMessage is err's first line, cut to maxCheckMessage runes.
+func shortMessage(err error) string {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "timed out"
+	}
+	s := err.Error()
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		s = s[:i]
+	}
+	s = strings.TrimSpace(s)
+	if utf8.RuneCountInString(s) > maxCheckMessage {
+		r := []rune(s)
+		s = string(r[:maxCheckMessage]) + "…"
+	}
+	if s == "" {
+		s = "failed"
+	}
+	return s
+}
+
+func round2(v float64) float64 { return math.Round(v*100) / 100 }

@@ -1,0 +1,150 @@
+package identity
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+
+	"github.com/agentbot/gateway/core/api"
+	"github.com/agentbot/gateway/core/auth"
+	"github.com/agentbot/gateway/core/mail"
+	"github.com/agentbot/gateway/core/store"
+)
+
+// changePassword: POST /api/settings/password {currentPassword, newPassword}
+// → {success: true}; every other session of the user is revoked.
+func (s *Service) changePassword(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	p, err := auth.Require(r)
+	if err != nil {
+		return err
+	}
+	var req struct {
+		CurrentPassword string `json:"currentPassword"`
+		NewPassword     string `json:"newPassword"`
+	}
+	if err := api.Decode(r, &req); err != nil {
+		return err
+	}
+	if req.CurrentPassword == "" {
+		return api.Validation("currentPassword is required")
+	}
+	if err := checkPassword("newPassword", req.NewPassword); err != nil {
+		return err
+	}
+	hash, err := s.Store.PasswordHash(r.Context(), p.UserID)
+	if err != nil {
+		return storeErr(err, "User not found")
+	}
+	if !s.Passwords.Check(hash, req.CurrentPassword) {
+		return api.Unauthorized("INVALID_CREDENTIALS", "Current password is incorrect")
+	}
+	newHash, err := s.Passwords.Hash(req.NewPassword)
+	if err != nil {
+		return err
+	}
+	if err := s.Store.SetPassword(r.Context(), p.UserID, newHash, p.SessionID); err != nil {
+		return storeErr(err, "User not found")
+	}
+	api.OK(w, map[string]any{"success": true})
+	return nil
+}
+
+const forgotMessage = "If an account exists, a reset link has been sent"
+
+// forgotPassword: POST /api/auth/forgot-password {email} → always the same 200,
+// so the answer never tells whether an account exists. The token is made and
+// mailed in the background for the same reason (timing).
+func (s *Service) forgotPassword(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	raw, err := api.ReadJSON(r)
+	if err != nil {
+		return err
+	}
+	var fields map[string]any
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return api.BadRequest("INVALID_JSON", "Request body must be a JSON object")
+	}
+	if err := s.Bots.check(r, fields); err != nil {
+		return err
+	}
+	var req struct {
+		Email string `json:"email"`
+	}
+	if err := api.Unmarshal(raw, &req); err != nil {
+		return err
+	}
+	email, err := normEmail(req.Email)
+	if err != nil {
+		return err
+	}
+	s.mailWG.Add(1)
+	go func() {
+		defer s.mailWG.Done()
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 30*time.Second)
+		defer cancel()
+		if err := s.sendReset(ctx, email); err != nil {
+			s.log().ErrorContext(ctx, "password reset mail", "request_id", api.RequestID(r.Context()), "err", err)
+		}
+	}()
+	api.OK(w, map[string]any{"message": forgotMessage})
+	return nil
+}
+
+func (s *Service) sendReset(ctx context.Context, email string) error {
+	cred, err := s.Store.CredentialByEmail(ctx, email)
+	if errorsIs(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	ttl := s.ResetTTL
+	if ttl == 0 {
+		ttl = time.Hour
+	}
+	token := auth.NewToken()
+	if err := s.Store.CreatePasswordReset(ctx, cred.UserID, auth.Digest(token), s.now().Add(ttl)); err != nil {
+		return err
+	}
+	link := s.PublicURL + "/reset-password?token=" + token
+	return s.Mail.Send(ctx, mail.Message{
+		To:      cred.Email,
+		Subject: "Reset your Agentbot password",
+		Text: "Someone asked to reset the password of your Agentbot account.\n\n" +
+			"To choose a new password, open this link within " + ttl.String() + ":\n\n" + link + "\n\n" +
+			"Or POST {\"token\": \"" + token + "\", \"password\": \"…\"} to /api/auth/reset-password.\n\n" +
+			"If you did not ask for this, ignore this message; your password is unchanged.\n",
+	})
+}
+
+// resetPassword: POST /api/auth/reset-password {token, password} → 200; an
+// unknown, used or expired token is 400 INVALID_TOKEN. All sessions are revoked.
+func (s *Service) resetPassword(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	var req struct {
+		Token    string `json:"token"`
+		Password string `json:"password"`
+	}
+	if err := api.Decode(r, &req); err != nil {
+		return err
+	}
+	if req.Token == "" {
+		return api.Validation("Token is required")
+	}
+	if err := checkPassword("Password", req.Password); err != nil {
+		return err
+	}
+	hash, err := s.Passwords.Hash(req.Password)
+	if err != nil {
+		return err
+	}
+	if _, err := s.Store.ResetPassword(r.Context(), auth.Digest(req.Token), hash); err != nil {
+		if errorsIs(err, store.ErrTokenInvalid) {
+			return api.BadRequest("INVALID_TOKEN", "Invalid or expired reset token")
+		}
+		return err
+	}
+	api.OK(w, map[string]any{"message": "Password reset successfully"})
+	return nil
+}

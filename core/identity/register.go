@@ -1,0 +1,66 @@
+package identity
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/julienschmidt/httprouter"
+
+	"github.com/agentbot/gateway/core/api"
+	"github.com/agentbot/gateway/core/store"
+)
+
+type registerRequest struct {
+	Email        string `json:"email"`
+	Password     string `json:"password"`
+	Name         string `json:"name"`
+	ReferralCode string `json:"referralCode"`
+}
+
+// register: POST /api/register {email, password, name?, referralCode?} → 200 {id, email, name}.
+func (s *Service) register(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	raw, err := api.ReadJSON(r)
+	if err != nil {
+		return err
+	}
+	var fields map[string]any
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return api.BadRequest("INVALID_JSON", "Request body must be a JSON object")
+	}
+	if err := s.Bots.check(r, fields); err != nil {
+		return err
+	}
+	var req registerRequest
+	if err := api.Unmarshal(raw, &req); err != nil {
+		return err
+	}
+	email, err := normEmail(req.Email)
+	if err != nil {
+		return err
+	}
+	if err := checkPassword("Password", req.Password); err != nil {
+		return err
+	}
+	name := email
+	if req.Name != "" {
+		if name, err = checkName("Name", req.Name, 100); err != nil {
+			return err
+		}
+	}
+	if req.ReferralCode != "" && !referralRE.MatchString(req.ReferralCode) {
+		return api.Validation("Invalid referral code")
+	}
+	hash, err := s.Passwords.Hash(req.Password)
+	if err != nil {
+		return err
+	}
+	u, err := s.Store.CreateUser(r.Context(), store.NewUser{Email: email, Name: name, PasswordHash: hash})
+	if errorsIs(err, store.ErrConflict) {
+		return api.Conflict("USER_EXISTS", "User already exists")
+	}
+	if err != nil {
+		return err
+	}
+	api.OK(w, map[string]any{"id": u.ID, "email": u.Email, "name": u.Name})
+	return nil
+}

@@ -1,0 +1,130 @@
+package identity
+
+import (
+	"net/http"
+
+	"github.com/julienschmidt/httprouter"
+
+	"github.com/agentbot/gateway/core/api"
+	"github.com/agentbot/gateway/core/auth"
+)
+
+type loginRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+var errBadCredentials = api.Unauthorized("INVALID_CREDENTIALS", "Invalid email or password")
+
+// login: POST /api/auth/login (and /api/auth/callback/credentials) {email,
+// password} → sets the session cookie; 200 {user, csrfToken, expiresAt}. More
+// than the allowed failures per IP or per account in the window → 429.
+func (s *Service) login(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	var req loginRequest
+	if err := api.Decode(r, &req); err != nil {
+		return err
+	}
+	email, err := normEmail(req.Email)
+	if err != nil {
+		return err
+	}
+	if req.Password == "" {
+		return api.Validation("Password is required")
+	}
+	ctx := r.Context()
+	keys := []string{"login:ip:" + s.ClientIP(r), "login:acct:" + lower(email)}
+	for _, k := range keys {
+		blocked, retry, err := s.Failures.Blocked(ctx, k)
+		if err != nil {
+			s.log().WarnContext(ctx, "sign-in throttle unavailable", "err", err)
+			continue
+		}
+		if blocked {
+			e := *api.ErrRateLimited
+			e.Message = "Too many failed sign-in attempts; try again later"
+			e.Header = http.Header{"Retry-After": {itoa(int64(retry.Seconds()) + 1)}}
+			return &e
+		}
+	}
+	cred, err := s.Store.CredentialByEmail(ctx, email)
+	hash := ""
+	if err == nil {
+		hash = cred.PasswordHash
+	} else if !errorsIs(err, errNotFound) {
+		return err
+	}
+	if !s.Passwords.Check(hash, req.Password) {
+		for _, k := range keys {
+			if err := s.Failures.Fail(ctx, k); err != nil {
+				s.log().WarnContext(ctx, "sign-in throttle unavailable", "err", err)
+			}
+		}
+		return errBadCredentials
+	}
+	token := auth.NewToken()
+	exp := s.now().Add(s.sessionTTL())
+	if _, err := s.Store.CreateSession(ctx, cred.UserID, auth.Digest(token), exp); err != nil {
+		return err
+	}
+	u, err := s.Store.User(ctx, cred.UserID)
+	if err != nil {
+		return err
+	}
+	s.Auth.SetSessionCookie(w, token, exp)
+	api.OK(w, map[string]any{
+		"user":      map[string]any{"id": u.ID, "email": u.Email, "name": u.Name},
+		"csrfToken": s.Auth.CSRFToken(token),
+		"expiresAt": exp.Format(timeFormat),
+	})
+	return nil
+}
+
+// logout: POST /api/auth/logout ends the cookie session (idempotent).
+func (s *Service) logout(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	p, err := auth.Require(r)
+	if err == api.ErrAuthRequired {
+		s.Auth.ClearSessionCookie(w)
+		api.OK(w, map[string]any{"success": true})
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if p.Method == auth.MethodSession {
+		if err := s.Store.DeleteSession(r.Context(), p.UserID, p.SessionID); err != nil {
+			return err
+		}
+	}
+	s.Auth.ClearSessionCookie(w)
+	api.OK(w, map[string]any{"success": true})
+	return nil
+}
+
+// csrf: GET /api/auth/csrf → {csrfToken} for the cookie session.
+func (s *Service) csrf(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	tok, ok := auth.SessionCSRF(r, s.Auth)
+	if !ok {
+		return api.ErrAuthRequired
+	}
+	api.OK(w, map[string]any{"csrfToken": tok})
+	return nil
+}
+
+// token: POST /api/auth/token → {token, tokenType, expiresAt} for a caller
+// signed in by session or API key. A JWT cannot mint its own successor, so a
+// leaked token cannot be renewed forever.
+func (s *Service) token(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	p, err := auth.Require(r)
+	if err != nil {
+		return err
+	}
+	if p.Method == auth.MethodJWT {
+		return api.Forbidden("TOKEN_RENEWAL_FORBIDDEN", "Sign in with a session or an API key to get a token")
+	}
+	tok, exp, err := s.Auth.JWT.Issue(p)
+	if err != nil {
+		return err
+	}
+	api.OK(w, map[string]any{"token": tok, "tokenType": "Bearer", "expiresAt": exp.UTC().Format(timeFormat)})
+	return nil
+}

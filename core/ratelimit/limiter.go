@@ -1,0 +1,125 @@
+package ratelimit
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/ulule/limiter/v3"
+
+	"github.com/agentbot/gateway/core/api"
+)
+
+// storeTimeout bounds one store call so that a slow Redis delays requests by at
+// most this much before the middleware fails open.
+const storeTimeout = time.Second
+
+// errorLogEvery spaces out the "store failed" log lines during an outage.
+const errorLogEvery = 10 * time.Second
+
+// Limiter counts requests per rule in a Store.
+type Limiter struct {
+	// Log receives store errors; nil means slog.Default(). Set it before use.
+	Log *slog.Logger
+
+	store   limiter.Store
+	rules   Rules
+	lastLog atomic.Int64 // unix nanoseconds of the last store error logged
+}
+
+// New returns a Limiter applying rules with counters kept in store. Rule names
+// must be unique; they are part of the counter keys.
+func New(store limiter.Store, rules Rules) *Limiter {
+	return &Limiter{store: store, rules: rules}
+}
+
+// Middleware counts each request against the rule matching its path and answers
+// 429 once the window's budget is spent. userID returns the authenticated user's
+// id, "" for anonymous callers (nil means always anonymous); clientIP returns the
+// caller's IP (nil means the TCP peer, see ClientIP). OPTIONS requests (CORS
+// preflights) are not counted.
+//
+// Every counted response carries RateLimit-Limit, RateLimit-Remaining and
+// RateLimit-Reset (seconds until the window resets); a 429 also carries
+// Retry-After.
+func (l *Limiter) Middleware(userID func(*http.Request) string, clientIP func(*http.Request) string) api.Middleware {
+	if clientIP == nil {
+		clientIP = ClientIP{}.Of
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodOptions {
+				next.ServeHTTP(w, r)
+				return
+			}
+			rule := l.rules.Match(r.URL.Path)
+			key := l.key(rule, r, userID, clientIP)
+			ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
+			lctx, err := l.store.Get(ctx, key, rule.Rate)
+			cancel()
+			if err != nil {
+				// Fail open: the limiter protects capacity, it does not authorise
+				// anything (authentication and the failed sign-in Counter's callers
+				// still run), so a store outage must not turn into a gateway outage.
+				// Requests pass unthrottled, without RateLimit headers, until the
+				// store is back.
+				l.logStoreError(r, rule, err)
+				next.ServeHTTP(w, r)
+				return
+			}
+			reset := secondsUntil(lctx.Reset, time.Now())
+			h := w.Header()
+			h.Set("RateLimit-Limit", strconv.FormatInt(lctx.Limit, 10))
+			h.Set("RateLimit-Remaining", strconv.FormatInt(lctx.Remaining, 10))
+			h.Set("RateLimit-Reset", strconv.FormatInt(reset, 10))
+			if lctx.Reached {
+				e := *api.ErrRateLimited
+				e.Header = http.Header{"Retry-After": {strconv.FormatInt(max(reset, 1), 10)}}
+				api.WriteError(w, api.RequestID(r.Context()), &e)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// key names the counter: "<rule>:u:<user id>" for authenticated callers of a
+// per-user rule, "<rule>:ip:<client ip>" otherwise.
+func (l *Limiter) key(rule Rule, r *http.Request, userID, clientIP func(*http.Request) string) string {
+	if !rule.PerIP && userID != nil {
+		if id := userID(r); id != "" {
+			return rule.Name + ":u:" + id
+		}
+	}
+	ip := clientIP(r)
+	if ip == "" {
+		ip = "unknown"
+	}
+	return rule.Name + ":ip:" + ip
+}
+
+func (l *Limiter) logStoreError(r *http.Request, rule Rule, err error) {
+	if r.Context().Err() != nil {
+		return // the client went away; not a store problem
+	}
+	now := time.Now().UnixNano()
+	last := l.lastLog.Load()
+	if (last != 0 && now-last < int64(errorLogEvery)) || !l.lastLog.CompareAndSwap(last, now) {
+		return
+	}
+	log := l.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	log.ErrorContext(r.Context(), "rate limit store failed; letting requests through",
+		"request_id", api.RequestID(r.Context()), "rule", rule.Name, "err", err)
+}
+
+// secondsUntil converts a store's reset time (unix seconds) into the seconds
+// left in the window, never negative.
+func secondsUntil(reset int64, now time.Time) int64 {
+	return max(reset-now.Unix(), 0)
+}

@@ -1,0 +1,127 @@
+// Package server assembles the HTTP service from its parts: storage, identity,
+// rate limits, health, and the middleware chain in its fixed order. Callers
+// (cmd/agentbot, tests) add further routes on Router before serving Handler.
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+	"github.com/ulule/limiter/v3"
+
+	"github.com/agentbot/gateway/core/api"
+	"github.com/agentbot/gateway/core/auth"
+	"github.com/agentbot/gateway/core/config"
+	"github.com/agentbot/gateway/core/health"
+	"github.com/agentbot/gateway/core/identity"
+	"github.com/agentbot/gateway/core/mail"
+	"github.com/agentbot/gateway/core/ratelimit"
+	"github.com/agentbot/gateway/core/store"
+)
+
+// Server is the assembled service. Close releases everything it opened.
+type Server struct {
+	Config   *config.Config
+	Log      *slog.Logger
+	Store    *store.Store
+	Auth     *auth.Authenticator
+	Limiter  *ratelimit.Limiter
+	Identity *identity.Service
+	ClientIP ratelimit.ClientIP
+	Router   *httprouter.Router
+	Adapter  api.Adapter
+
+	closeLimits func() error
+}
+
+// New opens storage (applying migrations) and wires the core endpoints.
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, error) {
+	if err := cfg.EnsureDevSecrets(); err != nil {
+		return nil, err
+	}
+	st, err := store.Open(ctx, store.Config{DatabaseURL: cfg.DatabaseURL, MigrateURL: cfg.DatabaseMigrateURL,
+		DataDir: cfg.DataDir, Migrate: true, Log: log})
+	if err != nil {
+		return nil, err
+	}
+	lstore, closeLimits, err := ratelimit.NewStore(ctx, cfg.RedisURL, "agentbot:rl")
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	s := &Server{Config: cfg, Log: log, Store: st, closeLimits: closeLimits,
+		ClientIP: ratelimit.ClientIP{Trusted: cfg.TrustedProxies}, Adapter: api.Adapter{Log: log}}
+	s.Auth = &auth.Authenticator{Store: st, JWT: auth.JWT{Secret: cfg.JWTSecret}, Admins: cfg.AdminEmails,
+		CSRFKey: cfg.JWTSecret, SessionTTL: cfg.SessionTTL, SecureCookies: !cfg.Dev, Log: log}
+	s.Limiter = ratelimit.New(lstore, cfg.RateLimits)
+	s.Limiter.Log = log
+
+	var sender mail.Sender
+	switch {
+	case cfg.SMTPURL != "":
+		if sender, err = mail.NewSMTP(cfg.SMTPURL, cfg.MailFrom); err != nil {
+			s.Close(ctx)
+			return nil, err
+		}
+	case cfg.Dev:
+		sender = mail.Log{Log: log}
+	default:
+		sender = mail.Disabled{Log: log}
+	}
+	failRate := limiter.Rate{Period: cfg.LoginFailWin, Limit: cfg.LoginFailLimit}
+	s.Identity = &identity.Service{Store: st, Auth: s.Auth, Passwords: auth.Passwords{Cost: cfg.BcryptCost},
+		Mail: sender, Failures: ratelimit.NewCounter(lstore, failRate), ClientIP: s.ClientIP.Of,
+		Bots: identity.BotFilter{Enabled: cfg.BotFilter, Honeypot: cfg.BotHoneypot}, PublicURL: cfg.PublicURL,
+		SessionTTL: cfg.SessionTTL, Log: log}
+
+	r := httprouter.New()
+	r.HandleOPTIONS = true
+	r.NotFound = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		api.WriteError(w, api.RequestID(req.Context()), api.Errorf(404, "NOT_FOUND", "No route for %s %s", req.Method, req.URL.Path))
+	})
+	r.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		api.WriteError(w, api.RequestID(req.Context()), api.Errorf(405, "METHOD_NOT_ALLOWED", "Method %s not allowed on %s", req.Method, req.URL.Path))
+	})
+	r.PanicHandler = nil // Recover middleware handles panics with the request id.
+	s.Router = r
+
+	s.Identity.Routes(r, s.Adapter)
+	checks := []health.Check{{Name: "database", Fn: st.Ping}}
+	r.Handler(http.MethodGet, "/api/health", &health.Handler{Started: time.Now(), Checks: checks})
+	return s, nil
+}
+
+// Handler is the router behind the full middleware chain, outermost first:
+// request id → access log → recovery → security headers → CORS → body limit →
+// authentication → rate limit.
+func (s *Server) Handler() http.Handler {
+	return api.Chain(s.Router,
+		api.WithRequestID,
+		api.AccessLog(s.Log),
+		api.Recover(s.Log),
+		api.SecurityHeaders(!s.Config.Dev),
+		api.CORS{Origins: s.Config.CORSOrigins}.Middleware,
+		api.LimitBody,
+		s.Auth.Middleware,
+		s.Limiter.Middleware(func(r *http.Request) string { return auth.UserID(r.Context()) }, s.ClientIP.Of),
+	)
+}
+
+// Close stops background work and closes storage. Safe after a partial New.
+func (s *Server) Close(ctx context.Context) error {
+	var errs []error
+	if s.Identity != nil {
+		errs = append(errs, s.Identity.Close(ctx))
+	}
+	if s.closeLimits != nil {
+		errs = append(errs, s.closeLimits())
+	}
+	if s.Store != nil {
+		errs = append(errs, s.Store.Close())
+	}
+	return errors.Join(errs...)
+}

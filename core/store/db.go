@@ -1,0 +1,62 @@
+package store
+
+import (
+	"context"
+)
+
+// backend is what a database engine provides to the store. Queries are written
+// once, with $n placeholders, and run on both engines; the few pre-principal
+// lookups differ (PostgreSQL goes through SECURITY DEFINER functions) and come
+// from lookups().
+type backend interface {
+	name() string
+	// tenant runs fn in a transaction whose rows are scoped to userID.
+	tenant(ctx context.Context, userID string, readOnly bool, fn func(q querier) error) error
+	// system runs fn outside any tenant, for the lookups in lookupSQL only.
+	system(ctx context.Context, fn func(q querier) error) error
+	lookups() *lookupSQL
+	ping(ctx context.Context) error
+	close() error
+}
+
+// querier is a transaction. Errors are normalised: no rows → ErrNotFound,
+// unique violations → ErrConflict (wrapped).
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (rowsAffected int64, err error)
+	QueryRow(ctx context.Context, sql string, args ...any) row
+	Query(ctx context.Context, sql string, args ...any) (rows, error)
+}
+
+type row interface {
+	Scan(dest ...any) error
+}
+
+type rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close()
+}
+
+// lookupSQL holds the queries that run before a principal is known. Each takes
+// one argument and returns at most one row, with the columns documented.
+type lookupSQL struct {
+	userByEmail   string // email → id, email, role, password_hash
+	session       string // token hash → id, user_id, email, role, expires_at
+	apiKey        string // key hash → id, user_id, email, role, last_used_at
+	passwordReset string // token hash → user_id, expires_at, used_at
+}
+
+// scanAll collects rows with scan, closing them.
+func scanAll[T any](rs rows, scan func(r rows) (T, error)) ([]T, error) {
+	defer rs.Close()
+	var out []T
+	for rs.Next() {
+		v, err := scan(rs)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rs.Err()
+}

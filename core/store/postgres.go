@@ -1,0 +1,179 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// AppRole is the PostgreSQL role the application serves as: it owns no table,
+// is not a superuser and cannot bypass row-level security. Migrations create it.
+const AppRole = "agentbot_app"
+
+type pgBackend struct {
+	pool *pgxpool.Pool
+}
+
+// openPostgres opens the serving pool and checks that row-level security binds
+// it. A privileged login (superuser, BYPASSRLS or table owner) is pinned to
+// AppRole with SET ROLE on every connection, and the check is repeated.
+func openPostgres(ctx context.Context, url string, log *slog.Logger) (*pgBackend, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	priv, err := privilegedRole(ctx, pool)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	if priv != "" {
+		pool.Close()
+		log.Warn("DATABASE_URL connects as a privileged role; serving as "+AppRole+" via SET ROLE. "+
+			"In production, connect as a dedicated login role that is a member of "+AppRole+".",
+			"reason", priv)
+		cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+			_, err := c.Exec(ctx, "SET ROLE "+AppRole)
+			return err
+		}
+		if pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
+			return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+		}
+		if priv, err = privilegedRole(ctx, pool); err != nil || priv != "" {
+			pool.Close()
+			if err == nil {
+				err = fmt.Errorf("serving role is still privileged after SET ROLE %s: %s", AppRole, priv)
+			}
+			return nil, err
+		}
+	}
+	return &pgBackend{pool: pool}, nil
+}
+
+// privilegedRole explains why the pool's current role would escape row-level
+// security, or returns "" when it would not.
+func privilegedRole(ctx context.Context, pool *pgxpool.Pool) (string, error) {
+	var (
+		role          string
+		super, bypass bool
+		owned         int
+	)
+	err := pool.QueryRow(ctx, `SELECT current_user, r.rolsuper, r.rolbypassrls,
+		(SELECT count(*) FROM pg_tables t WHERE t.schemaname = 'public' AND t.tableowner = current_user)
+		FROM pg_roles r WHERE r.rolname = current_user`).Scan(&role, &super, &bypass, &owned)
+	if err != nil {
+		return "", fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	switch {
+	case super:
+		return fmt.Sprintf("role %q is a superuser", role), nil
+	case bypass:
+		return fmt.Sprintf("role %q has BYPASSRLS", role), nil
+	case owned > 0:
+		return fmt.Sprintf("role %q owns %d tables", role, owned), nil
+	}
+	return "", nil
+}
+
+func (b *pgBackend) name() string { return "postgres" }
+
+func (b *pgBackend) ping(ctx context.Context) error { return b.pool.Ping(ctx) }
+
+func (b *pgBackend) close() error { b.pool.Close(); return nil }
+
+func (b *pgBackend) tenant(ctx context.Context, userID string, readOnly bool, fn func(q querier) error) error {
+	mode := pgx.ReadWrite
+	if readOnly {
+		mode = pgx.ReadOnly
+	}
+	tx, err := b.pool.BeginTx(ctx, pgx.TxOptions{AccessMode: mode})
+	if err != nil {
+		return pgErr(err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after commit
+	// set_config with is_local=true lasts until the end of this transaction, so
+	// a pooled connection never carries one tenant's id into the next.
+	if _, err := tx.Exec(ctx, `SELECT set_config('app.user_id', $1, true)`, userID); err != nil {
+		return pgErr(err)
+	}
+	if err := fn(pgQuerier{tx}); err != nil {
+		return err
+	}
+	return pgErr(tx.Commit(ctx))
+}
+
+func (b *pgBackend) system(ctx context.Context, fn func(q querier) error) error {
+	// The lookups are single statements; no transaction is needed.
+	return fn(pgQuerier{b.pool})
+}
+
+var pgLookups = lookupSQL{
+	userByEmail:   `SELECT id, email, role, password_hash FROM agentbot_lookup_user_by_email($1)`,
+	session:       `SELECT id, user_id, email, role, expires_at FROM agentbot_lookup_session($1)`,
+	apiKey:        `SELECT id, user_id, email, role, last_used_at FROM agentbot_lookup_api_key($1)`,
+	passwordReset: `SELECT user_id, expires_at, used_at FROM agentbot_lookup_password_reset($1)`,
+}
+
+func (b *pgBackend) lookups() *lookupSQL { return &pgLookups }
+
+type pgConn interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+type pgQuerier struct{ c pgConn }
+
+func (q pgQuerier) Exec(ctx context.Context, sql string, args ...any) (int64, error) {
+	tag, err := q.c.Exec(ctx, sql, args...)
+	if err != nil {
+		return 0, pgErr(err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+func (q pgQuerier) QueryRow(ctx context.Context, sql string, args ...any) row {
+	return pgRow{q.c.QueryRow(ctx, sql, args...)}
+}
+
+func (q pgQuerier) Query(ctx context.Context, sql string, args ...any) (rows, error) {
+	rs, err := q.c.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, pgErr(err)
+	}
+	return pgRows{rs}, nil
+}
+
+type pgRow struct{ r pgx.Row }
+
+func (r pgRow) Scan(dest ...any) error { return pgErr(r.r.Scan(dest...)) }
+
+type pgRows struct{ r pgx.Rows }
+
+func (r pgRows) Next() bool             { return r.r.Next() }
+func (r pgRows) Scan(dest ...any) error { return pgErr(r.r.Scan(dest...)) }
+func (r pgRows) Err() error             { return pgErr(r.r.Err()) }
+func (r pgRows) Close()                 { r.r.Close() }
+
+func pgErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ErrNotFound
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23505" {
+		return fmt.Errorf("%w: %v", ErrConflict, err)
+	}
+	return err
+}
