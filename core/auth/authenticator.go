@@ -45,7 +45,13 @@ type Authenticator struct {
 	Log           *slog.Logger
 	Now           func() time.Time
 
+	// KeyCacheTTL bounds how long a resolved API key is trusted without asking
+	// the database again (0 disables the cache). Deleting a key evicts it on
+	// this node at once; other nodes notice within the TTL.
+	KeyCacheTTL time.Duration
+
 	touched sync.Map // API key id → time.Time of the last persisted lastUsed
+	keys    keyCache
 }
 
 type state struct {
@@ -142,12 +148,21 @@ func (a *Authenticator) apiKey(ctx context.Context, key string) (*Principal, *ap
 	if !wellFormedAPIKey(key) {
 		return nil, ErrInvalidAPIKey
 	}
-	o, err := a.Store.APIKeyByHash(ctx, Digest(key))
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, ErrInvalidAPIKey
-	}
-	if err != nil {
-		return nil, api.Internal(err)
+	digest := Digest(key)
+	now := a.now()
+	o, ok := a.keys.get(digest, now)
+	if !ok {
+		var err error
+		o, err = a.Store.APIKeyByHash(ctx, digest)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, ErrInvalidAPIKey
+		}
+		if err != nil {
+			return nil, api.Internal(err)
+		}
+		if a.KeyCacheTTL > 0 {
+			a.keys.put(digest, o, now.Add(a.KeyCacheTTL))
+		}
 	}
 	a.touch(ctx, o)
 	p := a.principal(o.UserID, o.Email, o.Role, MethodAPIKey)
@@ -174,6 +189,9 @@ func (a *Authenticator) touch(ctx context.Context, o *store.KeyOwner) {
 		a.log().WarnContext(ctx, "record API key use", "key_id", o.KeyID, "err", err)
 	}
 }
+
+// ForgetKey drops a deleted key from this node's cache.
+func (a *Authenticator) ForgetKey(keyID string) { a.keys.forget(keyID) }
 
 func (a *Authenticator) jwt(token string) (*Principal, *api.Error) {
 	c, err := a.JWT.Verify(token)

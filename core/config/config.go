@@ -47,6 +47,7 @@ type Config struct {
 	BotHoneypot    string
 	BcryptCost     int
 	SessionTTL     time.Duration
+	KeyCacheTTL    time.Duration
 	ShutdownGrace  time.Duration
 	LogLevel       string
 	LogFormat      string
@@ -153,6 +154,11 @@ func Load(getenv Getenv) (*Config, error) {
 	c.LoginFailLimit = int64(intVar(get("AGENTBOT_LOGIN_FAILURES", "5"), "AGENTBOT_LOGIN_FAILURES", 1, 1000, bad))
 	c.LoginFailWin = durationVar(get("AGENTBOT_LOGIN_FAILURE_WINDOW", "15m"), "AGENTBOT_LOGIN_FAILURE_WINDOW", bad)
 	c.SessionTTL = durationVar(get("AGENTBOT_SESSION_TTL", "720h"), "AGENTBOT_SESSION_TTL", bad)
+	if v := get("AGENTBOT_KEY_CACHE_TTL", "10s"); v == "0" {
+		c.KeyCacheTTL = 0
+	} else {
+		c.KeyCacheTTL = durationVar(v, "AGENTBOT_KEY_CACHE_TTL", bad)
+	}
 	c.ShutdownGrace = durationVar(get("AGENTBOT_SHUTDOWN_GRACE", "30s"), "AGENTBOT_SHUTDOWN_GRACE", bad)
 	if c.SessionTTL > 0 && c.SessionTTL < 2*time.Hour {
 		bad("AGENTBOT_SESSION_TTL", "must be at least 2h")

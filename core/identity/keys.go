@@ -100,6 +100,7 @@ func (s *Service) deleteKey(w http.ResponseWriter, r *http.Request, ps httproute
 	if err := s.Store.DeleteAPIKey(r.Context(), p.UserID, ps.ByName("id")); err != nil {
 		return storeErr(err, "Key not found")
 	}
+	s.Auth.ForgetKey(ps.ByName("id"))
 	api.OK(w, map[string]any{"success": true})
 	return nil
 }

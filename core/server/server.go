@@ -5,6 +5,8 @@ package server
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -55,8 +57,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 	}
 	s := &Server{Config: cfg, Log: log, Store: st, closeLimits: closeLimits,
 		ClientIP: ratelimit.ClientIP{Trusted: cfg.TrustedProxies}, Adapter: api.Adapter{Log: log}}
+	csrfKey := hmac.New(sha256.New, cfg.JWTSecret)
+	csrfKey.Write([]byte("agentbot csrf key v1"))
 	s.Auth = &auth.Authenticator{Store: st, JWT: auth.JWT{Secret: cfg.JWTSecret}, Admins: cfg.AdminEmails,
-		CSRFKey: cfg.JWTSecret, SessionTTL: cfg.SessionTTL, SecureCookies: !cfg.Dev, Log: log}
+		CSRFKey: csrfKey.Sum(nil), SessionTTL: cfg.SessionTTL, SecureCookies: !cfg.Dev, Log: log,
+		KeyCacheTTL: cfg.KeyCacheTTL}
 	s.Limiter = ratelimit.New(lstore, cfg.RateLimits)
 	s.Limiter.Log = log
 

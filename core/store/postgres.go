@@ -91,24 +91,40 @@ func (b *pgBackend) ping(ctx context.Context) error { return b.pool.Ping(ctx) }
 func (b *pgBackend) close() error { b.pool.Close(); return nil }
 
 func (b *pgBackend) tenant(ctx context.Context, userID string, readOnly bool, fn func(q querier) error) error {
-	mode := pgx.ReadWrite
-	if readOnly {
-		mode = pgx.ReadOnly
-	}
-	tx, err := b.pool.BeginTx(ctx, pgx.TxOptions{AccessMode: mode})
+	conn, err := b.pool.Acquire(ctx)
 	if err != nil {
 		return pgErr(err)
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after commit
-	// set_config with is_local=true lasts until the end of this transaction, so
-	// a pooled connection never carries one tenant's id into the next.
-	if _, err := tx.Exec(ctx, `SELECT set_config('app.user_id', $1, true)`, userID); err != nil {
+	// A connection released inside a transaction (say, ctx was cancelled before
+	// ROLLBACK) is destroyed by the pool, never reused.
+	defer conn.Release()
+	begin := "BEGIN"
+	if readOnly {
+		begin = "BEGIN READ ONLY"
+	}
+	// BEGIN and set_config travel in one round trip. set_config with
+	// is_local=true lasts until the end of this transaction, so a pooled
+	// connection never carries one tenant's id into the next.
+	batch := &pgx.Batch{}
+	batch.Queue(begin)
+	batch.Queue(`SELECT set_config('app.user_id', $1, true)`, userID)
+	if err := conn.SendBatch(ctx, batch).Close(); err != nil {
+		_, _ = conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
 		return pgErr(err)
 	}
-	if err := fn(pgQuerier{tx}); err != nil {
+	if err := fn(pgQuerier{conn}); err != nil {
+		_, _ = conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
 		return err
 	}
-	return pgErr(tx.Commit(ctx))
+	tag, err := conn.Exec(ctx, "COMMIT")
+	if err != nil {
+		_, _ = conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+		return pgErr(err)
+	}
+	if tag.String() == "ROLLBACK" { // the transaction had failed
+		return pgx.ErrTxCommitRollback
+	}
+	return nil
 }
 
 func (b *pgBackend) system(ctx context.Context, fn func(q querier) error) error {

@@ -259,3 +259,7 @@ func TestMigrateIsIdempotent(t *testing.T) {
 		}
 	})
 }
+
+func newUser(email string) store.NewUser {
+	return store.NewUser{Email: email, Name: email, PasswordHash: "h"}
+}

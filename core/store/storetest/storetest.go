@@ -14,6 +14,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/url"
 	"os"
 	"sync"
@@ -24,6 +26,8 @@ import (
 
 	"github.com/agentbot/gateway/core/store"
 )
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // LoginRole is the login role tests serve as; a member of store.AppRole.
 const LoginRole = "agentbot_test_login"
@@ -51,7 +55,7 @@ func RequireService(t testing.TB, name string, err error) {
 
 // SQLite returns the configuration of a fresh SQLite store.
 func SQLite(t testing.TB) store.Config {
-	return store.Config{DataDir: t.TempDir(), Migrate: true}
+	return store.Config{DataDir: t.TempDir(), Migrate: true, Log: quiet}
 }
 
 // PG describes a fresh PostgreSQL database.
@@ -64,7 +68,7 @@ type PG struct {
 }
 
 // Config returns a store configuration that serves as the unprivileged role.
-func (p PG) Config() store.Config { return store.Config{DatabaseURL: p.Serving} }
+func (p PG) Config() store.Config { return store.Config{DatabaseURL: p.Serving, Log: quiet} }
 
 var roleOnce sync.Mutex
 
@@ -97,7 +101,7 @@ func Postgres(t testing.TB) PG {
 		}
 	})
 	owner := withDB(t, AdminURL(), name, "")
-	if err := store.Migrate(ctx, store.Config{DatabaseURL: owner}); err != nil {
+	if err := store.Migrate(ctx, store.Config{DatabaseURL: owner, Log: quiet}); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
 	roleOnce.Lock()

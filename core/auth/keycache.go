@@ -1,0 +1,52 @@
+package auth
+
+import (
+	"sync"
+	"time"
+
+	"github.com/agentbot/gateway/core/store"
+)
+
+// keyCacheMax bounds the cache; when full it is emptied rather than grown, which
+// costs one database lookup per active key and keeps the code obvious.
+const keyCacheMax = 10000
+
+// keyCache maps API key digests to their owners for a short time.
+type keyCache struct {
+	mu sync.RWMutex
+	m  map[string]keyEntry
+}
+
+type keyEntry struct {
+	owner   *store.KeyOwner
+	expires time.Time
+}
+
+func (c *keyCache) get(digest []byte, now time.Time) (*store.KeyOwner, bool) {
+	c.mu.RLock()
+	e, ok := c.m[string(digest)]
+	c.mu.RUnlock()
+	if !ok || !now.Before(e.expires) {
+		return nil, false
+	}
+	return e.owner, true
+}
+
+func (c *keyCache) put(digest []byte, o *store.KeyOwner, expires time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= keyCacheMax {
+		c.m = make(map[string]keyEntry)
+	}
+	c.m[string(digest)] = keyEntry{owner: o, expires: expires}
+}
+
+func (c *keyCache) forget(keyID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for d, e := range c.m {
+		if e.owner.KeyID == keyID {
+			delete(c.m, d)
+		}
+	}
+}
