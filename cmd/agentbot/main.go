@@ -65,7 +65,7 @@ func run(args []string, getenv config.Getenv, stderr io.Writer) error {
 		log.Info("migrations applied")
 		return nil
 	}
-	return serve(ctx, cfg, log)
+	return serve(ctx, cfg, log, nil)
 }
 
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
@@ -78,7 +78,9 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+// serve runs until ctx ends, then drains in-flight requests. ready, if not nil,
+// is called with the assembled server and its address once it listens.
+func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func(*server.Server, string)) error {
 	srv, err := server.New(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -99,6 +101,9 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	if ready != nil {
+		ready(srv, ln.Addr().String())
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+
+	"github.com/agentbot/gateway/core/config"
+	"github.com/agentbot/gateway/core/server"
+)
+
+func testConfig(t *testing.T) *config.Config {
+	vars := map[string]string{"AGENTBOT_DEV": "true", "AGENTBOT_DATA_DIR": t.TempDir(), "AGENTBOT_ADDR": "127.0.0.1:0"}
+	cfg, err := config.Load(func(k string) string { return vars[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// Shutdown waits for in-flight requests: a request that is running when the
+// signal arrives still gets its full answer, and the server then stops.
+func TestGracefulShutdownDrainsInFlightRequests(t *testing.T) {
+	cfg := testConfig(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	entered, release := make(chan struct{}), make(chan struct{})
+	addrc := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), func(s *server.Server, addr string) {
+			s.Router.GET("/slow", func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+				close(entered)
+				<-release
+				io.WriteString(w, "finished")
+			})
+			addrc <- addr
+		})
+	}()
+	addr := <-addrc
+	type result struct {
+		body string
+		err  error
+	}
+	resc := make(chan result, 1)
+	go func() {
+		resp, err := http.Get("http://" + addr + "/slow")
+		if err != nil {
+			resc <- result{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		resc <- result{string(b), err}
+	}()
+	<-entered
+	cancel() // as SIGTERM would
+	select {
+	case err := <-done:
+		t.Fatalf("serve returned %v while a request was in flight", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(release)
+	if r := <-resc; r.err != nil || r.body != "finished" {
+		t.Errorf("in-flight request = %q, %v; want its full answer", r.body, r.err)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("serve = %v; want a clean stop", err)
+	}
+	if _, err := http.Get("http://" + addr + "/api/health"); err == nil {
+		t.Error("server still accepts connections after shutdown")
+	}
+}
+
+func TestRunRejectsBadConfigAndCommands(t *testing.T) {
+	env := map[string]string{"AGENTBOT_ADDR": "nope", "JWT_SECRET": "short"}
+	err := run([]string{"serve"}, func(k string) string { return env[k] }, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "AGENTBOT_ADDR") || !strings.Contains(err.Error(), "JWT_SECRET") {
+		t.Errorf("run with bad config = %v; want errors naming AGENTBOT_ADDR and JWT_SECRET", err)
+	}
+	if err := run([]string{"frobnicate"}, func(string) string { return "" }, io.Discard); err == nil {
+		t.Error("run(frobnicate) = nil; want an unknown-command error")
+	}
+}
