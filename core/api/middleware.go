@@ -208,9 +208,12 @@ func (c CORS) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		origin := r.Header.Get("Origin")
 		allowed := origin != "" && (any || slices.Contains(c.Origins, origin))
+		if !any {
+			// The answer depends on Origin: caches must not share it across origins.
+			w.Header().Add("Vary", "Origin")
+		}
 		if allowed {
 			h := w.Header()
-			h.Add("Vary", "Origin")
 			if any {
 				h.Set("Access-Control-Allow-Origin", "*")
 			} else {

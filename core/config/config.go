@@ -121,11 +121,13 @@ func Load(getenv Getenv) (*Config, error) {
 
 	c.AdminEmails = map[string]bool{}
 	for _, e := range splitList(get("ADMIN_EMAILS", "")) {
-		if _, err := mail.ParseAddress(e); err != nil {
+		a, err := mail.ParseAddress(e)
+		if err != nil {
 			bad("ADMIN_EMAILS", "%q is not an email address", e)
 			continue
 		}
-		c.AdminEmails[strings.ToLower(e)] = true
+		// "Name <addr>" is accepted; only the address is matched.
+		c.AdminEmails[strings.ToLower(a.Address)] = true
 	}
 
 	origins := get("AGENTBOT_CORS_ORIGINS", "")
@@ -211,7 +213,11 @@ func (c *Config) EnsureDevSecrets() error {
 	load := func(name string) ([]byte, error) {
 		p := filepath.Join(c.DataDir, name)
 		if b, err := os.ReadFile(p); err == nil {
-			return hex.DecodeString(strings.TrimSpace(string(b)))
+			k, err := hex.DecodeString(strings.TrimSpace(string(b)))
+			if err != nil || len(k) != 32 {
+				return nil, fmt.Errorf("%s must hold 32 bytes as 64 hex characters (delete it to generate a new one)", p)
+			}
+			return k, nil
 		} else if !errors.Is(err, os.ErrNotExist) {
 			return nil, err
 		}
@@ -229,8 +235,8 @@ func (c *Config) EnsureDevSecrets() error {
 		}
 	}
 	if len(c.MasterKey) == 0 {
-		if c.MasterKey, err = load("master_key"); err != nil || len(c.MasterKey) != 32 {
-			return fmt.Errorf("dev master key in %s: %v", c.DataDir, err)
+		if c.MasterKey, err = load("master_key"); err != nil {
+			return fmt.Errorf("dev master key: %w", err)
 		}
 	}
 	return nil

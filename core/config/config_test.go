@@ -1,0 +1,518 @@
+package config_test
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/hex"
+	"maps"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/agentbot/gateway/core/config"
+	"github.com/agentbot/gateway/core/ratelimit"
+)
+
+const (
+	goodSecret = "0123456789abcdef0123456789abcdef" // 32 bytes
+	goodKeyHex = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+)
+
+// env is a map-based Getenv.
+func env(m map[string]string) config.Getenv {
+	return func(name string) string { return m[name] }
+}
+
+// prodEnv is a minimal valid non-dev environment plus overrides.
+func prodEnv(overrides map[string]string) map[string]string {
+	m := map[string]string{"JWT_SECRET": goodSecret, "AGENTBOT_MASTER_KEY": goodKeyHex}
+	maps.Copy(m, overrides)
+	return m
+}
+
+// problems returns the variable names an invalid-configuration error blames,
+// one per reported problem.
+func problems(t *testing.T, err error) []string {
+	t.Helper()
+	lines := strings.Split(err.Error(), "\n")
+	if !strings.HasPrefix(lines[0], "invalid configuration") {
+		t.Fatalf("error %q does not start with \"invalid configuration\"", err)
+	}
+	var names []string
+	for _, l := range lines[1:] {
+		name, _, ok := strings.Cut(strings.TrimSpace(l), ":")
+		if !ok {
+			t.Fatalf("problem line %q does not name a variable", l)
+		}
+		names = append(names, name)
+	}
+	return names
+}
+
+func TestLoadDevDefaults(t *testing.T) {
+	c, err := config.Load(env(map[string]string{"AGENTBOT_DEV": "true"}))
+	if err != nil {
+		t.Fatalf("Load(AGENTBOT_DEV=true) = %v; want nil", err)
+	}
+	tests := []struct {
+		name      string
+		got, want any
+	}{
+		{"Addr", c.Addr, "127.0.0.1:8080"},
+		{"DataDir", c.DataDir, "./data"},
+		{"Dev", c.Dev, true},
+		{"PublicURL", c.PublicURL, "http://127.0.0.1:8080"},
+		{"DatabaseURL", c.DatabaseURL, ""},
+		{"RedisURL", c.RedisURL, ""},
+		{"JWTSecret", c.JWTSecret, []byte(nil)},
+		{"MasterKey", c.MasterKey, []byte(nil)},
+		{"AdminEmails", c.AdminEmails, map[string]bool{}},
+		{"MailFrom", c.MailFrom, "Agentbot <no-reply@agentbot.local>"},
+		{"CORSOrigins", c.CORSOrigins, []string{"*"}},
+		{"TrustedProxies", c.TrustedProxies, []netip.Prefix(nil)},
+		{"RateLimits", c.RateLimits, ratelimit.Defaults()},
+		{"BotFilter", c.BotFilter, true},
+		{"BotHoneypot", c.BotHoneypot, "website"},
+		{"BcryptCost", c.BcryptCost, 12},
+		{"SessionTTL", c.SessionTTL, 720 * time.Hour},
+		{"ShutdownGrace", c.ShutdownGrace, 30 * time.Second},
+		{"LogLevel", c.LogLevel, "info"},
+		{"LogFormat", c.LogFormat, "text"},
+		{"LoginFailLimit", c.LoginFailLimit, int64(5)},
+		{"LoginFailWin", c.LoginFailWin, 15 * time.Minute},
+	}
+	for _, tt := range tests {
+		if !reflect.DeepEqual(tt.got, tt.want) {
+			t.Errorf("Load(AGENTBOT_DEV=true).%s = %#v; want %#v", tt.name, tt.got, tt.want)
+		}
+	}
+}
+
+func TestLoadValues(t *testing.T) {
+	c, err := config.Load(env(prodEnv(map[string]string{
+		"AGENTBOT_ADDR":            "0.0.0.0:9000",
+		"AGENTBOT_PUBLIC_URL":      "https://api.example.com/",
+		"DATABASE_URL":             "postgres://app@db/agentbot",
+		"DATABASE_MIGRATE_URL":     "postgresql://owner@db/agentbot",
+		"REDIS_URL":                "rediss://cache:6380",
+		"AGENTBOT_CORS_ORIGINS":    "https://app.example.com, http://localhost:3000",
+		"AGENTBOT_TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.7",
+		"AGENTBOT_RATE_LIMITS":     "/api/chat=10-M",
+		"AGENTBOT_BOT_FILTER":      "false",
+		"AGENTBOT_BCRYPT_COST":     "4",
+		"AGENTBOT_SESSION_TTL":     "2h",
+		"AGENTBOT_LOG_LEVEL":       "DEBUG",
+		"AGENTBOT_LOG_FORMAT":      "JSON",
+	})))
+	if err != nil {
+		t.Fatalf("Load(valid production env) = %v; want nil", err)
+	}
+	wantKey, _ := hex.DecodeString(goodKeyHex)
+	chat := -1
+	for _, r := range c.RateLimits.Rules {
+		if r.Prefix == "/api/chat" {
+			chat = int(r.Rate.Limit)
+		}
+	}
+	tests := []struct {
+		name      string
+		got, want any
+	}{
+		{"Dev", c.Dev, false},
+		{"Addr", c.Addr, "0.0.0.0:9000"},
+		{"PublicURL", c.PublicURL, "https://api.example.com"},
+		{"DatabaseURL", c.DatabaseURL, "postgres://app@db/agentbot"},
+		{"DatabaseMigrateURL", c.DatabaseMigrateURL, "postgresql://owner@db/agentbot"},
+		{"RedisURL", c.RedisURL, "rediss://cache:6380"},
+		{"JWTSecret", c.JWTSecret, []byte(goodSecret)},
+		{"MasterKey", c.MasterKey, wantKey},
+		{"CORSOrigins", c.CORSOrigins, []string{"https://app.example.com", "http://localhost:3000"}},
+		{"TrustedProxies", c.TrustedProxies, []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.7/32")}},
+		{"RateLimits /api/chat", chat, 10},
+		{"BotFilter", c.BotFilter, false},
+		{"BcryptCost", c.BcryptCost, 4},
+		{"SessionTTL", c.SessionTTL, 2 * time.Hour},
+		{"LogLevel", c.LogLevel, "debug"},
+		{"LogFormat", c.LogFormat, "json"},
+	}
+	for _, tt := range tests {
+		if !reflect.DeepEqual(tt.got, tt.want) {
+			t.Errorf("Load(valid production env).%s = %#v; want %#v", tt.name, tt.got, tt.want)
+		}
+	}
+}
+
+func TestLoadProductionHasNoCORSDefault(t *testing.T) {
+	c, err := config.Load(env(prodEnv(nil)))
+	if err != nil {
+		t.Fatalf("Load(production) = %v; want nil", err)
+	}
+	if len(c.CORSOrigins) != 0 {
+		t.Errorf("Load(production).CORSOrigins = %q; want none", c.CORSOrigins)
+	}
+	c, err = config.Load(env(map[string]string{"AGENTBOT_DEV": "true", "AGENTBOT_CORS_ORIGINS": "https://app.example.com"}))
+	if err != nil || !reflect.DeepEqual(c.CORSOrigins, []string{"https://app.example.com"}) {
+		t.Errorf("Load(dev, explicit CORS) = %v, %v; want only https://app.example.com", c, err)
+	}
+}
+
+func TestLoadRequiresSecretsOutsideDev(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want []string
+	}{
+		{"neither", map[string]string{}, []string{"JWT_SECRET", "AGENTBOT_MASTER_KEY"}},
+		{"explicitly not dev", map[string]string{"AGENTBOT_DEV": "false"}, []string{"JWT_SECRET", "AGENTBOT_MASTER_KEY"}},
+		{"no master key", map[string]string{"JWT_SECRET": goodSecret}, []string{"AGENTBOT_MASTER_KEY"}},
+		{"no JWT secret", map[string]string{"AGENTBOT_MASTER_KEY": goodKeyHex}, []string{"JWT_SECRET"}},
+		{"blank values", map[string]string{"JWT_SECRET": "  ", "AGENTBOT_MASTER_KEY": "\t"}, []string{"JWT_SECRET", "AGENTBOT_MASTER_KEY"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := config.Load(env(tt.env))
+			if err == nil {
+				t.Fatalf("Load(%v) = %+v, nil; want an error", tt.env, c)
+			}
+			if c != nil {
+				t.Errorf("Load(%v) returned a config with an error", tt.env)
+			}
+			if got := problems(t, err); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Load(%v) blames %q; want %q (error: %v)", tt.env, got, tt.want, err)
+			}
+			if !strings.Contains(err.Error(), "required") {
+				t.Errorf("Load(%v) = %v; want it to say the secrets are required", tt.env, err)
+			}
+		})
+	}
+}
+
+func TestLoadRejects(t *testing.T) {
+	tests := []struct {
+		name  string
+		value string
+	}{
+		{"AGENTBOT_ADDR", "localhost"},
+		{"AGENTBOT_ADDR", "127.0.0.1:99999"},
+		{"AGENTBOT_ADDR", "127.0.0.1:65536"},
+		{"JWT_SECRET", "too-short"},
+		{"JWT_SECRET", goodSecret[:31]},
+		{"AGENTBOT_MASTER_KEY", "not-a-key"},
+		{"AGENTBOT_MASTER_KEY", goodKeyHex[:62]},                                     // 31 bytes of hex
+		{"AGENTBOT_MASTER_KEY", goodKeyHex + "20"},                                   // 33 bytes of hex
+		{"AGENTBOT_MASTER_KEY", base64.StdEncoding.EncodeToString(make([]byte, 16))}, // 16 bytes
+		{"DATABASE_URL", "mysql://db/agentbot"},
+		{"DATABASE_URL", "db.example.com:5432"},
+		{"REDIS_URL", "http://cache:6379"},
+		{"REDIS_URL", "cache:6379"},
+		{"SMTP_URL", "http://mail.example.com"},
+		{"MAIL_FROM", "not an address"},
+		{"AGENTBOT_PUBLIC_URL", "ftp://files.example.com"},
+		{"AGENTBOT_PUBLIC_URL", "api.example.com"},
+		{"ADMIN_EMAILS", "admin@example.com, not-an-email"},
+		{"AGENTBOT_CORS_ORIGINS", "app.example.com"},
+		{"AGENTBOT_CORS_ORIGINS", "https://app.example.com/path"},
+		{"AGENTBOT_CORS_ORIGINS", "https://ok.example.com,*.example.com"},
+		{"AGENTBOT_TRUSTED_PROXIES", "10.0.0.300"},
+		{"AGENTBOT_TRUSTED_PROXIES", "10.0.0.0/33"},
+		{"AGENTBOT_RATE_LIMITS", "/api/chat=lots"},
+		{"AGENTBOT_RATE_LIMITS", "api/chat=10-M"},
+		{"AGENTBOT_SESSION_TTL", "forever"},
+		{"AGENTBOT_SESSION_TTL", "1h"},
+		{"AGENTBOT_SESSION_TTL", "-720h"},
+		{"AGENTBOT_SHUTDOWN_GRACE", "0s"},
+		{"AGENTBOT_SHUTDOWN_GRACE", "30"},
+		{"AGENTBOT_LOGIN_FAILURE_WINDOW", "a while"},
+		{"AGENTBOT_DEV", "yes"},
+		{"AGENTBOT_BOT_FILTER", "nah"},
+		{"AGENTBOT_BCRYPT_COST", "3"},
+		{"AGENTBOT_BCRYPT_COST", "32"},
+		{"AGENTBOT_BCRYPT_COST", "twelve"},
+		{"AGENTBOT_LOGIN_FAILURES", "0"},
+		{"AGENTBOT_LOG_LEVEL", "verbose"},
+		{"AGENTBOT_LOG_FORMAT", "xml"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+"="+tt.value, func(t *testing.T) {
+			e := prodEnv(map[string]string{tt.name: tt.value})
+			c, err := config.Load(env(e))
+			if err == nil {
+				t.Fatalf("Load(%s=%q) = %+v, nil; want an error", tt.name, tt.value, c)
+			}
+			if got := problems(t, err); !reflect.DeepEqual(got, []string{tt.name}) {
+				t.Errorf("Load(%s=%q) blames %q; want [%s] (error: %v)", tt.name, tt.value, got, tt.name, err)
+			}
+		})
+	}
+}
+
+func TestLoadMigrateURLNeedsDatabaseURL(t *testing.T) {
+	_, err := config.Load(env(prodEnv(map[string]string{"DATABASE_MIGRATE_URL": "postgres://owner@db/agentbot"})))
+	if err == nil {
+		t.Fatal("Load(DATABASE_MIGRATE_URL without DATABASE_URL) = nil; want an error")
+	}
+	if got := problems(t, err); !reflect.DeepEqual(got, []string{"DATABASE_MIGRATE_URL"}) {
+		t.Errorf("Load(DATABASE_MIGRATE_URL without DATABASE_URL) blames %q; want [DATABASE_MIGRATE_URL]", got)
+	}
+}
+
+func TestLoadReportsEveryProblemAtOnce(t *testing.T) {
+	bad := map[string]string{
+		"AGENTBOT_ADDR":                 "nowhere",
+		"JWT_SECRET":                    "short",
+		"AGENTBOT_MASTER_KEY":           "zz",
+		"DATABASE_URL":                  "mysql://db",
+		"REDIS_URL":                     "memcached://cache",
+		"ADMIN_EMAILS":                  "root",
+		"AGENTBOT_CORS_ORIGINS":         "example.com",
+		"AGENTBOT_TRUSTED_PROXIES":      "everyone",
+		"AGENTBOT_RATE_LIMITS":          "/api=fast",
+		"AGENTBOT_SESSION_TTL":          "1d",
+		"AGENTBOT_SHUTDOWN_GRACE":       "-1s",
+		"AGENTBOT_LOGIN_FAILURE_WINDOW": "soon",
+		"AGENTBOT_BOT_FILTER":           "perhaps",
+		"AGENTBOT_BCRYPT_COST":          "100",
+		"AGENTBOT_LOG_LEVEL":            "chatty",
+		"AGENTBOT_LOG_FORMAT":           "yaml",
+	}
+	_, err := config.Load(env(bad))
+	if err == nil {
+		t.Fatal("Load(every value bad) = nil; want an error")
+	}
+	got := map[string]bool{}
+	for _, name := range problems(t, err) {
+		got[name] = true
+	}
+	for name, value := range bad {
+		if !got[name] {
+			t.Errorf("Load(every value bad) does not report %s=%q; error:\n%v", name, value, err)
+		}
+		if !strings.Contains(err.Error(), value) && !secret[name] {
+			t.Errorf("Load(every value bad) does not quote the bad value %q of %s", value, name)
+		}
+	}
+}
+
+// secret lists variables whose values may hold credentials; errors about them
+// must not repeat the value.
+var secret = map[string]bool{"JWT_SECRET": true, "AGENTBOT_MASTER_KEY": true, "DATABASE_URL": true,
+	"DATABASE_MIGRATE_URL": true, "REDIS_URL": true, "SMTP_URL": true}
+
+func TestLoadDoesNotEchoSecrets(t *testing.T) {
+	tests := map[string]string{
+		"JWT_SECRET":          "hunter2-but-short",
+		"AGENTBOT_MASTER_KEY": "hunter2-not-a-key",
+		"DATABASE_URL":        "mysql://app:hunter2@db/agentbot",
+		"REDIS_URL":           "http://:hunter2@cache:6379",
+		"SMTP_URL":            "http://user:hunter2@mail.example.com",
+	}
+	for name, value := range tests {
+		_, err := config.Load(env(prodEnv(map[string]string{name: value})))
+		if err == nil {
+			t.Errorf("Load(%s=%q) = nil; want an error", name, value)
+			continue
+		}
+		if strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("Load(%s=%q) = %v; want the error not to repeat the secret", name, value, err)
+		}
+	}
+}
+
+func TestLoadMasterKeyEncodings(t *testing.T) {
+	key := make([]byte, 32)
+	for i := range key {
+		key[i] = 0xfb ^ byte(i) // yields '+' and '/' in standard base64
+	}
+	std := base64.StdEncoding.EncodeToString(key)
+	if !strings.ContainsAny(std, "+/") {
+		t.Fatalf("test key %q does not exercise the URL-safe alphabet", std)
+	}
+	tests := []struct {
+		name, value string
+	}{
+		{"hex", hex.EncodeToString(key)},
+		{"upper-case hex", strings.ToUpper(hex.EncodeToString(key))},
+		{"base64", std},
+		{"unpadded base64", base64.RawStdEncoding.EncodeToString(key)},
+		{"URL-safe base64", base64.URLEncoding.EncodeToString(key)},
+		{"unpadded URL-safe base64", base64.RawURLEncoding.EncodeToString(key)},
+		{"surrounding spaces", "  " + hex.EncodeToString(key) + "\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := config.Load(env(prodEnv(map[string]string{"AGENTBOT_MASTER_KEY": tt.value})))
+			if err != nil {
+				t.Fatalf("Load(AGENTBOT_MASTER_KEY=%q) = %v; want nil", tt.value, err)
+			}
+			if !bytes.Equal(c.MasterKey, key) {
+				t.Errorf("Load(AGENTBOT_MASTER_KEY=%q).MasterKey = %x; want %x", tt.value, c.MasterKey, key)
+			}
+		})
+	}
+}
+
+func TestLoadAdminEmails(t *testing.T) {
+	tests := []struct {
+		value string
+		want  map[string]bool
+	}{
+		{"", map[string]bool{}},
+		{"Admin@Example.COM", map[string]bool{"admin@example.com": true}},
+		{" a@example.com ,B@EXAMPLE.com,, ", map[string]bool{"a@example.com": true, "b@example.com": true}},
+		{"Carol <Carol@Example.com>", map[string]bool{"carol@example.com": true}},
+	}
+	for _, tt := range tests {
+		c, err := config.Load(env(prodEnv(map[string]string{"ADMIN_EMAILS": tt.value})))
+		if err != nil {
+			t.Errorf("Load(ADMIN_EMAILS=%q) = %v; want nil", tt.value, err)
+			continue
+		}
+		if !reflect.DeepEqual(c.AdminEmails, tt.want) {
+			t.Errorf("Load(ADMIN_EMAILS=%q).AdminEmails = %v; want %v", tt.value, c.AdminEmails, tt.want)
+		}
+	}
+}
+
+func TestLoadDevFlag(t *testing.T) {
+	for _, v := range []string{"true", "1", "TRUE", "t"} {
+		c, err := config.Load(env(map[string]string{"AGENTBOT_DEV": v}))
+		if err != nil || !c.Dev {
+			t.Errorf("Load(AGENTBOT_DEV=%q) = %v; want dev mode", v, err)
+		}
+	}
+}
+
+func devConfig(t *testing.T, dir string, extra map[string]string) *config.Config {
+	t.Helper()
+	m := map[string]string{"AGENTBOT_DEV": "true", "AGENTBOT_DATA_DIR": dir}
+	maps.Copy(m, extra)
+	c, err := config.Load(env(m))
+	if err != nil {
+		t.Fatalf("Load(dev, %s) = %v", dir, err)
+	}
+	return c
+}
+
+func TestEnsureDevSecrets(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	c := devConfig(t, dir, nil)
+	if err := c.EnsureDevSecrets(); err != nil {
+		t.Fatalf("EnsureDevSecrets() = %v; want nil", err)
+	}
+	if len(c.JWTSecret) < 32 || len(c.MasterKey) != 32 {
+		t.Fatalf("EnsureDevSecrets() gave a JWT secret of %d bytes and a master key of %d; want >= 32 and 32", len(c.JWTSecret), len(c.MasterKey))
+	}
+	if bytes.Equal(c.JWTSecret, c.MasterKey) {
+		t.Errorf("EnsureDevSecrets() gave the same bytes for both secrets")
+	}
+	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("data dir %s: %v, %v; want mode 0700", dir, fi.Mode(), err)
+	}
+	for _, name := range []string{"jwt_secret", "master_key"} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Errorf("EnsureDevSecrets() did not write %s: %v", name, err)
+			continue
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s mode = %v; want 0600", name, fi.Mode().Perm())
+		}
+	}
+	jwt, key := c.JWTSecret, c.MasterKey
+
+	if err := c.EnsureDevSecrets(); err != nil || !bytes.Equal(c.JWTSecret, jwt) || !bytes.Equal(c.MasterKey, key) {
+		t.Errorf("second EnsureDevSecrets() = %v; want nil and the same secrets", err)
+	}
+	again := devConfig(t, dir, nil)
+	if err := again.EnsureDevSecrets(); err != nil {
+		t.Fatalf("EnsureDevSecrets() on a new Config = %v; want nil", err)
+	}
+	if !bytes.Equal(again.JWTSecret, jwt) || !bytes.Equal(again.MasterKey, key) {
+		t.Errorf("EnsureDevSecrets() on a new Config generated new secrets; want the persisted ones")
+	}
+
+	other := devConfig(t, filepath.Join(t.TempDir(), "other"), nil)
+	if err := other.EnsureDevSecrets(); err != nil {
+		t.Fatalf("EnsureDevSecrets() in another dir = %v", err)
+	}
+	if bytes.Equal(other.JWTSecret, jwt) || bytes.Equal(other.MasterKey, key) {
+		t.Errorf("EnsureDevSecrets() in another dir reused secrets; want fresh random ones")
+	}
+}
+
+func TestEnsureDevSecretsKeepsConfigured(t *testing.T) {
+	dir := t.TempDir()
+	c := devConfig(t, dir, map[string]string{"JWT_SECRET": goodSecret})
+	if err := c.EnsureDevSecrets(); err != nil {
+		t.Fatalf("EnsureDevSecrets() = %v; want nil", err)
+	}
+	if string(c.JWTSecret) != goodSecret || len(c.MasterKey) != 32 {
+		t.Errorf("EnsureDevSecrets() with JWT_SECRET set: JWT %q, master key of %d bytes; want the configured JWT and a generated key", c.JWTSecret, len(c.MasterKey))
+	}
+	if _, err := os.Stat(filepath.Join(dir, "jwt_secret")); !os.IsNotExist(err) {
+		t.Errorf("EnsureDevSecrets() wrote jwt_secret although JWT_SECRET was set (stat: %v)", err)
+	}
+
+	dir = t.TempDir()
+	c = devConfig(t, dir, map[string]string{"JWT_SECRET": goodSecret, "AGENTBOT_MASTER_KEY": goodKeyHex})
+	if err := c.EnsureDevSecrets(); err != nil {
+		t.Fatalf("EnsureDevSecrets() with both secrets = %v; want nil", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("EnsureDevSecrets() with both secrets wrote %v; want nothing", entries)
+	}
+}
+
+func TestEnsureDevSecretsRefusesOutsideDev(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	c := &config.Config{DataDir: dir}
+	if err := c.EnsureDevSecrets(); err == nil {
+		t.Errorf("EnsureDevSecrets() outside dev = nil; want an error")
+	}
+	if c.JWTSecret != nil || c.MasterKey != nil {
+		t.Errorf("EnsureDevSecrets() outside dev set secrets")
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("EnsureDevSecrets() outside dev created %s (stat: %v)", dir, err)
+	}
+
+	key, _ := hex.DecodeString(goodKeyHex)
+	c = &config.Config{DataDir: dir, JWTSecret: []byte(goodSecret), MasterKey: key}
+	if err := c.EnsureDevSecrets(); err != nil {
+		t.Errorf("EnsureDevSecrets() outside dev with secrets set = %v; want nil", err)
+	}
+}
+
+func TestEnsureDevSecretsRejectsDamagedFiles(t *testing.T) {
+	tests := []struct {
+		name, file, content string
+	}{
+		{"JWT secret not hex", "jwt_secret", "not hex\n"},
+		{"JWT secret empty", "jwt_secret", ""},
+		{"JWT secret short", "jwt_secret", "abcd\n"},
+		{"master key not hex", "master_key", "zz\n"},
+		{"master key empty", "master_key", "\n"},
+		{"master key short", "master_key", goodKeyHex[:62] + "\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, tt.file), []byte(tt.content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			c := devConfig(t, dir, nil)
+			err := c.EnsureDevSecrets()
+			if err == nil {
+				t.Fatalf("EnsureDevSecrets() with %s = %q: nil (JWT %d bytes, key %d bytes); want an error",
+					tt.file, tt.content, len(c.JWTSecret), len(c.MasterKey))
+			}
+			if !strings.Contains(err.Error(), dir) {
+				t.Errorf("EnsureDevSecrets() = %v; want it to name %s", err, dir)
+			}
+		})
+	}
+}

@@ -1,0 +1,5 @@
+package provider
+
+import "os"
+
+var lookupEnv = os.LookupEnv
