@@ -94,8 +94,9 @@ func (o *Options) defaults() {
 var (
 	// ErrUnknown: no plugin serves the id (404).
 	ErrUnknown = errors.New("plugins: unknown id")
-	// ErrUnavailable: the plugin is down, restarting, or its breaker is open (502).
-	ErrUnavailable = errors.New("plugins: provider unavailable")
+	// ErrUnavailable: the plugin is down, restarting, or its breaker is open
+	// (502). It wraps provider.ErrUnavailable, so callers need only the SDK.
+	ErrUnavailable = fmt.Errorf("plugins: %w", provider.ErrUnavailable)
 )
 
 // Capability is a served gateway id.

@@ -191,7 +191,9 @@ func (i *instance) call(ctx context.Context, timeout time.Duration, fn func(cont
 	case errors.Is(err, context.DeadlineExceeded):
 		i.record(false, trial)
 		return context.DeadlineExceeded
-	case errors.Is(err, provider.ErrUnavailable):
+	case errors.Is(err, provider.ErrUnavailable), errors.Is(err, context.Canceled):
+		// Canceled without the caller cancelling: the connection was torn down
+		// under the call (the plugin died or is being replaced).
 		i.record(false, trial)
 		select {
 		case i.kick <- struct{}{}:

@@ -23,6 +23,7 @@ import (
 	"github.com/agentbot/gateway/core/config"
 	"github.com/agentbot/gateway/core/server"
 	"github.com/agentbot/gateway/core/store"
+	"github.com/agentbot/gateway/internal/app"
 )
 
 var version = "dev"
@@ -90,6 +91,19 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 		defer cancel()
 		if err := srv.Close(cctx); err != nil {
 			log.Error("shutdown", "err", err)
+		}
+	}()
+	// Deferred after the store's Close, so it runs before it: requests drain,
+	// then plugins stop, then storage closes.
+	host, err := app.Mount(ctx, srv, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
+		defer cancel()
+		if err := host.Close(cctx); err != nil {
+			log.Error("stop plugins", "err", err)
 		}
 	}()
 	ln, err := net.Listen("tcp", cfg.Addr)

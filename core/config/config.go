@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/agentbot/gateway/core/money"
 	"github.com/agentbot/gateway/core/ratelimit"
 )
 
@@ -43,6 +44,17 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	RateLimits     ratelimit.Rules
 
+	// Plugins: a JSON file of plugin specs, or (when empty) the first-party
+	// plugins found in PluginDir.
+	PluginsFile     string
+	PluginDir       string
+	PluginTimeout   time.Duration
+	StreamKeepAlive time.Duration
+	// GatewayPrices overrides per-call prices, in micro-USD, by gateway id.
+	GatewayPrices map[string]int64
+	AI            AIConfig
+	RenderMCPURL  string
+
 	BotFilter      bool
 	BotHoneypot    string
 	BcryptCost     int
@@ -53,6 +65,18 @@ type Config struct {
 	LogFormat      string
 	LoginFailLimit int64
 	LoginFailWin   time.Duration
+}
+
+// AIConfig is the AI provider's upstreams (CONTRACT §12); keys may be empty.
+type AIConfig struct {
+	OpenAIBaseURL, OpenAIKey         string
+	AnthropicBaseURL, AnthropicKey   string
+	OpenRouterBaseURL, OpenRouterKey string
+	GroqBaseURL, GroqKey             string
+	GeminiBaseURL, GeminiKey         string
+	// ModelsFile is an optional JSON model table replacing the default one.
+	ModelsFile   string
+	DefaultModel string
 }
 
 // Getenv reads one variable; os.Getenv in production, a map in tests.
@@ -150,6 +174,39 @@ func Load(getenv Getenv) (*Config, error) {
 	}
 	if c.RateLimits, err = ratelimit.ParseRules(ratelimit.Defaults(), get("AGENTBOT_RATE_LIMITS", "")); err != nil {
 		bad("AGENTBOT_RATE_LIMITS", "%v", err)
+	}
+
+	c.PluginsFile = get("AGENTBOT_PLUGINS", "")
+	c.PluginDir = get("AGENTBOT_PLUGIN_DIR", "bin/plugins")
+	c.PluginTimeout = durationVar(get("AGENTBOT_PLUGIN_TIMEOUT", "30s"), "AGENTBOT_PLUGIN_TIMEOUT", bad)
+	c.StreamKeepAlive = durationVar(get("AGENTBOT_STREAM_KEEPALIVE", "10s"), "AGENTBOT_STREAM_KEEPALIVE", bad)
+	c.GatewayPrices = map[string]int64{}
+	for _, kv := range splitList(get("AGENTBOT_GATEWAY_PRICES", "")) {
+		id, price, ok := strings.Cut(kv, "=")
+		micro, err := money.ParseUSD(price)
+		if !ok || strings.TrimSpace(id) == "" || err != nil {
+			bad("AGENTBOT_GATEWAY_PRICES", "entry %q must be id=USD (e.g. generate-text=0.01, at most 6 decimals)", kv)
+			continue
+		}
+		c.GatewayPrices[strings.TrimSpace(id)] = micro
+	}
+	c.AI = AIConfig{
+		OpenAIBaseURL: get("OPENAI_BASE_URL", "https://api.openai.com/v1"), OpenAIKey: get("OPENAI_API_KEY", ""),
+		AnthropicBaseURL: get("ANTHROPIC_BASE_URL", "https://api.anthropic.com/v1"), AnthropicKey: get("ANTHROPIC_API_KEY", ""),
+		OpenRouterBaseURL: get("OPENROUTER_BASE_URL", "https://openrouter.ai/api/v1"), OpenRouterKey: get("OPENROUTER_API_KEY", ""),
+		GroqBaseURL: get("GROQ_BASE_URL", "https://api.groq.com/openai/v1"), GroqKey: get("GROQ_API_KEY", ""),
+		GeminiBaseURL: get("GEMINI_BASE_URL", "https://generativelanguage.googleapis.com/v1beta/openai"), GeminiKey: get("GEMINI_API_KEY", ""),
+		ModelsFile: get("AGENTBOT_AI_MODELS", ""), DefaultModel: get("AGENTBOT_AI_DEFAULT_MODEL", ""),
+	}
+	for name, v := range map[string]string{"OPENAI_BASE_URL": c.AI.OpenAIBaseURL, "ANTHROPIC_BASE_URL": c.AI.AnthropicBaseURL,
+		"OPENROUTER_BASE_URL": c.AI.OpenRouterBaseURL, "GROQ_BASE_URL": c.AI.GroqBaseURL, "GEMINI_BASE_URL": c.AI.GeminiBaseURL} {
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad(name, "%q must be an absolute http(s) URL", v)
+		}
+	}
+	c.RenderMCPURL = get("RENDER_MCP_URL", "https://mcp.render.com/mcp")
+	if u, err := url.Parse(c.RenderMCPURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("RENDER_MCP_URL", "%q must be an absolute http(s) URL", c.RenderMCPURL)
 	}
 
 	c.BcryptCost = intVar(get("AGENTBOT_BCRYPT_COST", "12"), "AGENTBOT_BCRYPT_COST", 4, 31, bad)

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"maps"
 	"strings"
 	"testing"
 
@@ -10,6 +11,9 @@ import (
 	"github.com/agentbot/gateway/core/store"
 	"github.com/agentbot/gateway/core/store/storetest"
 )
+
+// tenantTables are the user-owned tables, every one under row-level security.
+var tenantTables = []string{"users", "api_keys", "sessions", "password_resets", "credit_entries", "usage_events", "byok_keys"}
 
 // rlsProbe counts, as userID, the rows of every user-owned table with no WHERE
 // clause at all, and tries to write a row for another user. Only row-level
@@ -27,7 +31,7 @@ func rlsProbe(t *testing.T, url, userID, otherID string) (visible map[string]int
 		if _, err := tx.Exec(ctx, `SELECT set_config('app.user_id', $1, true)`, userID); err != nil {
 			return err
 		}
-		for _, table := range []string{"users", "api_keys", "sessions", "password_resets", "credit_entries"} {
+		for _, table := range tenantTables {
 			var n int
 			if err := tx.QueryRow(ctx, "SELECT count(*) FROM "+table).Scan(&n); err != nil {
 				return err
@@ -63,6 +67,12 @@ func seedTwoUsers(t *testing.T, s *store.Store) (a, b *store.User) {
 		if _, err := s.CreateSession(ctx, u.ID, digest("s"+u.ID), s.Now().Add(3600e9)); err != nil {
 			t.Fatal(err)
 		}
+		if err := s.RecordUsage(ctx, u.ID, store.UsageEvent{Target: "t", Status: 200}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetBYOKKey(ctx, u.ID, "openai", []byte("sealed-"+u.ID)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return a, b
 }
@@ -73,12 +83,12 @@ func TestPostgresRowLevelSecurity(t *testing.T) {
 	a, b := seedTwoUsers(t, s)
 
 	visible, cross := rlsProbe(t, pg.Serving, a.ID, b.ID)
-	for table, n := range visible {
+	for _, table := range tenantTables {
 		want := 1
 		if table == "password_resets" || table == "credit_entries" {
 			want = 0
 		}
-		if n != want {
+		if n, ok := visible[table]; !ok || n != want {
 			t.Errorf("as the serving role, user a sees %d rows of %s; want %d", n, table, want)
 		}
 	}
@@ -86,8 +96,60 @@ func TestPostgresRowLevelSecurity(t *testing.T) {
 		t.Errorf("writing a row for another user = %v; want a row-level security violation", cross)
 	}
 	noTenant, _ := rlsProbe(t, pg.Serving, "", b.ID)
-	if noTenant["users"] != 0 || noTenant["api_keys"] != 0 {
-		t.Errorf("with no tenant set, the serving role sees %v; want nothing", noTenant)
+	for _, table := range tenantTables {
+		if n := noTenant[table]; n != 0 {
+			t.Errorf("with no tenant set, the serving role sees %d rows of %s; want 0", n, table)
+		}
+	}
+}
+
+// The new tables refuse, through RLS alone, to let one tenant write or remove
+// another's rows: inserts fail the policy check, updates and deletes see nothing.
+func TestPostgresRLSGuardsUsageAndBYOK(t *testing.T) {
+	pg := storetest.Postgres(t)
+	s := storetest.Open(t, pg.Config())
+	a, b := seedTwoUsers(t, s)
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, pg.Serving)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	tests := []struct {
+		sql      string
+		wantErr  bool  // a row-level security violation
+		wantRows int64 // rows affected when no error
+	}{
+		{`INSERT INTO usage_events (id, user_id, target, status, duration_ms, created_at) VALUES ('use_probe', $1, 't', 200, 0, now())`, true, 0},
+		{`INSERT INTO byok_keys (user_id, provider, ciphertext, created_at) VALUES ($1, 'probe', '\x00', now())`, true, 0},
+		{`INSERT INTO byok_keys (user_id, provider, ciphertext, created_at) VALUES ($1, 'openai', '\x00', now())
+			ON CONFLICT (user_id, provider) DO UPDATE SET ciphertext = excluded.ciphertext`, true, 0},
+		{`UPDATE byok_keys SET ciphertext = '\x00' WHERE user_id = $1`, false, 0},
+		{`DELETE FROM byok_keys WHERE user_id = $1`, false, 0},
+		{`UPDATE byok_keys SET user_id = $1`, true, 0}, // moving a's own key to b
+	}
+	for _, tc := range tests {
+		func() {
+			tx, err := c.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tx.Rollback(ctx) //nolint:errcheck
+			if _, err := tx.Exec(ctx, `SELECT set_config('app.user_id', $1, true)`, a.ID); err != nil {
+				t.Fatal(err)
+			}
+			tag, err := tx.Exec(ctx, tc.sql, b.ID)
+			switch {
+			case tc.wantErr && (err == nil || !strings.Contains(err.Error(), "row-level security")):
+				t.Errorf("as a, Exec(%q, b) = %v, %v; want a row-level security violation", tc.sql, tag, err)
+			case !tc.wantErr && (err != nil || tag.RowsAffected() != tc.wantRows):
+				t.Errorf("as a, Exec(%q, b) = %v, %v; want %d rows affected", tc.sql, tag, err, tc.wantRows)
+			}
+		}()
+	}
+	ci, err := s.CallerInfo(ctx, b.ID)
+	if err != nil || string(ci.BYOK["openai"]) != "sealed-"+b.ID || len(ci.BYOK) != 1 {
+		t.Errorf("CallerInfo(%q).BYOK = %q, %v; want b's one key untouched", b.ID, ci.BYOK, err)
 	}
 }
 
@@ -97,9 +159,12 @@ func TestRLSProbeCatchesPrivilegedRoles(t *testing.T) {
 	pg := storetest.Postgres(t)
 	s := storetest.Open(t, pg.Config())
 	a, b := seedTwoUsers(t, s)
+	// Every seeded row: two of each, and no password resets or credit entries.
+	everything := map[string]int{"users": 2, "api_keys": 2, "sessions": 2, "password_resets": 0, "credit_entries": 0,
+		"usage_events": 2, "byok_keys": 2}
 	visible, _ := rlsProbe(t, pg.Owner, a.ID, b.ID)
-	if visible["users"] != 2 || visible["api_keys"] != 2 {
-		t.Errorf("as the owner/superuser the probe sees %v; want every row (2 users, 2 keys)", visible)
+	if !maps.Equal(visible, everything) {
+		t.Errorf("as the owner/superuser the probe sees %v; want every row %v", visible, everything)
 	}
 
 	// A non-superuser table owner escapes too (RLS is ENABLEd, not FORCEd).
@@ -121,15 +186,15 @@ func TestRLSProbeCatchesPrivilegedRoles(t *testing.T) {
 			c.Close(context.Background())
 		}
 	})
-	if _, err := owner.Exec(ctx, "ALTER TABLE users OWNER TO "+role+"; ALTER TABLE api_keys OWNER TO "+role+
-		"; ALTER TABLE sessions OWNER TO "+role+"; ALTER TABLE password_resets OWNER TO "+role+
-		"; ALTER TABLE credit_entries OWNER TO "+role); err != nil {
-		t.Fatal(err)
+	for _, table := range tenantTables {
+		if _, err := owner.Exec(ctx, "ALTER TABLE "+table+" OWNER TO "+role); err != nil {
+			t.Fatal(err)
+		}
 	}
 	ownerURL := strings.Replace(pg.Serving, storetest.LoginRole, role, 1)
 	visible, cross := rlsProbe(t, ownerURL, a.ID, b.ID)
-	if visible["users"] != 2 || cross != nil {
-		t.Errorf("as a non-superuser owner the probe sees %v (cross write %v); want every row and the write allowed", visible, cross)
+	if !maps.Equal(visible, everything) || cross != nil {
+		t.Errorf("as a non-superuser owner the probe sees %v (cross write %v); want every row %v and the write allowed", visible, cross, everything)
 	}
 }
 

@@ -157,3 +157,16 @@ func (s *Store) Credits(ctx context.Context, userID string) (int64, error) {
 	})
 	return n, err
 }
+
+// SetSubscription records the caller's plan and subscription status (as
+// billing learns them).
+func (s *Store) SetSubscription(ctx context.Context, userID, plan, status string) error {
+	return s.write(ctx, userID, func(q querier) error {
+		n, err := q.Exec(ctx, `UPDATE users SET plan = $2, subscription_status = $3, updated_at = $4 WHERE id = $1`,
+			userID, plan, status, s.now())
+		if err == nil && n == 0 {
+			err = ErrNotFound
+		}
+		return err
+	})
+}

@@ -1,0 +1,252 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"regexp"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+
+	"github.com/agentbot/gateway/core/api"
+	"github.com/agentbot/gateway/core/auth"
+	"github.com/agentbot/gateway/core/money"
+	"github.com/agentbot/gateway/core/store"
+	"github.com/agentbot/gateway/sdk/provider"
+)
+
+// DefaultID is the target of a call that names none.
+const DefaultID = "generate-text"
+
+var idRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._:-]{0,127}$`)
+
+// call: POST /api/v1/gateway. The target comes from X-Plugin-Id, else the body's
+// "plugin", else generate-text; the rest of the body is the call's input.
+func (g *Gateway) call(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	start := time.Now()
+	body, err := readObject(r)
+	if err != nil {
+		return err
+	}
+	id := r.Header.Get("X-Plugin-Id")
+	if v, ok := body["plugin"]; ok {
+		var s string
+		if json.Unmarshal(v, &s) != nil {
+			return api.BadRequest("INVALID_FIELD_TYPE", `Field "plugin" must be of type string`)
+		}
+		if id == "" {
+			id = s
+		}
+		delete(body, "plugin")
+	}
+	if id == "" {
+		id = DefaultID
+	}
+	if !idRE.MatchString(id) {
+		return api.BadRequest("INVALID_PLUGIN_ID", "Plugin id must be lower-case letters, digits and ._:- (at most 128)")
+	}
+	stream := false
+	if v, ok := body["stream"]; ok && json.Unmarshal(v, &stream) != nil {
+		return api.BadRequest("INVALID_FIELD_TYPE", `Field "stream" must be of type boolean`)
+	}
+	d, target, ok := g.resolve(id)
+	if !ok {
+		return api.Errorf(http.StatusNotFound, "UNKNOWN_PLUGIN", "No plugin registered for id %q", id)
+	}
+	p, ci, err := g.identify(r)
+	if err != nil {
+		return err
+	}
+	c := &Call{ID: id, PriceMicroUSD: g.price(target), Principal: p}
+	if ci != nil {
+		c.User = ci.User
+	}
+	pay, err := g.Payer.Authorize(r.Context(), r, c)
+	if err != nil {
+		return err
+	}
+	input, _ := json.Marshal(body)
+	req := &provider.InvokeRequest{Capability: id, Input: input, Caller: g.caller(p, ci, api.RequestID(r.Context()))}
+	w.Header().Set("X-Plugin-Id", id)
+	if stream && target.Streaming {
+		return g.stream(w, r, d, req, c, pay, start)
+	}
+	resp, err := d.Invoke(r.Context(), req)
+	var failed *api.Error
+	var usage provider.Usage
+	switch {
+	case err != nil:
+		failed = callError(err)
+	case resp.Error != nil:
+		failed = pluginError(resp.Error)
+	default:
+		usage = resp.Usage
+	}
+	g.finish(r.Context(), c, pay, failed, usage, start)
+	if failed != nil {
+		return failed
+	}
+	out := resp.Output
+	if len(out) == 0 {
+		out = json.RawMessage("null")
+	}
+	api.OK(w, map[string]any{"plugin": id, "result": out, "timestamp": g.now().Format(time.RFC3339Nano),
+		"payment": paymentJSON(pay)})
+	return nil
+}
+
+// list: GET /api/v1/gateway → the ids callers can target, with prices.
+func (g *Gateway) list(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	type lister interface{ Targets() []Target }
+	var out []map[string]any
+	for _, d := range g.Dispatchers {
+		l, ok := d.(lister)
+		if !ok {
+			continue
+		}
+		for _, t := range l.Targets() {
+			out = append(out, map[string]any{"id": t.ID, "streaming": t.Streaming,
+				"price": money.FormatUSD(g.price(t)), "currency": "usd"})
+		}
+	}
+	api.OK(w, map[string]any{"plugins": out, "default": DefaultID})
+	return nil
+}
+
+func paymentJSON(p *Payment) map[string]any {
+	var receipt any
+	if p.Receipt != "" {
+		receipt = p.Receipt
+	}
+	return map[string]any{"method": p.Method, "receipt": receipt}
+}
+
+// readObject reads a JSON object body; an empty body is an empty object.
+func readObject(r *http.Request) (map[string]json.RawMessage, error) {
+	body := map[string]json.RawMessage{}
+	if r.ContentLength == 0 && r.Header.Get("Content-Type") == "" {
+		return body, nil
+	}
+	raw, err := api.ReadJSON(r)
+	if err != nil {
+		var e *api.Error
+		if errors.As(err, &e) && e.Message == "Request body is required" {
+			return body, nil
+		}
+		return nil, err
+	}
+	if json.Unmarshal(raw, &body) != nil || body == nil {
+		return nil, api.BadRequest("INVALID_JSON", "Request body must be a JSON object")
+	}
+	return body, nil
+}
+
+// identify returns the caller (nil when anonymous) and their account. A
+// presented but bad credential is an error, never silently anonymous.
+func (g *Gateway) identify(r *http.Request) (*auth.Principal, *store.CallerInfo, error) {
+	p, err := auth.Require(r)
+	if errors.Is(err, api.ErrAuthRequired) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	ci, err := g.Store.CallerInfo(r.Context(), p.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, api.Unauthorized("TOKEN_INVALID", "The account behind this credential no longer exists")
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, ci, nil
+}
+
+// caller is the provider's view of who is calling, with BYOK keys opened.
+func (g *Gateway) caller(p *auth.Principal, ci *store.CallerInfo, requestID string) provider.Caller {
+	c := provider.Caller{RequestID: requestID}
+	if p == nil {
+		return c
+	}
+	c.UserID, c.Email, c.Admin = p.UserID, p.Email, p.Admin
+	if ci == nil {
+		return c
+	}
+	c.Plan, c.SubscriptionStatus = ci.User.Plan, ci.User.SubscriptionStatus
+	if g.Secrets != nil && len(ci.BYOK) > 0 {
+		c.Credentials = map[string]string{}
+		for prov, sealed := range ci.BYOK {
+			key, err := g.Secrets.Open(sealed, BYOKContext(p.UserID, prov))
+			if err != nil {
+				g.log().Warn("cannot open BYOK key; ignoring it", "user_id", p.UserID, "provider", prov)
+				continue
+			}
+			c.Credentials[prov] = string(key)
+		}
+	}
+	return c
+}
+
+// BYOKContext is the associated data a user's sealed key for provider is bound to.
+func BYOKContext(userID, provider string) string { return "byok|" + userID + "|" + provider }
+
+// finish settles the payment and records usage, whatever happened to the
+// client's connection.
+func (g *Gateway) finish(ctx context.Context, c *Call, pay *Payment, failed *api.Error, usage provider.Usage, start time.Time) {
+	ctx = context.WithoutCancel(ctx)
+	status := http.StatusOK
+	if failed != nil {
+		status = failed.Status
+	}
+	cost := int64(0)
+	if failed == nil {
+		cost = c.PriceMicroUSD
+	}
+	if err := g.Payer.Settle(ctx, pay, Outcome{OK: failed == nil, CostMicroUSD: cost}); err != nil {
+		g.log().Error("settle payment", "plugin", c.ID, "err", err)
+	}
+	if c.Principal == nil {
+		return
+	}
+	err := g.Store.RecordUsage(ctx, c.Principal.UserID, store.UsageEvent{Target: c.ID, Status: status,
+		Duration: time.Since(start), InputTokens: usage.InputTokens, OutputTokens: usage.OutputTokens,
+		PriceMicroUSD: cost, UpstreamMicroUSD: usage.CostMicroUSD, PaymentMethod: pay.Method})
+	if err != nil {
+		g.log().Error("record usage", "plugin", c.ID, "err", err)
+	}
+}
+
+// callError maps a dispatch failure to the contract's answer.
+func callError(err error) *api.Error {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return &api.Error{Status: http.StatusGatewayTimeout, Code: "PLUGIN_TIMEOUT", Message: "The provider did not answer in time", Err: err}
+	case errors.Is(err, context.Canceled):
+		return &api.Error{Status: 499, Code: "CLIENT_CLOSED", Message: "The client closed the request", Err: err}
+	}
+	return &api.Error{Status: http.StatusBadGateway, Code: "PLUGIN_UNAVAILABLE", Message: "The provider is unavailable; try again shortly", Err: err}
+}
+
+// pluginError renders a provider's user-facing error; a status outside 4xx/5xx is a 502.
+func pluginError(e *provider.Error) *api.Error {
+	status := e.Status
+	if status < 400 || status > 599 {
+		status = http.StatusBadGateway
+	}
+	code := e.Code
+	if code == "" {
+		code = "PLUGIN_ERROR"
+	}
+	msg := e.Message
+	if msg == "" {
+		msg = http.StatusText(status)
+	}
+	fields := map[string]any{}
+	for k, v := range e.Fields {
+		if k != "error" && k != "code" && k != "request_id" {
+			fields[k] = v
+		}
+	}
+	return &api.Error{Status: status, Code: code, Message: msg, Fields: fields}
+}

@@ -1,0 +1,119 @@
+// Package gateway serves POST /api/v1/gateway, the product's spine: it resolves
+// a gateway id to a provider capability (or, later, a skill), authenticates the
+// caller, takes payment, dispatches with a deadline, records usage, and answers
+// in the contract's shape (CONTRACT §6) — as JSON, or as a server-sent event
+// stream passed through unbuffered. It also mounts the REST routes plugins
+// declare and an OpenAI-compatible surface over the "generate-text" id.
+package gateway
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+
+	"github.com/agentbot/gateway/core/api"
+	"github.com/agentbot/gateway/core/secrets"
+	"github.com/agentbot/gateway/core/store"
+	"github.com/agentbot/gateway/sdk/provider"
+)
+
+// Target is what a gateway id resolves to.
+type Target struct {
+	ID        string
+	Streaming bool
+	// PriceMicroUSD is the target's own suggested price; configuration wins.
+	PriceMicroUSD int64
+}
+
+// Dispatcher serves some gateway ids: the plugin host, the skills runtime.
+// Errors wrapping provider.ErrUnavailable are 502; context.DeadlineExceeded 504.
+type Dispatcher interface {
+	Target(id string) (Target, bool)
+	Invoke(ctx context.Context, req *provider.InvokeRequest) (*provider.InvokeResponse, error)
+	InvokeStream(ctx context.Context, req *provider.InvokeRequest, fn func(*provider.Chunk) error) error
+}
+
+// RouteForwarder forwards REST requests to the plugin that declared the route.
+type RouteForwarder interface {
+	HandleHTTP(ctx context.Context, plugin string, req *provider.HTTPRequest, fn func(*provider.HTTPResponsePart) error) error
+}
+
+// PluginRoute is a REST route served by a plugin.
+type PluginRoute struct {
+	Plugin string
+	provider.Route
+}
+
+// Gateway holds what the gateway endpoints need.
+type Gateway struct {
+	Store       *store.Store
+	Dispatchers []Dispatcher
+	Payer       Payer
+	// Prices overrides targets' suggested prices, in micro-USD per call.
+	Prices map[string]int64
+	// Secrets opens users' sealed BYOK keys.
+	Secrets *secrets.Box
+	// KeepAlive is how often a stream sends a comment while waiting for the
+	// first chunk [10s].
+	KeepAlive time.Duration
+	Log       *slog.Logger
+	Now       func() time.Time
+}
+
+// Routes registers the gateway's own endpoints.
+func (g *Gateway) Routes(r *httprouter.Router, a api.Adapter) {
+	r.POST("/api/v1/gateway", a.Handle(g.call))
+	r.GET("/api/v1/gateway", a.Handle(g.list))
+}
+
+func (g *Gateway) now() time.Time {
+	if g.Now != nil {
+		return g.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (g *Gateway) log() *slog.Logger {
+	if g.Log != nil {
+		return g.Log
+	}
+	return slog.Default()
+}
+
+func (g *Gateway) keepAlive() time.Duration {
+	if g.KeepAlive > 0 {
+		return g.KeepAlive
+	}
+	return 10 * time.Second
+}
+
+// resolve finds the dispatcher serving id.
+func (g *Gateway) resolve(id string) (Dispatcher, Target, bool) {
+	for _, d := range g.Dispatchers {
+		if t, ok := d.Target(id); ok {
+			return d, t, true
+		}
+	}
+	return nil, Target{}, false
+}
+
+// price is what a call of t costs the caller, in micro-USD.
+func (g *Gateway) price(t Target) int64 {
+	if p, ok := g.Prices[t.ID]; ok {
+		return p
+	}
+	return t.PriceMicroUSD
+}
+
+// DefaultPrices are the seed's per-call prices in micro-USD (CONTRACT §6).
+func DefaultPrices() map[string]int64 {
+	return map[string]int64{"agent": 50_000, "generate-text": 10_000, "tts": 30_000, "stt": 20_000}
+}
+
+// flush pushes buffered bytes to the client.
+func flush(w http.ResponseWriter) {
+	_ = http.NewResponseController(w).Flush()
+}

@@ -1,0 +1,307 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+
+	"github.com/agentbot/gateway/core/api"
+	"github.com/agentbot/gateway/sdk/provider"
+)
+
+// The OpenAI-compatible surface: POST /api/v1/chat/completions and GET
+// /api/v1/models, so that existing OpenAI SDKs work against the gateway with an
+// sk_ key as their API key. Chat is the "generate-text" id, billed like it;
+// errors use OpenAI's error shape, which those SDKs parse.
+
+// OpenAIRoutes registers the surface. models forwards to the AI plugin's
+// GET /api/ai/models route.
+func (g *Gateway) OpenAIRoutes(r *httprouter.Router, fwd RouteForwarder, modelsPlugin string) {
+	r.POST("/api/v1/chat/completions", g.openAIHandle(g.chatCompletions))
+	r.GET("/api/v1/models", g.openAIHandle(func(w http.ResponseWriter, r *http.Request) error {
+		return g.models(w, r, fwd, modelsPlugin)
+	}))
+}
+
+func (g *Gateway) openAIHandle(h func(http.ResponseWriter, *http.Request) error) httprouter.Handle {
+	return func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+		err := h(w, r)
+		if err == nil {
+			return
+		}
+		e := api.AsError(err)
+		if e.Status >= 500 {
+			g.log().ErrorContext(r.Context(), "request failed", "request_id", api.RequestID(r.Context()),
+				"path", r.URL.Path, "status", e.Status, "code", e.Code, "err", e.Err)
+		}
+		typ := "invalid_request_error"
+		switch {
+		case e.Status == http.StatusUnauthorized:
+			typ = "authentication_error"
+		case e.Status == http.StatusForbidden:
+			typ = "permission_error"
+		case e.Status == http.StatusTooManyRequests:
+			typ = "rate_limit_error"
+		case e.Status == http.StatusPaymentRequired:
+			typ = "insufficient_quota"
+		case e.Status >= 500:
+			typ = "api_error"
+		}
+		msg := e.Message
+		if e.Code == "PAYMENT_REQUIRED" {
+			msg = "Payment required: subscribe to a plan or buy credits"
+		}
+		for k, vs := range e.Header {
+			for _, v := range vs {
+				w.Header().Add(k, v)
+			}
+		}
+		api.JSON(w, e.Status, map[string]any{"error": map[string]any{"message": msg, "type": typ,
+			"param": nil, "code": strings.ToLower(e.Code)}})
+	}
+}
+
+type oaMessage struct {
+	Role    string          `json:"role"`
+	Content json.RawMessage `json:"content"`
+}
+
+type oaRequest struct {
+	Model               string      `json:"model"`
+	Messages            []oaMessage `json:"messages"`
+	Temperature         *float64    `json:"temperature"`
+	TopP                *float64    `json:"top_p"`
+	MaxTokens           *int        `json:"max_tokens"`
+	MaxCompletionTokens *int        `json:"max_completion_tokens"`
+	Stream              bool        `json:"stream"`
+	StreamOptions       *struct {
+		IncludeUsage bool `json:"include_usage"`
+	} `json:"stream_options"`
+}
+
+// content flattens OpenAI message content: a string, or an array of parts of
+// which the text parts are kept.
+func content(raw json.RawMessage) (string, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", nil
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s, nil
+	}
+	var parts []struct {
+		Type string `json:"type"`
+		Text string `json:"text"`
+	}
+	if err := json.Unmarshal(raw, &parts); err != nil {
+		return "", api.BadRequest("INVALID_FIELD_TYPE", "messages[].content must be a string or an array of parts")
+	}
+	var b strings.Builder
+	for _, p := range parts {
+		if p.Type == "text" {
+			b.WriteString(p.Text)
+		}
+	}
+	return b.String(), nil
+}
+
+func (g *Gateway) chatCompletions(w http.ResponseWriter, r *http.Request) error {
+	start := time.Now()
+	var req oaRequest
+	if err := api.Decode(r, &req); err != nil {
+		return err
+	}
+	if len(req.Messages) == 0 {
+		return api.Validation("messages must be a non-empty array")
+	}
+	msgs := make([]map[string]string, 0, len(req.Messages))
+	for _, m := range req.Messages {
+		text, err := content(m.Content)
+		if err != nil {
+			return err
+		}
+		msgs = append(msgs, map[string]string{"role": m.Role, "content": text})
+	}
+	maxTokens := req.MaxTokens
+	if maxTokens == nil {
+		maxTokens = req.MaxCompletionTokens
+	}
+	input, _ := json.Marshal(map[string]any{"messages": msgs, "model": req.Model, "temperature": req.Temperature,
+		"top_p": req.TopP, "max_tokens": maxTokens, "stream": req.Stream})
+
+	d, target, ok := g.resolve(DefaultID)
+	if !ok {
+		return api.Errorf(http.StatusServiceUnavailable, "UNKNOWN_PLUGIN", "No provider serves %s", DefaultID)
+	}
+	p, ci, err := g.identify(r)
+	if err != nil {
+		return err
+	}
+	c := &Call{ID: DefaultID, PriceMicroUSD: g.price(target), Principal: p}
+	if ci != nil {
+		c.User = ci.User
+	}
+	pay, err := g.Payer.Authorize(r.Context(), r, c)
+	if err != nil {
+		return err
+	}
+	preq := &provider.InvokeRequest{Capability: DefaultID, Input: input, Caller: g.caller(p, ci, api.RequestID(r.Context()))}
+	id := "chatcmpl-" + strings.TrimPrefix(api.RequestID(r.Context()), "req_")
+	created := g.now().Unix()
+	if req.Stream && target.Streaming {
+		return g.chatStream(w, r, d, preq, c, pay, start, id, created, req)
+	}
+	resp, err := d.Invoke(r.Context(), preq)
+	var failed *api.Error
+	var usage provider.Usage
+	switch {
+	case err != nil:
+		failed = callError(err)
+	case resp.Error != nil:
+		failed = pluginError(resp.Error)
+	default:
+		usage = resp.Usage
+	}
+	g.finish(r.Context(), c, pay, failed, usage, start)
+	if failed != nil {
+		return failed
+	}
+	var out struct {
+		Model        string `json:"model"`
+		FinishReason string `json:"finishReason"`
+		Message      struct {
+			Content string `json:"content"`
+		} `json:"message"`
+	}
+	if err := json.Unmarshal(resp.Output, &out); err != nil {
+		return &api.Error{Status: http.StatusBadGateway, Code: "PLUGIN_ERROR", Message: "The provider sent malformed data", Err: err}
+	}
+	model := out.Model
+	if model == "" {
+		model = req.Model
+	}
+	api.OK(w, map[string]any{
+		"id": id, "object": "chat.completion", "created": created, "model": model,
+		"choices": []any{map[string]any{"index": 0, "message": map[string]any{"role": "assistant", "content": out.Message.Content},
+			"finish_reason": finishReason(out.FinishReason), "logprobs": nil}},
+		"usage": oaUsage(usage),
+	})
+	return nil
+}
+
+func finishReason(s string) string {
+	if s == "" {
+		return "stop"
+	}
+	return s
+}
+
+func oaUsage(u provider.Usage) map[string]any {
+	return map[string]any{"prompt_tokens": u.InputTokens, "completion_tokens": u.OutputTokens,
+		"total_tokens": u.InputTokens + u.OutputTokens}
+}
+
+func (g *Gateway) chatStream(w http.ResponseWriter, r *http.Request, d Dispatcher, preq *provider.InvokeRequest,
+	c *Call, pay *Payment, start time.Time, id string, created int64, req oaRequest) error {
+	out := &sse{w: w}
+	model := req.Model
+	first := true
+	finish := "stop"
+	chunk := func(delta map[string]any, reason any) []byte {
+		b, _ := json.Marshal(map[string]any{"id": id, "object": "chat.completion.chunk", "created": created, "model": model,
+			"choices": []any{map[string]any{"index": 0, "delta": delta, "finish_reason": reason, "logprobs": nil}}})
+		return b
+	}
+	usage, failed := g.pump(r.Context(), d, preq, func(data json.RawMessage) error {
+		var ch struct {
+			Delta        *string `json:"delta"`
+			Model        string  `json:"model"`
+			FinishReason string  `json:"finishReason"`
+		}
+		if json.Unmarshal(data, &ch) != nil {
+			return nil
+		}
+		if ch.Model != "" {
+			model = ch.Model
+		}
+		if ch.FinishReason != "" {
+			finish = ch.FinishReason
+		}
+		if ch.Delta == nil {
+			return nil
+		}
+		delta := map[string]any{"content": *ch.Delta}
+		if first {
+			delta["role"] = "assistant"
+			first = false
+		}
+		return out.event("", chunk(delta, nil))
+	}, out.keepAlive)
+	if failed != nil && r.Context().Err() != nil {
+		failed = callError(r.Context().Err())
+	}
+	g.finish(r.Context(), c, pay, failed, usage, start)
+	if failed != nil {
+		if !out.started {
+			return failed
+		}
+		b, _ := json.Marshal(map[string]any{"error": map[string]any{"message": failed.Message, "type": "api_error",
+			"code": strings.ToLower(failed.Code)}})
+		_ = out.event("", b)
+		return nil
+	}
+	if first { // no content at all: still open the assistant message
+		_ = out.event("", chunk(map[string]any{"role": "assistant", "content": ""}, nil))
+	}
+	_ = out.event("", chunk(map[string]any{}, finish))
+	if req.StreamOptions != nil && req.StreamOptions.IncludeUsage {
+		b, _ := json.Marshal(map[string]any{"id": id, "object": "chat.completion.chunk", "created": created, "model": model,
+			"choices": []any{}, "usage": oaUsage(usage)})
+		_ = out.event("", b)
+	}
+	_ = out.event("", []byte("[DONE]"))
+	return nil
+}
+
+func (g *Gateway) models(w http.ResponseWriter, r *http.Request, fwd RouteForwarder, plugin string) error {
+	p, ci, err := g.identify(r)
+	if err != nil {
+		return err
+	}
+	if p == nil {
+		return api.ErrAuthRequired
+	}
+	var body bytes.Buffer
+	status := 0
+	err = fwd.HandleHTTP(r.Context(), plugin, &provider.HTTPRequest{Method: "GET", Path: "/api/ai/models",
+		Caller: g.caller(p, ci, api.RequestID(r.Context()))}, func(part *provider.HTTPResponsePart) error {
+		if status == 0 {
+			status = part.Status
+		}
+		body.Write(part.Body)
+		return nil
+	})
+	if err != nil {
+		return callError(err)
+	}
+	var in struct {
+		Models []struct {
+			ID       string `json:"id"`
+			Provider string `json:"provider"`
+		} `json:"models"`
+	}
+	if status != http.StatusOK || json.Unmarshal(body.Bytes(), &in) != nil {
+		return &api.Error{Status: http.StatusBadGateway, Code: "PLUGIN_ERROR", Message: "The AI provider could not list models"}
+	}
+	data := make([]any, 0, len(in.Models))
+	for _, m := range in.Models {
+		data = append(data, map[string]any{"id": m.ID, "object": "model", "created": 0, "owned_by": m.Provider})
+	}
+	api.OK(w, map[string]any{"object": "list", "data": data})
+	return nil
+}
+

@@ -1,0 +1,87 @@
+package app
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/agentbot/gateway/core/config"
+	"github.com/agentbot/gateway/plugins"
+	"github.com/agentbot/gateway/plugins/ai"
+)
+
+// firstParty are the plugins `make build` puts in the plugin directory.
+var firstParty = []string{"agentbot-ai", "agentbot-rendermcp"}
+
+// pluginSpecs reads the operator's plugin file, or, without one, declares the
+// first-party plugins found in the plugin directory. Those are our own build
+// output, so their digest is taken from the file at start.
+func pluginSpecs(cfg *config.Config, log *slog.Logger) ([]plugins.Spec, error) {
+	if cfg.PluginsFile != "" {
+		b, err := os.ReadFile(cfg.PluginsFile)
+		if err != nil {
+			return nil, fmt.Errorf("AGENTBOT_PLUGINS: %w", err)
+		}
+		var specs []plugins.Spec
+		if err := json.Unmarshal(b, &specs); err != nil {
+			return nil, fmt.Errorf("AGENTBOT_PLUGINS %s: %w", cfg.PluginsFile, err)
+		}
+		return specs, nil
+	}
+	var specs []plugins.Spec
+	for _, name := range firstParty {
+		path := filepath.Join(cfg.PluginDir, name)
+		sum, err := fileSHA256(path)
+		if err != nil {
+			log.Warn("first-party plugin not found; run `make build`", "path", path)
+			continue
+		}
+		abs, _ := filepath.Abs(path)
+		spec := plugins.Spec{Name: name, Path: abs, SHA256: sum}
+		switch name {
+		case "agentbot-ai":
+			spec.Config, err = json.Marshal(aiConfig(cfg.AI))
+		case "agentbot-rendermcp":
+			spec.Config, err = json.Marshal(map[string]any{"url": cfg.RenderMCPURL})
+		}
+		if err != nil {
+			return nil, err
+		}
+		specs = append(specs, spec)
+	}
+	return specs, nil
+}
+
+func aiConfig(c config.AIConfig) ai.Config {
+	out := ai.Config{Upstreams: map[string]ai.Upstream{
+		"openai":     {BaseURL: c.OpenAIBaseURL, APIKey: c.OpenAIKey},
+		"anthropic":  {BaseURL: c.AnthropicBaseURL, APIKey: c.AnthropicKey, Protocol: "anthropic"},
+		"openrouter": {BaseURL: c.OpenRouterBaseURL, APIKey: c.OpenRouterKey},
+		"groq":       {BaseURL: c.GroqBaseURL, APIKey: c.GroqKey},
+		"gemini":     {BaseURL: c.GeminiBaseURL, APIKey: c.GeminiKey},
+	}, DefaultModel: c.DefaultModel}
+	if c.ModelsFile != "" {
+		if b, err := os.ReadFile(c.ModelsFile); err == nil {
+			_ = json.Unmarshal(b, &out.Models) // the plugin validates the table and reports problems
+		}
+	}
+	return out
+}
+
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
