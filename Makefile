@@ -3,13 +3,22 @@ GO      ?= go
 BIN     := bin
 PKGS    := ./...
 
-.PHONY: all build run test test-short bench lint fmt vet check clean
+.PHONY: all build run test test-short bench lint fmt vet check clean proto
 
 all: build
 
+# The gateway and the first-party provider plugins it loads from bin/plugins.
 build:
-	@mkdir -p $(BIN)
+	@mkdir -p $(BIN)/plugins
 	$(GO) build -o $(BIN)/agentbot ./cmd/agentbot
+	$(GO) build -o $(BIN)/plugins/agentbot-ai ./plugins/ai/cmd/agentbot-ai
+	$(GO) build -o $(BIN)/plugins/agentbot-rendermcp ./plugins/rendermcp/cmd/agentbot-rendermcp
+
+# Regenerates the provider protocol's Go code (needs protoc, protoc-gen-go
+# v1.36.12 and protoc-gen-go-grpc v1.6.0 on PATH; the output is committed).
+proto:
+	cd sdk/provider/internal/pb && PATH="$$PATH:$$($(GO) env GOPATH)/bin" protoc --go_out=. --go_opt=paths=source_relative \
+	  --go-grpc_out=. --go-grpc_opt=paths=source_relative provider.proto
 
 # Serves on 127.0.0.1:8080 with SQLite in ./data and dev mode on.
 run: build

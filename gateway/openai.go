@@ -111,6 +111,10 @@ func content(raw json.RawMessage) (string, error) {
 
 func (g *Gateway) chatCompletions(w http.ResponseWriter, r *http.Request) error {
 	start := time.Now()
+	p, ci, err := g.identify(r)
+	if err != nil {
+		return err
+	}
 	var req oaRequest
 	if err := api.Decode(r, &req); err != nil {
 		return err
@@ -136,10 +140,6 @@ func (g *Gateway) chatCompletions(w http.ResponseWriter, r *http.Request) error 
 	d, target, ok := g.resolve(DefaultID)
 	if !ok {
 		return api.Errorf(http.StatusServiceUnavailable, "UNKNOWN_PLUGIN", "No provider serves %s", DefaultID)
-	}
-	p, ci, err := g.identify(r)
-	if err != nil {
-		return err
 	}
 	c := &Call{ID: DefaultID, PriceMicroUSD: g.price(target), Principal: p}
 	if ci != nil {

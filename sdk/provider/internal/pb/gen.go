@@ -2,4 +2,4 @@
 // with `make proto` (protoc 3.21, protoc-gen-go v1.36.12, protoc-gen-go-grpc v1.6.0).
 package pb
 
-//go:generate protoc --go_out=. --go_opt=paths=source_relative --go-grpc_out=. --go-grpc_opt=paths=source_relative provider.proto
+//go:generate sh -c "cd ../../../.. && make proto"
