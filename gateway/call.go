@@ -153,7 +153,8 @@ func (g *Gateway) identify(r *http.Request) (*auth.Principal, *store.CallerInfo,
 	if err != nil {
 		return nil, nil, err
 	}
-	ci, err := g.Store.CallerInfo(r.Context(), p.UserID)
+	g.init()
+	ci, err := g.callers.get(r.Context(), g.Store, p.UserID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil, api.Unauthorized("TOKEN_INVALID", "The account behind this credential no longer exists")
 	}
@@ -209,12 +210,10 @@ func (g *Gateway) finish(ctx context.Context, c *Call, pay *Payment, failed *api
 	if c.Principal == nil {
 		return
 	}
-	err := g.Store.RecordUsage(ctx, c.Principal.UserID, store.UsageEvent{Target: c.ID, Status: status,
+	g.init()
+	g.usage.record(store.UsageEvent{UserID: c.Principal.UserID, Target: c.ID, Status: status,
 		Duration: time.Since(start), InputTokens: usage.InputTokens, OutputTokens: usage.OutputTokens,
-		PriceMicroUSD: cost, UpstreamMicroUSD: usage.CostMicroUSD, PaymentMethod: pay.Method})
-	if err != nil {
-		g.log().Error("record usage", "plugin", c.ID, "err", err)
-	}
+		PriceMicroUSD: cost, UpstreamMicroUSD: usage.CostMicroUSD, PaymentMethod: pay.Method, CreatedAt: g.now()})
 }
 
 // callError maps a dispatch failure to the contract's answer.

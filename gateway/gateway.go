@@ -10,6 +10,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
@@ -59,12 +60,40 @@ type Gateway struct {
 	// KeepAlive is how often a stream sends a comment while waiting for the
 	// first chunk [10s].
 	KeepAlive time.Duration
+	// CallerTTL is how long a caller's account (plan, BYOK keys) is reused
+	// between calls on this node [2s; negative disables].
+	CallerTTL time.Duration
 	Log       *slog.Logger
 	Now       func() time.Time
+
+	initOnce sync.Once
+	usage    *usageWriter
+	callers  callerCache
 }
+
+func (g *Gateway) init() {
+	g.initOnce.Do(func() {
+		g.usage = newUsageWriter(g.Store, g.log())
+		g.callers.ttl = g.CallerTTL
+		if g.callers.ttl == 0 {
+			g.callers.ttl = 2 * time.Second
+		}
+	})
+}
+
+// Close writes the usage still queued. Call it after the HTTP server drained.
+func (g *Gateway) Close(ctx context.Context) error {
+	g.init()
+	return g.usage.close(ctx)
+}
+
+// ForgetCaller drops a caller's cached account after a change on this node
+// (a plan change, a BYOK key set or removed).
+func (g *Gateway) ForgetCaller(userID string) { g.callers.forget(userID) }
 
 // Routes registers the gateway's own endpoints.
 func (g *Gateway) Routes(r *httprouter.Router, a api.Adapter) {
+	g.init()
 	r.POST("/api/v1/gateway", a.Handle(g.call))
 	r.GET("/api/v1/gateway", a.Handle(g.list))
 }

@@ -304,4 +304,3 @@ func (g *Gateway) models(w http.ResponseWriter, r *http.Request, fwd RouteForwar
 	api.OK(w, map[string]any{"object": "list", "data": data})
 	return nil
 }
-

@@ -291,6 +291,21 @@ func (h *Host) HandleHTTP(ctx context.Context, plugin string, req *provider.HTTP
 	})
 }
 
+// DirectClient returns the live connection to a plugin, bypassing deadlines
+// and the breaker: for diagnostics and benchmarks, never for serving.
+func (h *Host) DirectClient(plugin string) (*provider.Client, bool) {
+	inst, ok := h.instances[plugin]
+	if !ok {
+		return nil, false
+	}
+	inst.mu.RLock()
+	defer inst.mu.RUnlock()
+	if inst.proc == nil {
+		return nil, false
+	}
+	return inst.proc.Client(), true
+}
+
 // Status describes each plugin for operators.
 type Status struct {
 	Name     string `json:"name"`

@@ -95,14 +95,14 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 	}()
 	// Deferred after the store's Close, so it runs before it: requests drain,
 	// then plugins stop, then storage closes.
-	host, err := app.Mount(ctx, srv, log)
+	mounted, err := app.Mount(ctx, srv, log)
 	if err != nil {
 		return err
 	}
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
 		defer cancel()
-		if err := host.Close(cctx); err != nil {
+		if err := mounted.Close(cctx); err != nil {
 			log.Error("stop plugins", "err", err)
 		}
 	}()

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -20,6 +21,48 @@ import (
 // and several for reads, which WAL lets run beside the writer.
 type sqliteBackend struct {
 	w, r *sql.DB
+	// Prepared statements by SQL text, per pool. database/sql keeps each
+	// prepared on the connections that used it, so a hot query is parsed once
+	// per connection instead of once per call (parsing dominated small reads).
+	wStmts, rStmts stmtCache
+}
+
+type stmtCache struct {
+	db *sql.DB
+	m  sync.Map // SQL text → *sql.Stmt, or a nil *sql.Stmt while being prepared
+	wg sync.WaitGroup
+}
+
+// lookup returns the prepared statement for query, or nil the first time: it
+// is then prepared in the background, because preparing on the pool from
+// inside a transaction could wait forever for the pool's only connection.
+func (c *stmtCache) lookup(query string) *sql.Stmt {
+	if v, ok := c.m.Load(query); ok {
+		return v.(*sql.Stmt)
+	}
+	if _, loaded := c.m.LoadOrStore(query, (*sql.Stmt)(nil)); !loaded {
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			st, err := c.db.PrepareContext(context.Background(), query)
+			if err != nil {
+				c.m.Delete(query)
+				return
+			}
+			c.m.Store(query, st)
+		}()
+	}
+	return nil
+}
+
+func (c *stmtCache) close() {
+	c.wg.Wait()
+	c.m.Range(func(_, v any) bool {
+		if st := v.(*sql.Stmt); st != nil {
+			st.Close()
+		}
+		return true
+	})
 }
 
 func openSQLite(ctx context.Context, dir string, migrate bool, log *slog.Logger) (*sqliteBackend, error) {
@@ -49,7 +92,7 @@ func openSQLite(ctx context.Context, dir string, migrate bool, log *slog.Logger)
 		return nil, fmt.Errorf("open sqlite %q: %w", path, err)
 	}
 	r.SetMaxOpenConns(8)
-	b := &sqliteBackend{w: w, r: r}
+	b := &sqliteBackend{w: w, r: r, wStmts: stmtCache{db: w}, rStmts: stmtCache{db: r}}
 	if err := w.PingContext(ctx); err != nil {
 		b.close()
 		return nil, fmt.Errorf("open sqlite %q: %w", path, err)
@@ -67,26 +110,29 @@ func (b *sqliteBackend) name() string { return "sqlite" }
 
 func (b *sqliteBackend) ping(ctx context.Context) error { return b.r.PingContext(ctx) }
 
-func (b *sqliteBackend) close() error { return errors.Join(b.r.Close(), b.w.Close()) }
+func (b *sqliteBackend) close() error {
+	b.rStmts.close()
+	b.wStmts.close()
+	return errors.Join(b.r.Close(), b.w.Close())
+}
 
 func (b *sqliteBackend) tenant(ctx context.Context, _ string, readOnly bool, fn func(q querier) error) error {
-	db := b.w
 	if readOnly {
-		db = b.r
+		return sqliteTx(ctx, b.r, &b.rStmts, fn)
 	}
-	return sqliteTx(ctx, db, fn)
+	return sqliteTx(ctx, b.w, &b.wStmts, fn)
 }
 
 func (b *sqliteBackend) system(ctx context.Context, fn func(q querier) error) error {
-	return sqliteTx(ctx, b.r, fn)
+	return sqliteTx(ctx, b.r, &b.rStmts, fn)
 }
 
-func sqliteTx(ctx context.Context, db *sql.DB, fn func(q querier) error) error {
+func sqliteTx(ctx context.Context, db *sql.DB, stmts *stmtCache, fn func(q querier) error) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return sqliteErr(err)
 	}
-	if err := fn(sqliteQuerier{tx}); err != nil {
+	if err := fn(sqliteQuerier{tx: tx, stmts: stmts}); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
@@ -106,10 +152,30 @@ func (b *sqliteBackend) lookups() *lookupSQL { return &sqliteLookups }
 
 // sqliteQuerier adapts *sql.Tx: times travel as unix milliseconds, errors are
 // normalised.
-type sqliteQuerier struct{ tx *sql.Tx }
+type sqliteQuerier struct {
+	tx    *sql.Tx
+	stmts *stmtCache
+}
+
+// on returns the transaction's view of query's prepared statement, or nil
+// when it is not prepared yet (the caller then runs the SQL text directly).
+func (q sqliteQuerier) on(ctx context.Context, query string) *sql.Stmt {
+	if st := q.stmts.lookup(query); st != nil {
+		return q.tx.StmtContext(ctx, st)
+	}
+	return nil
+}
 
 func (q sqliteQuerier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
-	res, err := q.tx.ExecContext(ctx, query, sqliteArgs(args)...)
+	var (
+		res sql.Result
+		err error
+	)
+	if st := q.on(ctx, query); st != nil {
+		res, err = st.ExecContext(ctx, sqliteArgs(args)...)
+	} else {
+		res, err = q.tx.ExecContext(ctx, query, sqliteArgs(args)...)
+	}
 	if err != nil {
 		return 0, sqliteErr(err)
 	}
@@ -118,11 +184,22 @@ func (q sqliteQuerier) Exec(ctx context.Context, query string, args ...any) (int
 }
 
 func (q sqliteQuerier) QueryRow(ctx context.Context, query string, args ...any) row {
+	if st := q.on(ctx, query); st != nil {
+		return sqliteRow{st.QueryRowContext(ctx, sqliteArgs(args)...)}
+	}
 	return sqliteRow{q.tx.QueryRowContext(ctx, query, sqliteArgs(args)...)}
 }
 
 func (q sqliteQuerier) Query(ctx context.Context, query string, args ...any) (rows, error) {
-	rs, err := q.tx.QueryContext(ctx, query, sqliteArgs(args)...)
+	var (
+		rs  *sql.Rows
+		err error
+	)
+	if st := q.on(ctx, query); st != nil {
+		rs, err = st.QueryContext(ctx, sqliteArgs(args)...)
+	} else {
+		rs, err = q.tx.QueryContext(ctx, query, sqliteArgs(args)...)
+	}
 	if err != nil {
 		return nil, sqliteErr(err)
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -22,23 +23,22 @@ type UsageEvent struct {
 
 // RecordUsage appends a usage event for the caller.
 func (s *Store) RecordUsage(ctx context.Context, userID string, e UsageEvent) error {
+	return s.write(ctx, userID, func(q querier) error { return insertUsage(ctx, q, s, userID, e) })
+}
+
+func insertUsage(ctx context.Context, q querier, s *Store, userID string, e UsageEvent) error {
 	if e.ID == "" {
 		e.ID = newID("use_")
 	}
 	if e.CreatedAt.IsZero() {
 		e.CreatedAt = s.now()
 	}
-	// Both backends keep milliseconds (SQLite stores unix ms), so that ordering
-	// and Usage's since filter agree between them.
-	e.CreatedAt = e.CreatedAt.Truncate(time.Millisecond)
-	return s.write(ctx, userID, func(q querier) error {
-		_, err := q.Exec(ctx, `INSERT INTO usage_events (id, user_id, target, status, duration_ms, input_tokens,
-			output_tokens, price_micro_usd, upstream_micro_usd, payment_method, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-			e.ID, userID, e.Target, e.Status, e.Duration.Milliseconds(), e.InputTokens, e.OutputTokens,
-			e.PriceMicroUSD, e.UpstreamMicroUSD, e.PaymentMethod, e.CreatedAt)
-		return err
-	})
+	_, err := q.Exec(ctx, `INSERT INTO usage_events (id, user_id, target, status, duration_ms, input_tokens,
+		output_tokens, price_micro_usd, upstream_micro_usd, payment_method, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		e.ID, userID, e.Target, e.Status, e.Duration.Milliseconds(), e.InputTokens, e.OutputTokens,
+		e.PriceMicroUSD, e.UpstreamMicroUSD, e.PaymentMethod, e.CreatedAt.Truncate(time.Millisecond))
+	return err
 }
 
 // Usage lists the caller's usage events since a time, oldest first.
@@ -63,4 +63,31 @@ func (s *Store) Usage(ctx context.Context, userID string, since time.Time) ([]Us
 		return err
 	})
 	return out, err
+}
+
+// RecordUsageBatch appends many events, one transaction per user.
+func (s *Store) RecordUsageBatch(ctx context.Context, events []UsageEvent) error {
+	byUser := map[string][]UsageEvent{}
+	var order []string
+	for _, e := range events {
+		if _, ok := byUser[e.UserID]; !ok {
+			order = append(order, e.UserID)
+		}
+		byUser[e.UserID] = append(byUser[e.UserID], e)
+	}
+	var errs []error
+	for _, uid := range order {
+		err := s.write(ctx, uid, func(q querier) error {
+			for _, e := range byUser[uid] {
+				if err := insertUsage(ctx, q, s, uid, e); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -5,6 +5,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 
@@ -39,9 +40,20 @@ func (d hostDispatcher) InvokeStream(ctx context.Context, req *provider.InvokeRe
 	return d.h.InvokeStream(ctx, req, fn)
 }
 
+// Mounted is what Mount started; Close stops it.
+type Mounted struct {
+	Host    *plugins.Host
+	Gateway *gateway.Gateway
+}
+
+// Close writes queued usage and stops the plugins.
+func (m *Mounted) Close(ctx context.Context) error {
+	return errors.Join(m.Gateway.Close(ctx), m.Host.Close(ctx))
+}
+
 // Mount starts the plugins and registers the gateway, the plugins'
-// routes and the OpenAI-compatible surface. The returned host must be closed.
-func Mount(ctx context.Context, srv *server.Server, log *slog.Logger) (*plugins.Host, error) {
+// routes and the OpenAI-compatible surface. The result must be closed.
+func Mount(ctx context.Context, srv *server.Server, log *slog.Logger) (*Mounted, error) {
 	cfg := srv.Config
 	specs, err := pluginSpecs(cfg, log)
 	if err != nil {
@@ -80,5 +92,5 @@ func Mount(ctx context.Context, srv *server.Server, log *slog.Logger) (*plugins.
 	for _, s := range host.Status() {
 		log.Info("plugin", "name", s.Name, "up", s.Up, "error", s.Error)
 	}
-	return host, nil
+	return &Mounted{Host: host, Gateway: g}, nil
 }

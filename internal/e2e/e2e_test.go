@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/agentbot/gateway/core/server/servertest"
+	"github.com/agentbot/gateway/core/store"
+	"github.com/agentbot/gateway/gateway"
 	"github.com/agentbot/gateway/internal/app"
 	"github.com/agentbot/gateway/plugins"
 	"github.com/agentbot/gateway/plugins/plugintest"
@@ -114,6 +116,7 @@ const (
 type env struct {
 	*servertest.Env
 	host *plugins.Host
+	gw   *gateway.Gateway
 	up   *upstream
 }
 
@@ -142,12 +145,12 @@ func start(t *testing.T, vars map[string]string) *env {
 	}
 	se := servertest.New(t, "sqlite", all)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	host, err := app.Mount(context.Background(), se.Server, log)
+	m, err := app.Mount(context.Background(), se.Server, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { host.Close(context.Background()) })
-	return &env{Env: se, host: host, up: up}
+	t.Cleanup(func() { m.Close(context.Background()) })
+	return &env{Env: se, host: m.Host, up: up, gw: m.Gateway}
 }
 
 // user signs up a user with an API key and the given plan ("" for none).
@@ -185,7 +188,7 @@ func TestGatewayCallReachesUpstream(t *testing.T) {
 	if r := c.Do("POST", "/api/v1/gateway", map[string]any{"plugin": "nope", "input": "x"}, "X-Plugin-Id", "test-echo").Expect(t, 200, ""); r.Str("plugin") != "test-echo" {
 		t.Errorf("X-Plugin-Id did not win over the body: %s", r.Body)
 	}
-	usage, err := e.Store.Usage(context.Background(), uid, time.Time{})
+	usage, err := waitUsage(t, e, uid, 3)
 	if err != nil || len(usage) != 3 || usage[0].Target != "generate-text" || usage[0].InputTokens != 11 ||
 		usage[0].OutputTokens != 7 || usage[0].PriceMicroUSD != 10_000 || usage[0].Status != 200 {
 		t.Errorf("usage = %+v, %v; want three records, the first with the upstream's tokens and the price", usage, err)
@@ -517,5 +520,18 @@ func TestOpenAINodeClient(t *testing.T) {
 	}
 	if len(got.Models) == 0 || got.Denied.Status != 401 || got.Denied.Name != "AuthenticationError" {
 		t.Errorf("openai client saw %s; want models and an AuthenticationError for a bad key", out)
+	}
+}
+
+// waitUsage waits until the user's usage (written in the background) has n events.
+func waitUsage(t *testing.T, e *env, uid string, n int) ([]store.UsageEvent, error) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		u, err := e.Store.Usage(context.Background(), uid, time.Time{})
+		if err != nil || len(u) >= n || time.Now().After(deadline) {
+			return u, err
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

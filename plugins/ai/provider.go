@@ -354,4 +354,3 @@ func orEmpty(b json.RawMessage) json.RawMessage {
 	}
 	return b
 }
-

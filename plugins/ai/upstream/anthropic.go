@@ -88,6 +88,9 @@ func (c *Anthropic) Chat(ctx context.Context, req ChatRequest) (*ChatResponse, e
 // been parsed. An error event becomes an *Error whose Status is the HTTP status Anthropic documents for that
 // error type. A stream that ends without message_stop is accepted when a stop_reason has been seen.
 func (c *Anthropic) ChatStream(ctx context.Context, req ChatRequest, onDelta func(string) error) (*ChatResponse, error) {
+	if onDelta == nil {
+		onDelta = func(string) error { return nil }
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	resp, err := c.post(ctx, c.body(req, true), "text/event-stream")
@@ -120,7 +123,7 @@ func (c *Anthropic) ChatStream(ctx context.Context, req ChatRequest, onDelta fun
 		ev, err := events.Next()
 		if errors.Is(err, io.EOF) {
 			if out.FinishReason == "" {
-				return nil, c.newError(0, "stream ended early")
+				return nil, c.transportError(ctx, errors.New("stream ended early"))
 			}
 			break
 		}

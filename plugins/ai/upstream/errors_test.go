@@ -74,7 +74,7 @@ func TestCleanMessage(t *testing.T) {
 		{"abc abc", "abc", "abc abc"}, // too short to be a secret
 		{long, key, strings.Repeat("é", maxMessage-1) + "…"},
 		// The key straddles the truncation point: redaction comes first, so no prefix of it survives.
-		{strings.Repeat("x", 295) + " " + key, key, strings.Repeat("x", 295) + " [redacted]"},
+		{strings.Repeat("x", 285) + " " + key, key, strings.Repeat("x", 285) + " [redacted]"},
 	}
 	for _, tt := range tests {
 		got := cleanMessage(tt.msg, tt.key)

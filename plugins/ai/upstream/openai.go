@@ -83,6 +83,9 @@ func (c *OpenAI) Chat(ctx context.Context, req ChatRequest) (*ChatResponse, erro
 // chunk has been parsed. Usage is requested with stream_options.include_usage; a server that sends none leaves
 // it zero. A stream that ends without [DONE] is accepted when a finish_reason has been seen.
 func (c *OpenAI) ChatStream(ctx context.Context, req ChatRequest, onDelta func(string) error) (*ChatResponse, error) {
+	if onDelta == nil {
+		onDelta = func(string) error { return nil }
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	resp, err := c.postJSON(ctx, "/chat/completions", "text/event-stream", c.body(req, true))
@@ -115,7 +118,7 @@ func (c *OpenAI) ChatStream(ctx context.Context, req ChatRequest, onDelta func(s
 		ev, err := events.Next()
 		if errors.Is(err, io.EOF) {
 			if out.FinishReason == "" {
-				return nil, c.newError(0, "stream ended early")
+				return nil, c.transportError(ctx, errors.New("stream ended early"))
 			}
 			break
 		}
@@ -129,14 +132,14 @@ func (c *OpenAI) ChatStream(ctx context.Context, req ChatRequest, onDelta func(s
 			break
 		}
 		if ev.Name == "error" {
-			return nil, c.inBandError(json.RawMessage(ev.Data))
+			return nil, c.inBandError([]byte(ev.Data))
 		}
 		var chunk openAIResponse
 		if err := json.Unmarshal([]byte(ev.Data), &chunk); err != nil {
 			return nil, c.malformed(resp.StatusCode, "stream chunk", err)
 		}
 		if len(chunk.Error) > 0 && string(chunk.Error) != "null" {
-			return nil, c.inBandError(chunk.Error)
+			return nil, c.inBandError(errorEnvelope(chunk.Error))
 		}
 		if chunk.ID != "" {
 			out.ID = chunk.ID
@@ -201,7 +204,7 @@ func (c *OpenAI) decodeCompletion(status int, body []byte, model string) (*ChatR
 		return nil, c.malformed(status, "response", err)
 	}
 	if len(r.Error) > 0 && string(r.Error) != "null" {
-		return nil, c.inBandError(r.Error)
+		return nil, c.inBandError(errorEnvelope(r.Error))
 	}
 	if len(r.Choices) == 0 {
 		return nil, c.newError(status, "malformed response: no choices")
@@ -221,10 +224,10 @@ func (c *OpenAI) decodeCompletion(status int, body []byte, model string) (*ChatR
 	return out, nil
 }
 
-// inBandError converts an error object sent with a 200 status. Its code is taken as the status when it is an
+// inBandError converts an error body sent with a 200 status. Its code is taken as the status when it is an
 // HTTP status (OpenRouter's are); otherwise Status is 0 and the failure is treated as transient.
-func (c *OpenAI) inBandError(raw json.RawMessage) *Error {
-	msg, _, code := parseError([]byte(`{"error":` + string(raw) + `}`))
+func (c *OpenAI) inBandError(body []byte) *Error {
+	msg, _, code := parseError(body)
 	if code < 400 || code > 599 {
 		code = 0
 	}
@@ -232,6 +235,11 @@ func (c *OpenAI) inBandError(raw json.RawMessage) *Error {
 		msg = "upstream reported an error"
 	}
 	return c.newError(code, msg)
+}
+
+// errorEnvelope wraps an "error" member back into an error body.
+func errorEnvelope(obj json.RawMessage) []byte {
+	return []byte(`{"error":` + string(obj) + `}`)
 }
 
 // postJSON POSTs body as JSON to path and returns the 2xx response.

@@ -22,24 +22,19 @@ type sseEvent struct {
 
 // sseReader parses a text/event-stream as the HTML Living Standard describes it: LF, CRLF or CR line endings,
 // "field:value" with one optional space after the colon, comment lines starting with a colon, multi-line data,
-// and an empty line dispatching the event. It reads line by line, so each event is returned as soon as its
-// blank line has arrived.
+// and an empty line dispatching the event. It returns each event as soon as its blank line has arrived.
 //
 // One deviation: the spec discards an event that is still open when the stream ends. Some servers close the
 // stream without the final blank line, so such an event is dispatched if its last line was complete; a stream
 // cut mid-line still loses the partial event.
 type sseReader struct {
-	sc     *bufio.Scanner
-	lines  lineSplitter
+	lines  lineReader
 	lastID string
 	begun  bool
 }
 
 func newSSEReader(r io.Reader) *sseReader {
-	sr := &sseReader{sc: bufio.NewScanner(r)}
-	sr.sc.Buffer(make([]byte, 0, 4096), maxSSELine+2) // room for the line and a CRLF
-	sr.sc.Split(sr.lines.split)
-	return sr
+	return &sseReader{lines: lineReader{r: bufio.NewReaderSize(r, 64<<10)}}
 }
 
 // Next returns the next event, io.EOF at the end of the stream, or the underlying reader's error.
@@ -49,8 +44,17 @@ func (r *sseReader) Next() (sseEvent, error) {
 		data    strings.Builder
 		hasData bool
 	)
-	for r.sc.Scan() {
-		line := r.sc.Bytes()
+	for {
+		line, terminated, err := r.lines.next()
+		if errors.Is(err, io.EOF) {
+			if hasData && terminated {
+				return sseEvent{Name: name, Data: data.String(), ID: r.lastID}, nil
+			}
+			return sseEvent{}, io.EOF
+		}
+		if err != nil {
+			return sseEvent{}, err
+		}
 		if !r.begun {
 			r.begun = true
 			line = bytes.TrimPrefix(line, []byte("\uFEFF"))
@@ -82,52 +86,63 @@ func (r *sseReader) Next() (sseEvent, error) {
 			}
 		}
 	}
-	if err := r.sc.Err(); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
-			return sseEvent{}, errSSELineTooLong
-		}
-		return sseEvent{}, err
-	}
-	if hasData && r.lines.terminated {
-		return sseEvent{Name: name, Data: data.String(), ID: r.lastID}, nil
-	}
-	return sseEvent{}, io.EOF
 }
 
-// lineSplitter is a bufio.SplitFunc for LF, CRLF and lone CR line endings. A CR that ends the data read so far
-// ends the line at once, rather than waiting to see whether an LF follows; the LF, if it comes, is skipped.
-type lineSplitter struct {
-	skipLF     bool // the previous line ended with a CR at the end of the buffer
-	terminated bool // the last line returned had a line ending
+// lineReader splits a stream at LF, CRLF and lone CR, scanning each byte once. A CR ends its line at once,
+// without waiting to see whether an LF follows; an LF that does follow is skipped.
+type lineReader struct {
+	r      *bufio.Reader
+	line   []byte // reused; valid until the next call
+	skipLF bool
+	eof    bool // the last line was unterminated; next reports io.EOF
 }
 
-func (s *lineSplitter) split(data []byte, atEOF bool) (int, []byte, error) {
-	if s.skipLF && len(data) > 0 {
-		s.skipLF = false
-		if data[0] == '\n' {
-			return 1, nil, nil
+// next returns the next line without its ending. At the end of the stream it returns io.EOF, with terminated
+// reporting whether the stream's last line had an ending.
+func (l *lineReader) next() (line []byte, terminated bool, err error) {
+	if l.eof {
+		return nil, false, io.EOF
+	}
+	l.line = l.line[:0]
+	if l.skipLF {
+		l.skipLF = false
+		if b, err := l.r.Peek(1); err == nil && b[0] == '\n' {
+			l.r.Discard(1)
 		}
 	}
-	if atEOF && len(data) == 0 {
-		return 0, nil, nil
-	}
-	if i := bytes.IndexAny(data, "\r\n"); i >= 0 {
-		s.terminated = true
-		if data[i] == '\n' {
-			return i + 1, data[:i], nil
-		}
-		if i+1 < len(data) {
-			if data[i+1] == '\n' {
-				return i + 2, data[:i], nil
+	for {
+		buf, err := l.r.Peek(1)
+		if err != nil {
+			if errors.Is(err, io.EOF) && len(l.line) > 0 {
+				l.eof = true
+				return l.line, false, nil
 			}
-			return i + 1, data[:i], nil
+			return nil, true, err
 		}
-		s.skipLF = true
-		return i + 1, data[:i], nil
+		buf, _ = l.r.Peek(l.r.Buffered())
+		i := bytes.IndexAny(buf, "\r\n")
+		n := i
+		if i < 0 {
+			n = len(buf)
+		}
+		if len(l.line)+n > maxSSELine {
+			return nil, false, errSSELineTooLong
+		}
+		l.line = append(l.line, buf[:n]...)
+		if i < 0 {
+			l.r.Discard(n)
+			continue
+		}
+		advance := i + 1
+		if buf[i] == '\r' {
+			switch {
+			case i+1 == len(buf):
+				l.skipLF = true // the LF, if any, has not arrived yet
+			case buf[i+1] == '\n':
+				advance++
+			}
+		}
+		l.r.Discard(advance)
+		return l.line, true, nil
 	}
-	if atEOF {
-		s.terminated = false
-		return len(data), data, nil
-	}
-	return 0, nil, nil
 }

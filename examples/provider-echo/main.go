@@ -1,0 +1,62 @@
+// Command provider-echo is the smallest complete Agentbot provider plugin. It
+// serves one gateway id, "echo", which answers with its input, and a streaming
+// variant, "echo-stream", which sends the input's words one chunk at a time.
+//
+// Build it, compute its SHA-256, and declare it in the gateway's plugin file:
+//
+//	go build -o bin/plugins/provider-echo ./examples/provider-echo
+//	sha256sum bin/plugins/provider-echo
+//
+// See the README section "Write a provider".
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+
+	"github.com/agentbot/gateway/sdk/provider"
+)
+
+// Echo implements provider.Provider and provider.Streamer.
+type Echo struct{}
+
+// Metadata tells the gateway which ids this plugin serves.
+func (Echo) Metadata(context.Context, *provider.MetadataRequest) (*provider.MetadataResponse, error) {
+	return &provider.MetadataResponse{Name: "echo", Version: "1.0.0", Capabilities: []provider.Capability{
+		{ID: "echo", Description: "Answers with its input"},
+		{ID: "echo-stream", Description: "Streams its input's words", Streaming: true},
+	}}, nil
+}
+
+// Invoke answers one call. Failures the caller should see go in Error.
+func (Echo) Invoke(_ context.Context, req *provider.InvokeRequest) (*provider.InvokeResponse, error) {
+	var in struct {
+		Text string `json:"text"`
+	}
+	if err := json.Unmarshal(req.Input, &in); err != nil || in.Text == "" {
+		return &provider.InvokeResponse{Error: provider.Errorf(400, "VALIDATION_ERROR", `give {"text": "..."}`)}, nil
+	}
+	out, _ := json.Marshal(map[string]string{"echo": in.Text, "for": req.Caller.UserID})
+	return &provider.InvokeResponse{Output: out}, nil
+}
+
+// InvokeStream sends one chunk per word; each reaches the client at once.
+func (Echo) InvokeStream(ctx context.Context, req *provider.InvokeRequest, s provider.ChunkStream) error {
+	var in struct {
+		Text string `json:"text"`
+	}
+	_ = json.Unmarshal(req.Input, &in)
+	for _, w := range strings.Fields(in.Text) {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		b, _ := json.Marshal(map[string]string{"word": w})
+		if err := s.Send(&provider.Chunk{Data: b}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func main() { provider.Serve(Echo{}) }
