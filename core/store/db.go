@@ -14,6 +14,9 @@ type backend interface {
 	tenant(ctx context.Context, userID string, readOnly bool, fn func(q querier) error) error
 	// system runs fn outside any tenant, for the lookups in lookupSQL only.
 	system(ctx context.Context, fn func(q querier) error) error
+	// global runs fn in a transaction outside any tenant, for tables that
+	// belong to no user (the skills catalogue).
+	global(ctx context.Context, readOnly bool, fn func(q querier) error) error
 	lookups() *lookupSQL
 	ping(ctx context.Context) error
 	close() error

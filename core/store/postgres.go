@@ -127,6 +127,16 @@ func (b *pgBackend) tenant(ctx context.Context, userID string, readOnly bool, fn
 	return nil
 }
 
+func (b *pgBackend) global(ctx context.Context, readOnly bool, fn func(q querier) error) error {
+	mode := pgx.ReadWrite
+	if readOnly {
+		mode = pgx.ReadOnly
+	}
+	return pgErr(pgx.BeginTxFunc(ctx, b.pool, pgx.TxOptions{AccessMode: mode}, func(tx pgx.Tx) error {
+		return fn(pgQuerier{tx})
+	}))
+}
+
 func (b *pgBackend) system(ctx context.Context, fn func(q querier) error) error {
 	// The lookups are single statements; no transaction is needed.
 	return fn(pgQuerier{b.pool})

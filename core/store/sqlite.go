@@ -123,6 +123,10 @@ func (b *sqliteBackend) tenant(ctx context.Context, _ string, readOnly bool, fn 
 	return sqliteTx(ctx, b.w, &b.wStmts, fn)
 }
 
+func (b *sqliteBackend) global(ctx context.Context, readOnly bool, fn func(q querier) error) error {
+	return b.tenant(ctx, "", readOnly, fn)
+}
+
 func (b *sqliteBackend) system(ctx context.Context, fn func(q querier) error) error {
 	return sqliteTx(ctx, b.r, &b.rStmts, fn)
 }
