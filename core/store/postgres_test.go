@@ -13,7 +13,7 @@ import (
 )
 
 // tenantTables are the user-owned tables, every one under row-level security.
-var tenantTables = []string{"users", "api_keys", "sessions", "password_resets", "credit_entries", "usage_events", "byok_keys"}
+var tenantTables = []string{"users", "api_keys", "sessions", "password_resets", "credit_entries", "usage_events", "byok_keys", "skill_kv"}
 
 // rlsProbe counts, as userID, the rows of every user-owned table with no WHERE
 // clause at all, and tries to write a row for another user. Only row-level
@@ -71,6 +71,9 @@ func seedTwoUsers(t *testing.T, s *store.Store) (a, b *store.User) {
 			t.Fatal(err)
 		}
 		if err := s.SetBYOKKey(ctx, u.ID, "openai", []byte("sealed-"+u.ID)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SkillKVSet(ctx, store.SkillScope{UserID: u.ID, AgentID: "agt", Skill: "s"}, "k", []byte("v")); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -161,7 +164,7 @@ func TestRLSProbeCatchesPrivilegedRoles(t *testing.T) {
 	a, b := seedTwoUsers(t, s)
 	// Every seeded row: two of each, and no password resets or credit entries.
 	everything := map[string]int{"users": 2, "api_keys": 2, "sessions": 2, "password_resets": 0, "credit_entries": 0,
-		"usage_events": 2, "byok_keys": 2}
+		"usage_events": 2, "byok_keys": 2, "skill_kv": 2}
 	visible, _ := rlsProbe(t, pg.Owner, a.ID, b.ID)
 	if !maps.Equal(visible, everything) {
 		t.Errorf("as the owner/superuser the probe sees %v; want every row %v", visible, everything)
