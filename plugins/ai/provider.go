@@ -11,11 +11,13 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/agentbot/gateway/plugins/ai/upstream"
 	"github.com/agentbot/gateway/sdk/provider"
@@ -189,7 +191,8 @@ func upstreamErr(err error) *provider.Error {
 	case ue.Status == 429:
 		e := provider.Errorf(429, "UPSTREAM_RATE_LIMITED", "The AI provider is rate limiting: %s", ue.Message)
 		if ue.RetryAfter > 0 {
-			e.Fields = map[string]any{"retryAfter": int(ue.RetryAfter.Seconds())}
+			// Whole seconds, rounded up: a sub-second hint must not read as "retry now".
+			e.Fields = map[string]any{"retryAfter": int(math.Ceil(ue.RetryAfter.Seconds()))}
 		}
 		return e
 	case ue.Status == 401 || ue.Status == 403:
@@ -302,7 +305,8 @@ func (p *Provider) speech(ctx context.Context, req *provider.InvokeRequest) (*pr
 	if text == "" {
 		text = in.Input
 	}
-	if strings.TrimSpace(text) == "" || len(text) > 4096 {
+	// The limit is the upstream's: 4096 characters, not bytes.
+	if strings.TrimSpace(text) == "" || utf8.RuneCountInString(text) > 4096 {
 		return &provider.InvokeResponse{Error: badInput("text is required (at most 4096 characters)")}, nil
 	}
 	c, perr := p.audioClient(req.Caller)
@@ -336,11 +340,9 @@ func (p *Provider) transcribe(ctx context.Context, req *provider.InvokeRequest) 
 	if perr != nil {
 		return &provider.InvokeResponse{Error: perr}, nil
 	}
-	filename := in.Filename
-	if filename == "" {
-		filename = "audio.mp3"
-	}
-	r, err := c.Transcribe(ctx, upstream.TranscribeRequest{Model: in.Model, Audio: audio, Filename: filename, Language: in.Language})
+	// An empty filename lets the upstream client name the file from the audio's leading bytes: the upstream
+	// decides the format by the extension, so a fixed "audio.mp3" would mislabel WAV, Ogg or FLAC uploads.
+	r, err := c.Transcribe(ctx, upstream.TranscribeRequest{Model: in.Model, Audio: audio, Filename: in.Filename, Language: in.Language})
 	if err != nil {
 		return &provider.InvokeResponse{Error: upstreamErr(err)}, nil
 	}

@@ -3,6 +3,8 @@ package ai
 import (
 	"context"
 	"encoding/json"
+	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -66,7 +68,7 @@ func (p *Provider) health(w provider.HTTPResponseWriter) error {
 	providers := map[string]bool{}
 	usable := false
 	for name, u := range p.cfg().Upstreams {
-		ok := u.APIKey != "" || strings.Contains(u.BaseURL, "://127.0.0.1") || strings.Contains(u.BaseURL, "://localhost")
+		ok := u.APIKey != "" || isLocal(u.BaseURL)
 		providers[name] = ok
 		usable = usable || ok
 	}
@@ -81,6 +83,21 @@ func (p *Provider) health(w provider.HTTPResponseWriter) error {
 		}
 	}
 	return writeJSON(w, 200, map[string]any{"status": status, "providers": providers, "timestamp": p.stamp()})
+}
+
+// isLocal reports whether a base URL names this machine (a local server needs no key). The host is compared
+// whole: http://localhost.example.com is somebody else's server.
+func isLocal(baseURL string) bool {
+	u, err := url.Parse(baseURL)
+	if err != nil {
+		return false
+	}
+	host := u.Hostname()
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func (p *Provider) modelJSON(m Model, allowed []string) map[string]any {
