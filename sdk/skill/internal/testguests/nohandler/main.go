@@ -1,0 +1,6 @@
+// Command nohandler is a test guest that forgets to register a handler.
+package main
+
+import _ "github.com/agentbot/gateway/sdk/skill"
+
+func main() {}
