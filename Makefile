@@ -7,12 +7,19 @@ PKGS    := ./...
 
 all: build
 
-# The gateway and the first-party provider plugins it loads from bin/plugins.
+# The gateway, the first-party provider plugins it loads from bin/plugins, and
+# the shipped skills (WebAssembly reactors) it registers from bin/skills.
 build:
-	@mkdir -p $(BIN)/plugins
+	@mkdir -p $(BIN)/plugins $(BIN)/skills
 	$(GO) build -o $(BIN)/agentbot ./cmd/agentbot
 	$(GO) build -o $(BIN)/plugins/agentbot-ai ./plugins/ai/cmd/agentbot-ai
 	$(GO) build -o $(BIN)/plugins/agentbot-rendermcp ./plugins/rendermcp/cmd/agentbot-rendermcp
+	@for m in skills/shipped/*/manifest.json; do \
+	  [ -f "$$m" ] || continue; d=$$(dirname $$m); n=$$(basename $$d); \
+	  echo "GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o $(BIN)/skills/$$n.wasm ./$$d"; \
+	  GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o $(BIN)/skills/$$n.wasm ./$$d || exit 1; \
+	  cp $$m $(BIN)/skills/$$n.json; \
+	done
 
 # Regenerates the provider protocol's Go code (needs protoc, protoc-gen-go
 # v1.36.12 and protoc-gen-go-grpc v1.6.0 on PATH; the output is committed).

@@ -44,6 +44,27 @@ func (g *Gateway) call(w http.ResponseWriter, r *http.Request, _ httprouter.Para
 	if id == "" {
 		id = DefaultID
 	}
+	return g.serve(w, r, id, body, start, false)
+}
+
+// Direct returns a handler that calls one target outside the gateway's
+// envelope: the id is prefix + the route's :name, and the answer is the
+// target's own output (e.g. POST /api/skills/:name runs "skill:<name>").
+// Authentication, payment, deadlines and usage are the gateway's.
+func (g *Gateway) Direct(prefix string) api.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+		start := time.Now()
+		body, err := readObject(r)
+		if err != nil {
+			return err
+		}
+		return g.serve(w, r, prefix+ps.ByName("name"), body, start, true)
+	}
+}
+
+// serve runs a call of id with the given input. raw answers with the target's
+// output alone instead of the gateway's envelope (and never streams).
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, id string, body map[string]json.RawMessage, start time.Time, raw bool) error {
 	if !idRE.MatchString(id) {
 		return api.BadRequest("INVALID_PLUGIN_ID", "Plugin id must be lower-case letters, digits and ._:- (at most 128)")
 	}
@@ -70,7 +91,7 @@ func (g *Gateway) call(w http.ResponseWriter, r *http.Request, _ httprouter.Para
 	input, _ := json.Marshal(body)
 	req := &provider.InvokeRequest{Capability: id, Input: input, Caller: g.caller(p, ci, api.RequestID(r.Context()))}
 	w.Header().Set("X-Plugin-Id", id)
-	if stream && target.Streaming {
+	if stream && target.Streaming && !raw {
 		return g.stream(w, r, d, req, c, pay, start)
 	}
 	resp, err := d.Invoke(r.Context(), req)
@@ -91,6 +112,10 @@ func (g *Gateway) call(w http.ResponseWriter, r *http.Request, _ httprouter.Para
 	out := resp.Output
 	if len(out) == 0 {
 		out = json.RawMessage("null")
+	}
+	if raw {
+		api.OK(w, out)
+		return nil
 	}
 	api.OK(w, map[string]any{"plugin": id, "result": out, "timestamp": g.now().Format(time.RFC3339Nano),
 		"payment": paymentJSON(pay)})

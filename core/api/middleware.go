@@ -161,17 +161,31 @@ func Recover(log *slog.Logger) Middleware {
 
 // LimitBody caps request bodies at MaxBody; a declared larger body is refused with
 // 413 before the handler runs.
-func LimitBody(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > MaxBody {
-			WriteError(w, RequestID(r.Context()), ErrTooLarge)
-			return
-		}
-		if r.Body != nil {
-			r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
-		}
-		next.ServeHTTP(w, r)
-	})
+func LimitBody(next http.Handler) http.Handler { return LimitBodyFor(nil)(next) }
+
+// LimitBodyFor is LimitBody with larger limits for some exact paths (module
+// uploads); those handlers enforce their own, finer limits.
+func LimitBodyFor(overrides map[string]int64) Middleware {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			limit := int64(MaxBody)
+			if l, ok := overrides[r.URL.Path]; ok {
+				limit = l
+			}
+			if r.ContentLength > limit {
+				e := ErrTooLarge
+				if limit != MaxBody {
+					e = &Error{Status: 413, Code: "PAYLOAD_TOO_LARGE", Message: "Request body too large"}
+				}
+				WriteError(w, RequestID(r.Context()), e)
+				return
+			}
+			if r.Body != nil {
+				r.Body = http.MaxBytesReader(w, r.Body, limit)
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
 }
 
 // SecurityHeaders sets the headers every response carries (CONTRACT §1).

@@ -54,6 +54,7 @@ type Config struct {
 	GatewayPrices map[string]int64
 	AI            AIConfig
 	RenderMCPURL  string
+	Skills        SkillsConfig
 
 	BotFilter      bool
 	BotHoneypot    string
@@ -77,6 +78,20 @@ type AIConfig struct {
 	// ModelsFile is an optional JSON model table replacing the default one.
 	ModelsFile   string
 	DefaultModel string
+}
+
+// SkillsConfig bounds WebAssembly skills.
+type SkillsConfig struct {
+	// Dir holds the shipped skills `make build` produced (name.wasm + name.json).
+	Dir      string
+	Timeout  time.Duration
+	MemoryMB int
+	// Fresh gives every call a fresh instance instead of per-user pools.
+	Fresh bool
+	// HTTPHosts are the hosts skills may fetch from ("*": any host a manifest
+	// declares); HTTPAllowPrivate lets them reach non-public addresses.
+	HTTPHosts        []string
+	HTTPAllowPrivate bool
 }
 
 // Getenv reads one variable; os.Getenv in production, a map in tests.
@@ -207,6 +222,21 @@ func Load(getenv Getenv) (*Config, error) {
 	c.RenderMCPURL = get("RENDER_MCP_URL", "https://mcp.render.com/mcp")
 	if u, err := url.Parse(c.RenderMCPURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad("RENDER_MCP_URL", "%q must be an absolute http(s) URL", c.RenderMCPURL)
+	}
+
+	c.Skills = SkillsConfig{
+		Dir:              get("AGENTBOT_SKILL_DIR", "bin/skills"),
+		Timeout:          durationVar(get("AGENTBOT_SKILL_TIMEOUT", "10s"), "AGENTBOT_SKILL_TIMEOUT", bad),
+		MemoryMB:         intVar(get("AGENTBOT_SKILL_MEMORY_MB", "64"), "AGENTBOT_SKILL_MEMORY_MB", 8, 4096, bad),
+		HTTPHosts:        splitList(get("AGENTBOT_SKILL_HTTP_HOSTS", "")),
+		HTTPAllowPrivate: boolVar(get("AGENTBOT_SKILL_HTTP_ALLOW_PRIVATE", "false"), "AGENTBOT_SKILL_HTTP_ALLOW_PRIVATE", bad),
+	}
+	switch iso := get("AGENTBOT_SKILL_ISOLATION", "pool"); iso {
+	case "pool":
+	case "fresh":
+		c.Skills.Fresh = true
+	default:
+		bad("AGENTBOT_SKILL_ISOLATION", "%q is not pool or fresh", iso)
 	}
 
 	c.BcryptCost = intVar(get("AGENTBOT_BCRYPT_COST", "12"), "AGENTBOT_BCRYPT_COST", 4, 31, bad)

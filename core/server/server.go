@@ -36,6 +36,8 @@ type Server struct {
 	ClientIP ratelimit.ClientIP
 	Router   *httprouter.Router
 	Adapter  api.Adapter
+	// BodyLimits raises the 1 MiB body limit for exact paths (set before Handler).
+	BodyLimits map[string]int64
 
 	closeLimits func() error
 }
@@ -110,7 +112,7 @@ func (s *Server) Handler() http.Handler {
 		api.Recover(s.Log),
 		api.SecurityHeaders(!s.Config.Dev),
 		api.CORS{Origins: s.Config.CORSOrigins}.Middleware,
-		api.LimitBody,
+		api.LimitBodyFor(s.BodyLimits),
 		s.Auth.Middleware,
 		s.Limiter.Middleware(func(r *http.Request) string { return auth.UserID(r.Context()) }, s.ClientIP.Of),
 	)

@@ -14,6 +14,7 @@ import (
 	"github.com/agentbot/gateway/gateway"
 	"github.com/agentbot/gateway/plugins"
 	"github.com/agentbot/gateway/sdk/provider"
+	"github.com/agentbot/gateway/skills"
 )
 
 // hostDispatcher adapts the plugin host to the gateway's Dispatcher.
@@ -44,11 +45,12 @@ func (d hostDispatcher) InvokeStream(ctx context.Context, req *provider.InvokeRe
 type Mounted struct {
 	Host    *plugins.Host
 	Gateway *gateway.Gateway
+	Skills  *skills.Service
 }
 
 // Close writes queued usage and stops the plugins.
 func (m *Mounted) Close(ctx context.Context) error {
-	return errors.Join(m.Gateway.Close(ctx), m.Host.Close(ctx))
+	return errors.Join(m.Gateway.Close(ctx), m.Host.Close(ctx), m.Skills.Runtime.Close(ctx))
 }
 
 // Mount starts the plugins and registers the gateway, the plugins'
@@ -69,11 +71,16 @@ func Mount(ctx context.Context, srv *server.Server, log *slog.Logger) (*Mounted,
 		host.Close(ctx)
 		return nil, err
 	}
+	skillSvc, err := newSkills(ctx, cfg, srv.Store, log)
+	if err != nil {
+		host.Close(ctx)
+		return nil, err
+	}
 	prices := gateway.DefaultPrices()
 	for id, p := range cfg.GatewayPrices {
 		prices[id] = p
 	}
-	g := &gateway.Gateway{Store: srv.Store, Dispatchers: []gateway.Dispatcher{hostDispatcher{host}},
+	g := &gateway.Gateway{Store: srv.Store, Dispatchers: []gateway.Dispatcher{hostDispatcher{host}, skillDispatcher{skillSvc}},
 		Payer: gateway.SubscriptionPayer{}, Prices: prices, Secrets: box, KeepAlive: cfg.StreamKeepAlive, Log: log}
 	g.Routes(srv.Router, srv.Adapter)
 	var routes []gateway.PluginRoute
@@ -86,11 +93,13 @@ func Mount(ctx context.Context, srv *server.Server, log *slog.Logger) (*Mounted,
 	}
 	if err := g.MountRoutes(srv.Router, srv.Adapter, host, routes); err != nil {
 		host.Close(ctx)
+		skillSvc.Runtime.Close(ctx)
 		return nil, fmt.Errorf("plugin routes: %w", err)
 	}
 	g.OpenAIRoutes(srv.Router, host, aiPlugin)
+	mountSkills(srv, g, skillSvc)
 	for _, s := range host.Status() {
 		log.Info("plugin", "name", s.Name, "up", s.Up, "error", s.Error)
 	}
-	return &Mounted{Host: host, Gateway: g}, nil
+	return &Mounted{Host: host, Gateway: g, Skills: skillSvc}, nil
 }

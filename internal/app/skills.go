@@ -1,0 +1,144 @@
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+
+	"github.com/agentbot/gateway/core/config"
+	"github.com/agentbot/gateway/core/server"
+	"github.com/agentbot/gateway/core/store"
+	"github.com/agentbot/gateway/gateway"
+	"github.com/agentbot/gateway/sdk/provider"
+	"github.com/agentbot/gateway/skills"
+)
+
+// skillDispatcher adapts the skills service to the gateway's Dispatcher.
+type skillDispatcher struct{ s *skills.Service }
+
+func (d skillDispatcher) Target(id string) (gateway.Target, bool) {
+	if !strings.HasPrefix(id, skills.IDPrefix) {
+		return gateway.Target{}, false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	price, ok := d.s.Lookup(ctx, id)
+	return gateway.Target{ID: id, PriceMicroUSD: price}, ok
+}
+
+func (d skillDispatcher) Targets() []gateway.Target {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	all, err := d.s.Store.Skills(ctx, store.SkillFilter{})
+	if err != nil {
+		return nil
+	}
+	out := make([]gateway.Target, len(all))
+	for i, sk := range all {
+		out[i] = gateway.Target{ID: skills.IDPrefix + sk.Name, PriceMicroUSD: sk.PriceMicroUSD}
+	}
+	return out
+}
+
+func (d skillDispatcher) Invoke(ctx context.Context, req *provider.InvokeRequest) (*provider.InvokeResponse, error) {
+	return d.s.Invoke(ctx, req)
+}
+
+func (d skillDispatcher) InvokeStream(ctx context.Context, req *provider.InvokeRequest, fn func(*provider.Chunk) error) error {
+	return d.s.InvokeStream(ctx, req, fn)
+}
+
+// newSkills starts the skills runtime and registers the shipped skills.
+func newSkills(ctx context.Context, cfg *config.Config, st *store.Store, log *slog.Logger) (*skills.Service, error) {
+	rt, err := skills.New(ctx, skills.Config{CacheDir: filepath.Join(cfg.DataDir, "wasm-cache"),
+		MemoryPages: uint32(cfg.Skills.MemoryMB * 16), Timeout: cfg.Skills.Timeout, Fresh: cfg.Skills.Fresh, Log: log})
+	if err != nil {
+		return nil, err
+	}
+	svc := &skills.Service{Store: st, Runtime: rt, Log: log,
+		Fetch: skills.FetchPolicy{AllowHosts: cfg.Skills.HTTPHosts, AllowPrivate: cfg.Skills.HTTPAllowPrivate}}
+	if err := registerShipped(ctx, svc, cfg.Skills.Dir, log); err != nil {
+		rt.Close(ctx)
+		return nil, err
+	}
+	return svc, nil
+}
+
+// registerShipped publishes the skills `make build` put in dir (name.wasm with
+// its name.json manifest) as the platform's. The published version carries the
+// module's digest as build metadata, so a rebuilt skill is a new immutable
+// version and an unchanged one is a no-op.
+func registerShipped(ctx context.Context, svc *skills.Service, dir string, log *slog.Logger) error {
+	wasms, _ := filepath.Glob(filepath.Join(dir, "*.wasm"))
+	if len(wasms) == 0 {
+		log.Warn("no shipped skills found; run `make build`", "dir", dir)
+		return nil
+	}
+	for _, path := range wasms {
+		wasm, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		raw, err := os.ReadFile(strings.TrimSuffix(path, ".wasm") + ".json")
+		if err != nil {
+			return fmt.Errorf("shipped skill %s: manifest: %w", path, err)
+		}
+		sum := sha256.Sum256(wasm)
+		sha := hex.EncodeToString(sum[:])
+		var m map[string]any
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return fmt.Errorf("shipped skill %s: manifest: %w", path, err)
+		}
+		base, _, _ := strings.Cut(fmt.Sprint(m["version"]), "+")
+		m["version"] = base + "+" + sha[:12]
+		raw, _ = json.Marshal(m)
+		man, err := skills.ParseManifest(raw)
+		if err != nil {
+			return fmt.Errorf("shipped skill %s: %w", path, err)
+		}
+		if _, err := svc.Runtime.Compile(ctx, wasm); err != nil {
+			return fmt.Errorf("shipped skill %s: %w", path, err)
+		}
+		_, err = svc.Store.PublishSkill(ctx, "", "Agentbot", store.SkillRelease{Name: man.Name, Version: man.Version,
+			Description: man.Description, Category: man.Category, Icon: man.Icon, Manifest: raw,
+			PriceMicroUSD: man.PriceMicroUSD(), SHA256: sha, WASM: wasm, Featured: true, RatingX100: 500})
+		if errors.Is(err, store.ErrNotOwner) {
+			log.Error("a shipped skill's name is taken by a user's skill; not registered", "skill", man.Name)
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("shipped skill %s: %w", man.Name, err)
+		}
+		log.Info("skill registered", "skill", man.Name, "version", man.Version)
+	}
+	return nil
+}
+
+// mountSkills registers the marketplace routes. POST /api/skills/:name is
+// publishing when :name is "publish" (httprouter cannot hold both routes),
+// otherwise a call of the skill through the gateway.
+func mountSkills(srv *server.Server, g *gateway.Gateway, svc *skills.Service) {
+	svc.Routes(srv.Router, srv.Adapter)
+	run := g.Direct(skills.IDPrefix)
+	srv.Router.POST("/api/skills/:name", srv.Adapter.Handle(func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+		if ps.ByName("name") == "publish" {
+			return svc.Publish(w, r, ps)
+		}
+		return run(w, r, ps)
+	}))
+	if srv.BodyLimits == nil {
+		srv.BodyLimits = map[string]int64{}
+	}
+	srv.BodyLimits["/api/skills/publish"] = skills.MaxModule + 64<<10
+}

@@ -1,0 +1,196 @@
+package skills
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/julienschmidt/httprouter"
+
+	"github.com/agentbot/gateway/core/api"
+	"github.com/agentbot/gateway/core/auth"
+	"github.com/agentbot/gateway/core/money"
+	"github.com/agentbot/gateway/core/store"
+)
+
+// MaxModule is the largest module accepted at publish (Go guests are ~3 MB).
+const MaxModule = 16 << 20
+
+// Routes registers GET /api/skills and GET /api/skills/:name. Publishing is
+// POST /api/skills/publish, which shares its route with running a skill
+// (POST /api/skills/:name); the caller routes it to Publish.
+func (s *Service) Routes(r *httprouter.Router, a api.Adapter) {
+	r.GET("/api/skills", a.Handle(s.list))
+	r.GET("/api/skills/:name", a.Handle(s.get))
+}
+
+func skillJSON(sk *store.Skill, m *Manifest) map[string]any {
+	out := map[string]any{
+		"id": sk.Name, "name": sk.Name, "description": sk.Description, "category": sk.Category, "icon": sk.Icon,
+		"author": sk.Author, "version": sk.Version, "price": money.FormatUSD(sk.PriceMicroUSD), "currency": "USD",
+		"downloads": sk.Downloads, "rating": float64(sk.RatingX100) / 100, "featured": sk.Featured,
+	}
+	if m != nil {
+		out["actions"] = orEmpty(m.Actions)
+	}
+	return out
+}
+
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// list: GET /api/skills?category=&featured= → {skills, categories, featured}.
+func (s *Service) list(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	q := r.URL.Query()
+	featuredOnly := q.Get("featured") == "true"
+	skills, err := s.Store.Skills(r.Context(), store.SkillFilter{Category: q.Get("category"), Featured: featuredOnly})
+	if err != nil {
+		return err
+	}
+	all, err := s.Store.Skills(r.Context(), store.SkillFilter{})
+	if err != nil {
+		return err
+	}
+	var categories []string
+	seen := map[string]bool{}
+	featured := []map[string]any{}
+	for i := range all {
+		if !seen[all[i].Category] {
+			seen[all[i].Category] = true
+			categories = append(categories, all[i].Category)
+		}
+		if all[i].Featured {
+			featured = append(featured, skillJSON(&all[i], nil))
+		}
+	}
+	out := make([]map[string]any, len(skills))
+	for i := range skills {
+		m, _ := ParseManifest(skills[i].Manifest)
+		out[i] = skillJSON(&skills[i], m)
+	}
+	api.OK(w, map[string]any{"skills": out, "categories": orEmpty(categories), "featured": featured})
+	return nil
+}
+
+// get: GET /api/skills/:name → the skill's metadata.
+func (s *Service) get(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	sk, m, err := s.skill(r.Context(), ps.ByName("name"))
+	if errors.Is(err, store.ErrNotFound) {
+		return api.NotFound("Skill not found")
+	}
+	if err != nil {
+		return err
+	}
+	out := skillJSON(sk, m)
+	out["skill"] = sk.Name
+	out["capabilities"] = orEmpty(m.Capabilities)
+	out["limits"] = m.Limits
+	out["sha256"] = sk.SHA256
+	out["pricing"] = map[string]any{"perCall": money.FormatUSD(sk.PriceMicroUSD), "currency": "USD"}
+	if len(m.HTTP.Hosts) > 0 {
+		out["httpHosts"] = m.HTTP.Hosts
+	}
+	api.OK(w, out)
+	return nil
+}
+
+// Publish: POST /api/skills/publish, multipart with a "module" file (the
+// .wasm) and a "manifest" (JSON, as a field or a file). The module's imports
+// are checked against the ABI; versions are immutable; a name belongs to its
+// first author.
+func (s *Service) Publish(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	p, err := auth.Require(r)
+	if err != nil {
+		return err
+	}
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
+		return &api.Error{Status: 415, Code: "UNSUPPORTED_MEDIA_TYPE", Message: "Publish with multipart/form-data: a module file and a manifest"}
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, MaxModule+64<<10)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return api.BadRequest("INVALID_MULTIPART", "Malformed multipart body")
+	}
+	var wasm, manifest []byte
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return multipartErr(err)
+		}
+		switch part.FormName() {
+		case "module":
+			if wasm, err = io.ReadAll(io.LimitReader(part, MaxModule+1)); err != nil {
+				return multipartErr(err)
+			}
+			if len(wasm) > MaxModule {
+				return &api.Error{Status: 413, Code: "PAYLOAD_TOO_LARGE", Message: "The module exceeds 16 MiB"}
+			}
+		case "manifest":
+			if manifest, err = io.ReadAll(io.LimitReader(part, 64<<10+1)); err != nil {
+				return multipartErr(err)
+			}
+			if len(manifest) > 64<<10 {
+				return &api.Error{Status: 413, Code: "PAYLOAD_TOO_LARGE", Message: "The manifest exceeds 64 KiB"}
+			}
+		}
+		part.Close()
+	}
+	if len(wasm) == 0 || len(manifest) == 0 {
+		return api.Validation("Both a \"module\" file and a \"manifest\" are required")
+	}
+	m, err := ParseManifest(manifest)
+	if err != nil {
+		return api.BadRequest("INVALID_MANIFEST", err.Error())
+	}
+	if _, err := s.Runtime.Compile(r.Context(), wasm); err != nil {
+		var ie *ImportError
+		if errors.As(err, &ie) {
+			return api.BadRequest("INVALID_MODULE", ie.Error())
+		}
+		return err
+	}
+	u, err := s.Store.User(r.Context(), p.UserID)
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(wasm)
+	sk, err := s.Store.PublishSkill(r.Context(), p.UserID, u.Name, store.SkillRelease{Name: m.Name, Version: m.Version,
+		Description: m.Description, Category: m.Category, Icon: m.Icon, Manifest: manifest,
+		PriceMicroUSD: m.PriceMicroUSD(), SHA256: hex.EncodeToString(sum[:]), WASM: wasm})
+	switch {
+	case errors.Is(err, store.ErrNotOwner):
+		return api.Forbidden("SKILL_NAME_TAKEN", "The skill name "+m.Name+" belongs to another author")
+	case errors.Is(err, store.ErrConflict):
+		return api.Conflict("VERSION_EXISTS", "Version "+m.Version+" of "+m.Name+" is already published; versions are immutable")
+	case err != nil:
+		return err
+	}
+	s.forget(m.Name)
+	out := skillJSON(sk, m)
+	out["sha256"] = sk.SHA256
+	api.JSON(w, http.StatusCreated, map[string]any{"skill": out, "gatewayId": IDPrefix + sk.Name})
+	return nil
+}
+
+func multipartErr(err error) error {
+	var mb *http.MaxBytesError
+	if errors.As(err, &mb) {
+		return &api.Error{Status: 413, Code: "PAYLOAD_TOO_LARGE", Message: "The upload exceeds 16 MiB"}
+	}
+	if strings.Contains(err.Error(), "multipart") {
+		return api.BadRequest("INVALID_MULTIPART", "Malformed multipart body")
+	}
+	return api.BadRequest("INVALID_MULTIPART", "Malformed multipart body")
+}
