@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 
@@ -17,6 +18,22 @@ type BotFilter struct {
 }
 
 var errBot = api.Forbidden("BOT_DETECTED", "Access denied")
+
+// decode reads a JSON object body into dst after the bot filter has passed it.
+func (b BotFilter) decode(r *http.Request, dst any) error {
+	raw, err := api.ReadJSON(r)
+	if err != nil {
+		return err
+	}
+	var fields map[string]any
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return api.BadRequest("INVALID_JSON", "Request body must be a JSON object")
+	}
+	if err := b.check(r, fields); err != nil {
+		return err
+	}
+	return api.Unmarshal(raw, dst)
+}
 
 func (b BotFilter) check(r *http.Request, fields map[string]any) error {
 	if !b.Enabled {

@@ -2,7 +2,6 @@ package identity
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"time"
 
@@ -58,21 +57,10 @@ const forgotMessage = "If an account exists, a reset link has been sent"
 // so the answer never tells whether an account exists. The token is made and
 // mailed in the background for the same reason (timing).
 func (s *Service) forgotPassword(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
-	raw, err := api.ReadJSON(r)
-	if err != nil {
-		return err
-	}
-	var fields map[string]any
-	if err := json.Unmarshal(raw, &fields); err != nil {
-		return api.BadRequest("INVALID_JSON", "Request body must be a JSON object")
-	}
-	if err := s.Bots.check(r, fields); err != nil {
-		return err
-	}
 	var req struct {
 		Email string `json:"email"`
 	}
-	if err := api.Unmarshal(raw, &req); err != nil {
+	if err := s.Bots.decode(r, &req); err != nil {
 		return err
 	}
 	email, err := normEmail(req.Email)

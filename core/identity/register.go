@@ -1,7 +1,6 @@
 package identity
 
 import (
-	"encoding/json"
 	"net/http"
 
 	"github.com/julienschmidt/httprouter"
@@ -19,19 +18,8 @@ type registerRequest struct {
 
 // register: POST /api/register {email, password, name?, referralCode?} → 200 {id, email, name}.
 func (s *Service) register(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
-	raw, err := api.ReadJSON(r)
-	if err != nil {
-		return err
-	}
-	var fields map[string]any
-	if err := json.Unmarshal(raw, &fields); err != nil {
-		return api.BadRequest("INVALID_JSON", "Request body must be a JSON object")
-	}
-	if err := s.Bots.check(r, fields); err != nil {
-		return err
-	}
 	var req registerRequest
-	if err := api.Unmarshal(raw, &req); err != nil {
+	if err := s.Bots.decode(r, &req); err != nil {
 		return err
 	}
 	email, err := normEmail(req.Email)
