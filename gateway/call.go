@@ -99,9 +99,11 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, id string, body 
 	var usage provider.Usage
 	switch {
 	case err != nil:
-		failed = callError(err)
+		failed = dispatchError(r.Context(), err)
 	case resp.Error != nil:
 		failed = pluginError(resp.Error)
+	case len(resp.Output) > 0 && !json.Valid(resp.Output):
+		failed, usage = malformedError(nil), resp.Usage
 	default:
 		usage = resp.Usage
 	}
@@ -241,15 +243,34 @@ func (g *Gateway) finish(ctx context.Context, c *Call, pay *Payment, failed *api
 		PriceMicroUSD: cost, UpstreamMicroUSD: usage.CostMicroUSD, PaymentMethod: pay.Method, CreatedAt: g.now()})
 }
 
-// callError maps a dispatch failure to the contract's answer.
+// callError maps a dispatch failure to the contract's answer. Unavailability
+// is checked before cancellation: the plugin host reports a connection torn
+// down under a call as ErrUnavailable joined with context.Canceled.
 func callError(err error) *api.Error {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
 		return &api.Error{Status: http.StatusGatewayTimeout, Code: "PLUGIN_TIMEOUT", Message: "The provider did not answer in time", Err: err}
+	case errors.Is(err, provider.ErrUnavailable):
+		return &api.Error{Status: http.StatusBadGateway, Code: "PLUGIN_UNAVAILABLE", Message: "The provider is unavailable; try again shortly", Err: err}
 	case errors.Is(err, context.Canceled):
 		return &api.Error{Status: 499, Code: "CLIENT_CLOSED", Message: "The client closed the request", Err: err}
 	}
 	return &api.Error{Status: http.StatusBadGateway, Code: "PLUGIN_UNAVAILABLE", Message: "The provider is unavailable; try again shortly", Err: err}
+}
+
+// dispatchError is callError for a call made with the request's context: a
+// caller who went away is 499 whatever the dispatcher made of the
+// cancellation (a transport may report it as unavailability).
+func dispatchError(ctx context.Context, err error) *api.Error {
+	if ctx.Err() != nil {
+		return callError(context.Canceled)
+	}
+	return callError(err)
+}
+
+// malformedError is the answer to output that is not the JSON it must be.
+func malformedError(err error) *api.Error {
+	return &api.Error{Status: http.StatusBadGateway, Code: "PLUGIN_ERROR", Message: "The provider sent malformed data", Err: err}
 }
 
 // pluginError renders a provider's user-facing error; a status outside 4xx/5xx is a 502.

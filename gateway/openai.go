@@ -158,18 +158,6 @@ func (g *Gateway) chatCompletions(w http.ResponseWriter, r *http.Request) error 
 	resp, err := d.Invoke(r.Context(), preq)
 	var failed *api.Error
 	var usage provider.Usage
-	switch {
-	case err != nil:
-		failed = callError(err)
-	case resp.Error != nil:
-		failed = pluginError(resp.Error)
-	default:
-		usage = resp.Usage
-	}
-	g.finish(r.Context(), c, pay, failed, usage, start)
-	if failed != nil {
-		return failed
-	}
 	var out struct {
 		Model        string `json:"model"`
 		FinishReason string `json:"finishReason"`
@@ -177,8 +165,21 @@ func (g *Gateway) chatCompletions(w http.ResponseWriter, r *http.Request) error 
 			Content string `json:"content"`
 		} `json:"message"`
 	}
-	if err := json.Unmarshal(resp.Output, &out); err != nil {
-		return &api.Error{Status: http.StatusBadGateway, Code: "PLUGIN_ERROR", Message: "The provider sent malformed data", Err: err}
+	switch {
+	case err != nil:
+		failed = dispatchError(r.Context(), err)
+	case resp.Error != nil:
+		failed = pluginError(resp.Error)
+	default:
+		usage = resp.Usage
+		// Parsed before finishing, so that unusable output is not charged.
+		if err := json.Unmarshal(resp.Output, &out); err != nil {
+			failed = malformedError(err)
+		}
+	}
+	g.finish(r.Context(), c, pay, failed, usage, start)
+	if failed != nil {
+		return failed
 	}
 	model := out.Model
 	if model == "" {

@@ -19,6 +19,10 @@ type usageWriter struct {
 	ch    chan store.UsageEvent
 	done  chan struct{}
 	once  sync.Once
+	// mu guards closed against a record racing close (a request that outlives
+	// the drain): after close, events are written synchronously.
+	mu     sync.RWMutex
+	closed bool
 }
 
 const (
@@ -34,12 +38,22 @@ func newUsageWriter(s *store.Store, log *slog.Logger) *usageWriter {
 }
 
 func (w *usageWriter) record(e store.UsageEvent) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if w.closed {
+		w.recordNow(e)
+		return
+	}
 	select {
 	case w.ch <- e:
 	default:
-		if err := w.store.RecordUsage(context.Background(), e.UserID, e); err != nil {
-			w.log.Error("record usage", "target", e.Target, "err", err)
-		}
+		w.recordNow(e)
+	}
+}
+
+func (w *usageWriter) recordNow(e store.UsageEvent) {
+	if err := w.store.RecordUsage(context.Background(), e.UserID, e); err != nil {
+		w.log.Error("record usage", "target", e.Target, "err", err)
 	}
 }
 
@@ -76,7 +90,12 @@ func (w *usageWriter) run() {
 
 // close stops accepting events and waits until the queue is written.
 func (w *usageWriter) close(ctx context.Context) error {
-	w.once.Do(func() { close(w.ch) })
+	w.once.Do(func() {
+		w.mu.Lock()
+		w.closed = true
+		close(w.ch)
+		w.mu.Unlock()
+	})
 	select {
 	case <-w.done:
 		return nil
