@@ -1,0 +1,158 @@
+//go:build !wasip1
+
+// Package guesttest builds a shipped skill for the sandbox and runs it
+// in-process through skilltest, for the skills' own tests (which run on the
+// host). A test package uses it as
+//
+//	func TestMain(m *testing.M) { os.Exit(guesttest.Main(m)) }
+//
+//	s := guesttest.Load(t) // the skill of the package under test
+//	out := guesttest.OK(t, s, host, map[string]any{"action": "list"})
+package guesttest
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/agentbot/gateway/sdk/skill/abi"
+	"github.com/agentbot/gateway/sdk/skill/skilltest"
+	"github.com/agentbot/gateway/skills"
+)
+
+var (
+	tmp   string
+	once  sync.Once
+	path  string
+	out   []byte
+	built error
+)
+
+// Main runs the tests with a temporary directory for the module, built at
+// most once per test binary, and removes it afterwards.
+func Main(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "shipped-skill-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	tmp = dir
+	defer os.RemoveAll(dir)
+	return m.Run()
+}
+
+// Wasm builds the package in the working directory (the package under test)
+// as a WASI reactor and returns the module's path.
+func Wasm(t testing.TB) string {
+	t.Helper()
+	if tmp == "" {
+		t.Fatal("guesttest: call guesttest.Main from TestMain")
+	}
+	once.Do(func() {
+		path = filepath.Join(tmp, "skill.wasm")
+		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", path, ".")
+		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
+		out, built = cmd.CombinedOutput()
+	})
+	if built != nil {
+		t.Fatalf("building the skill for wasip1: %v\n%s", built, out)
+	}
+	return path
+}
+
+// Load builds (once) and loads the skill of the package under test.
+func Load(t testing.TB) *skilltest.Skill {
+	t.Helper()
+	return skilltest.Load(t, Wasm(t))
+}
+
+// Object is a decoded JSON object.
+type Object = map[string]any
+
+// OK calls the skill with in and returns its output decoded as an object; a
+// failure fails the test.
+func OK(t testing.TB, s *skilltest.Skill, h *skilltest.Host, in any) Object {
+	t.Helper()
+	var out Object
+	if f := s.CallJSON(t, h, in, &out); f != nil {
+		t.Fatalf("call %s failed: %v", brief(in), f)
+	}
+	return out
+}
+
+// Into calls the skill with in and decodes its output into out.
+func Into(t testing.TB, s *skilltest.Skill, h *skilltest.Host, in, out any) {
+	t.Helper()
+	if f := s.CallJSON(t, h, in, out); f != nil {
+		t.Fatalf("call %s failed: %v", brief(in), f)
+	}
+}
+
+// Fails calls the skill with in, expects a failure with status and code
+// whose message contains msg, and returns the failure.
+func Fails(t testing.TB, s *skilltest.Skill, h *skilltest.Host, in any, status int, code, msg string) *abi.Failure {
+	t.Helper()
+	f := s.CallJSON(t, h, in, nil)
+	if f == nil {
+		t.Fatalf("call %s succeeded; want %d %s", brief(in), status, code)
+	}
+	if f.Status != status || f.Code != code || !strings.Contains(f.Message, msg) {
+		t.Fatalf("call %s failed with %v; want %d %s containing %q", brief(in), f, status, code, msg)
+	}
+	return f
+}
+
+// JSON returns v re-encoded, for comparing decoded outputs with literals.
+func JSON(t testing.TB, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func brief(in any) string {
+	b, _ := json.Marshal(in)
+	if len(b) > 200 {
+		b = append(b[:200], "…"...)
+	}
+	return string(b)
+}
+
+// Manifest checks the package's manifest.json: the platform accepts it, its
+// name is the directory's, it requests exactly caps, and every action it
+// lists is one the skill routes (the skill answers anything but
+// INVALID_ACTION). It returns the manifest.
+func Manifest(t testing.TB, s *skilltest.Skill, caps ...string) *skills.Manifest {
+	t.Helper()
+	raw, err := os.ReadFile("manifest.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := skills.ParseManifest(raw)
+	if err != nil {
+		t.Fatalf("manifest.json: %v", err)
+	}
+	wd, _ := os.Getwd()
+	if m.Name != filepath.Base(wd) {
+		t.Errorf("manifest name %q, want the directory's %q", m.Name, filepath.Base(wd))
+	}
+	if strings.Join(m.Capabilities, ",") != strings.Join(caps, ",") {
+		t.Errorf("manifest capabilities %v, want %v", m.Capabilities, caps)
+	}
+	if m.Limits.TimeoutMS <= 0 {
+		t.Errorf("manifest has no timeout")
+	}
+	for _, a := range m.Actions {
+		if f := s.CallJSON(t, &skilltest.Host{}, Object{"action": a}, nil); f != nil && f.Code == "INVALID_ACTION" {
+			t.Errorf("manifest action %q is not routed by the skill", a)
+		}
+	}
+	return m
+}
