@@ -53,10 +53,10 @@ func (p FetchPolicy) Fetcher(manifestHosts []string) abi.Fetcher {
 	f.client = &http.Client{
 		Timeout: p.Timeout,
 		Transport: &http.Transport{
-			Proxy:                 nil, // a proxy would hide the real destination from checkAddr
-			DialContext:           dialer.DialContext,
-			TLSHandshakeTimeout:   p.Timeout,
-			ResponseHeaderTimeout: p.Timeout,
+			Proxy:                  nil, // a proxy would hide the real destination from checkAddr
+			DialContext:            dialer.DialContext,
+			TLSHandshakeTimeout:    p.Timeout,
+			ResponseHeaderTimeout:  p.Timeout,
 			MaxResponseHeaderBytes: 64 << 10,
 		},
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {

@@ -33,8 +33,8 @@ type Config struct {
 	// MaxIdle bounds warm instances in total [256].
 	PoolPerUser int
 	// Fresh instantiates every call afresh and keeps no warm instances.
-	Fresh bool
-	MaxIdle     int
+	Fresh   bool
+	MaxIdle int
 	// MaxActive bounds instances running at once [512]; further calls wait.
 	MaxActive int
 	Log       *slog.Logger
@@ -86,9 +86,10 @@ type Module struct {
 type poolKey struct{ sha, user string }
 
 type instance struct {
-	key  poolKey
-	mod  api.Module
-	elem *list.Element
+	key    poolKey
+	mod    api.Module
+	elem   *list.Element
+	stderr head
 }
 
 // New creates the runtime (one wazero runtime for every skill).
@@ -196,14 +197,17 @@ func (r *Runtime) Call(ctx context.Context, m *Module, req Request) ([]byte, *ab
 		return nil, nil, fmt.Errorf("%w: %v", ErrCrashed, err)
 	}
 	call := abi.NewCall(req.Input, req.Caps, r.limits(req.Limits))
+	inst.stderr.Reset()
 	err = abi.Run(ctx, inst.mod, call)
 	if err != nil {
-		inst.mod.Close(context.Background())
 		if errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
+			inst.mod.Close(context.Background())
 			return nil, nil, ErrTimeout
 		}
-		r.cfg.Log.Warn("skill crashed", "module", m.SHA256[:12], "err", err)
-		return nil, nil, fmt.Errorf("%w: %s", ErrCrashed, crashReason(err))
+		reason := crashReason(err, inst.stderr.String(), inst.mod.Memory(), r.cfg.MemoryPages)
+		inst.mod.Close(context.Background())
+		r.cfg.Log.Warn("skill crashed", "module", m.SHA256[:12], "err", err, "stderr", inst.stderr.String())
+		return nil, nil, fmt.Errorf("%w: %s", ErrCrashed, reason)
 	}
 	out, failure, _ := call.Result()
 	if failure != nil && (failure.Code == abi.CodeOutputTooLarge || failure.Code == abi.CodeHostCallLimit) {
@@ -215,10 +219,17 @@ func (r *Runtime) Call(ctx context.Context, m *Module, req Request) ([]byte, *ab
 	return out, failure, nil
 }
 
-func crashReason(err error) string {
+// crashReason names a crash for the caller. Go's runtime reports running out
+// of memory by writing "fatal error: out of memory" to its standard error and
+// trapping (unreachable), so the instance's standard error tells, as does a
+// trap with the memory grown to its cap.
+func crashReason(err error, stderr string, mem api.Memory, maxPages uint32) string {
 	s := err.Error()
 	switch {
-	case strings.Contains(s, "out of memory"), strings.Contains(s, "memory"):
+	case strings.Contains(s, "out of memory"), strings.Contains(stderr, "out of memory"),
+		mem != nil && uint64(mem.Size()) >= uint64(maxPages)*65536:
+		return "out of memory"
+	case strings.Contains(s, "memory"):
 		return "out of memory or memory fault"
 	case strings.Contains(s, "unreachable"):
 		return "trap (unreachable)"
@@ -253,12 +264,32 @@ func (r *Runtime) acquire(ctx context.Context, m *Module, key poolKey) (*instanc
 		return inst, nil
 	}
 	r.mu.Unlock()
-	mod, err := r.rt.InstantiateModule(ctx, m.cm, abi.ModuleConfig(""))
+	inst := &instance{key: key}
+	mod, err := r.rt.InstantiateModule(ctx, m.cm, abi.ModuleConfig("").WithStderr(&inst.stderr))
 	if err != nil {
 		return nil, err
 	}
-	return &instance{key: key, mod: mod}, nil
+	inst.mod = mod
+	return inst, nil
 }
+
+// head keeps the first KiB an instance wrote to its standard error during a
+// call, which nobody else sees, to tell why it crashed (Go's runtime writes
+// "fatal error: …" first, then every goroutine's stack).
+type head struct{ b []byte }
+
+const headMax = 1 << 10
+
+func (h *head) Write(p []byte) (int, error) {
+	if room := headMax - len(h.b); room > 0 {
+		h.b = append(h.b, p[:min(len(p), room)]...)
+	}
+	return len(p), nil
+}
+
+func (h *head) String() string { return string(h.b) }
+
+func (h *head) Reset() { h.b = h.b[:0] }
 
 // release returns an instance to its user's pool, evicting the least recently
 // used instance when too many are idle.

@@ -1,0 +1,130 @@
+package e2e
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/agentbot/gateway/core/server/servertest"
+	"github.com/agentbot/gateway/internal/app"
+	"github.com/agentbot/gateway/sdk/skill/abi"
+)
+
+// skillApp runs the app (no plugins) with a published echo skill and returns
+// its URL and an API key.
+func skillApp(b *testing.B, isolation string) (url, key string) {
+	b.Helper()
+	plugins := filepath.Join(b.TempDir(), "plugins.json")
+	os.WriteFile(plugins, []byte("[]"), 0o600)
+	se := servertest.New(b, "sqlite", map[string]string{"AGENTBOT_PLUGINS": plugins, "AGENTBOT_SKILL_DIR": b.TempDir(),
+		"AGENTBOT_SKILL_ISOLATION": isolation, "AGENTBOT_RATE_LIMITS": "default=1000000000-M,/api/v1/gateway=1000000000-M"})
+	m, err := app.Mount(context.Background(), se.Server, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { m.Close(context.Background()) })
+	hs := httptest.NewServer(se.Server.Handler()) // after Mount: the publish route's body limit (see startSkills)
+	b.Cleanup(hs.Close)
+	env := *se
+	env.URL = hs.URL
+	c := env.Client(b)
+	_, csrf := c.SignUp("bench@example.com", "password-bench")
+	key = c.Do("POST", "/api/keys", map[string]any{"name": "b"}, "X-CSRF-Token", csrf).Str("key")
+	c.Header.Set("Authorization", "Bearer "+key)
+	publish(b, c, skillWasm(b, guestDir+"echo"), manifest("echo", "1.0.0", nil)).Expect(b, 201, "")
+	return hs.URL, key
+}
+
+// BenchmarkSkillCall measures what the platform adds to a skill call, on the
+// echo guest with a small JSON input:
+//
+//	baseline       raw wazero as the platform configures it: instantiate the
+//	               compiled module (abi.ModuleConfig), one abi.Run, close
+//	gateway        POST /api/v1/gateway {"plugin":"skill:echo",…} with an API
+//	               key: authentication, rate limit, payment step, catalogue
+//	               lookup, a warm instance of the caller's pool, usage record
+//	gateway-fresh  the same with AGENTBOT_SKILL_ISOLATION=fresh (an instance per call)
+//
+// Reported per call: mean (ns/op), p50 and p99 in microseconds.
+func BenchmarkSkillCall(b *testing.B) {
+	wasm := skillWasm(b, guestDir+"echo")
+	input := []byte(`{"agentId":"agt_1","text":"hello"}`)
+	body := `{"plugin":"skill:echo","agentId":"agt_1","text":"hello"}`
+	measure := func(b *testing.B, call func() error) {
+		lat := make([]time.Duration, 0, b.N)
+		for b.Loop() {
+			t0 := time.Now()
+			if err := call(); err != nil {
+				b.Fatal(err)
+			}
+			lat = append(lat, time.Since(t0))
+		}
+		slices.Sort(lat)
+		b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds())/1e3, "p50-µs")
+		b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds())/1e3, "p99-µs")
+	}
+
+	b.Run("baseline", func(b *testing.B) {
+		ctx := context.Background()
+		r := wazero.NewRuntimeWithConfig(ctx, abi.RuntimeConfig(1024))
+		defer r.Close(ctx)
+		wasi_snapshot_preview1.MustInstantiate(ctx, r)
+		if _, err := abi.Instantiate(ctx, r); err != nil {
+			b.Fatal(err)
+		}
+		cm, err := r.CompileModule(ctx, wasm)
+		if err != nil {
+			b.Fatal(err)
+		}
+		measure(b, func() error {
+			mod, err := r.InstantiateModule(ctx, cm, abi.ModuleConfig(""))
+			if err != nil {
+				return err
+			}
+			defer mod.Close(ctx)
+			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			call := abi.NewCall(input, abi.Capabilities{}, abi.Limits{})
+			if err := abi.Run(cctx, mod, call); err != nil {
+				return err
+			}
+			if _, f, _ := call.Result(); f != nil {
+				b.Fatal(f)
+			}
+			return nil
+		})
+	})
+
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+	for _, tc := range []struct{ name, isolation string }{{"gateway", "pool"}, {"gateway-fresh", "fresh"}} {
+		b.Run(tc.name, func(b *testing.B) {
+			url, key := skillApp(b, tc.isolation)
+			measure(b, func() error {
+				req, _ := http.NewRequest("POST", url+"/api/v1/gateway", strings.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+key)
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := hc.Do(req)
+				if err != nil {
+					return err
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					b.Fatalf("status %d", resp.StatusCode)
+				}
+				return nil
+			})
+		})
+	}
+}

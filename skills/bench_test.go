@@ -1,0 +1,130 @@
+package skills
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/agentbot/gateway/sdk/skill/abi"
+	"github.com/agentbot/gateway/skills/internal/testguests"
+)
+
+// measure runs call b.N times and reports p50 and p99 in microseconds.
+func measure(b *testing.B, call func()) {
+	lat := make([]time.Duration, 0, b.N)
+	for b.Loop() {
+		t0 := time.Now()
+		call()
+		lat = append(lat, time.Since(t0))
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds())/1e3, "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds())/1e3, "p99-µs")
+}
+
+// workRounds makes the work guest compute for about a millisecond (without
+// close-on-context-done).
+const workRounds = 500_000
+
+// BenchmarkSkillIsolation compares the ways of isolating calls, on the echo
+// guest (a small JSON input, answered through OutputJSON):
+//
+//	baseline    a fresh instance per call (instantiate with _initialize, call, close): Config.Fresh
+//	pooled      a warm instance of the same user's pool (the default)
+//	snapshot-restore-memory-copy
+//	            writing back the memory image taken after _initialize, the
+//	            cost a memory-level reset would add to a pooled call (it
+//	            cannot restore Go's runtime: see TestMemorySnapshotIsNotARestore)
+//	close-on-context-done-off / -on
+//	            a warm call of the CPU-bound work guest (~1 ms, no host calls)
+//	            on runtimes without and with WithCloseOnContextDone, which
+//	            the deadline needs: the cost of its checks in the guest's loop
+//
+// Run with go test -run '^$' -bench SkillIsolation ./skills/ | go run ./tools/benchratio
+func BenchmarkSkillIsolation(b *testing.B) {
+	ctx := context.Background()
+	in := []byte(`{"agentId":"agt_1","action":"echo","text":"hello","numbers":[1,2,3]}`)
+	call := func(b *testing.B, r *Runtime, m *Module) {
+		_, f, err := r.Call(ctx, m, Request{UserID: "bench", Input: in})
+		if err != nil || f != nil {
+			b.Fatal(f, err)
+		}
+	}
+	b.Run("baseline", func(b *testing.B) {
+		r := newRuntime(b, Config{Fresh: true})
+		m := guest(b, r, "echo")
+		measure(b, func() { call(b, r, m) })
+	})
+	b.Run("pooled", func(b *testing.B) {
+		r := newRuntime(b, Config{})
+		m := guest(b, r, "echo")
+		call(b, r, m)
+		measure(b, func() { call(b, r, m) })
+	})
+	b.Run("snapshot-restore-memory-copy", func(b *testing.B) {
+		mod, snap := rawInstance(b, "echo")
+		b.SetBytes(int64(len(snap)))
+		measure(b, func() {
+			if !mod.Memory().Write(0, snap) {
+				b.Fatal("restore failed")
+			}
+		})
+	})
+	work := []byte(`{"n":` + itoa(workRounds) + `}`)
+	for _, on := range []bool{false, true} {
+		name := map[bool]string{false: "close-on-context-done-off", true: "close-on-context-done-on"}[on]
+		b.Run(name, func(b *testing.B) {
+			rc := wazero.NewRuntimeConfig().WithMemoryLimitPages(1024)
+			if on {
+				rc = abi.RuntimeConfig(1024) // the platform's: WithCloseOnContextDone(true)
+			}
+			mod := warmInstance(b, rc, "work")
+			measure(b, func() {
+				cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+				defer cancel()
+				c := abi.NewCall(work, abi.Capabilities{}, abi.Limits{})
+				if err := abi.Run(cctx, mod, c); err != nil {
+					b.Fatal(err)
+				}
+			})
+		})
+	}
+}
+
+// warmInstance instantiates a guest on a runtime of its own, compiled
+// afresh: WithCloseOnContextDone changes the code (every loop back-edge
+// calls out to Go to check whether the module was closed).
+func warmInstance(b *testing.B, rc wazero.RuntimeConfig, name string) api.Module {
+	ctx := context.Background()
+	rt := wazero.NewRuntimeWithConfig(ctx, rc)
+	b.Cleanup(func() { rt.Close(ctx) })
+	wasi_snapshot_preview1.MustInstantiate(ctx, rt)
+	if _, err := abi.Instantiate(ctx, rt); err != nil {
+		b.Fatal(err)
+	}
+	cm, err := rt.CompileModule(ctx, testguests.Wasm(b, name))
+	if err != nil {
+		b.Fatal(err)
+	}
+	mod, err := rt.InstantiateModule(ctx, cm, abi.ModuleConfig(""))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return mod
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b []byte
+	for ; n > 0; n /= 10 {
+		b = append([]byte{byte('0' + n%10)}, b...)
+	}
+	return string(b)
+}
