@@ -32,9 +32,12 @@ type Config struct {
 	// PoolPerUser is how many warm instances are kept per (module, user) [2];
 	// MaxIdle bounds warm instances in total [256].
 	PoolPerUser int
+	MaxIdle     int
 	// Fresh instantiates every call afresh and keeps no warm instances.
-	Fresh   bool
-	MaxIdle int
+	Fresh bool
+	// MaxWarmBytes: an instance whose memory grew past this is not kept warm
+	// [16 MiB]; a Go guest starts near 4 MiB.
+	MaxWarmBytes uint32
 	// MaxActive bounds instances running at once [512]; further calls wait.
 	MaxActive int
 	Log       *slog.Logger
@@ -52,6 +55,9 @@ func (c *Config) defaults() {
 	}
 	if c.MaxIdle == 0 {
 		c.MaxIdle = 256
+	}
+	if c.MaxWarmBytes == 0 {
+		c.MaxWarmBytes = 16 << 20
 	}
 	if c.MaxActive == 0 {
 		c.MaxActive = 512
@@ -296,7 +302,8 @@ func (h *head) Reset() { h.b = h.b[:0] }
 func (r *Runtime) release(inst *instance) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.closed || r.cfg.Fresh || len(r.idle[inst.key]) >= r.cfg.PoolPerUser {
+	if r.closed || r.cfg.Fresh || len(r.idle[inst.key]) >= r.cfg.PoolPerUser ||
+		(inst.mod.Memory() != nil && inst.mod.Memory().Size() > r.cfg.MaxWarmBytes) {
 		inst.mod.Close(context.Background())
 		return
 	}

@@ -154,7 +154,11 @@ func (s *Service) Invoke(ctx context.Context, req *provider.InvokeRequest) (*pro
 	case err != nil:
 		return nil, err
 	case failure != nil:
-		return &provider.InvokeResponse{Error: &provider.Error{Status: failure.Status, Code: failure.Code, Message: failure.Message}}, nil
+		status := failure.Status
+		if failure.Code == abi.CodeOutputTooLarge || failure.Code == abi.CodeHostCallLimit {
+			status = 502 // the skill misbehaved; the platform did not fail
+		}
+		return &provider.InvokeResponse{Error: &provider.Error{Status: status, Code: failure.Code, Message: failure.Message}}, nil
 	}
 	if len(out) == 0 {
 		out = []byte("null")

@@ -151,7 +151,7 @@ func TestServiceErrors(t *testing.T) {
 	}
 
 	e.publish(t, "flood", "flood", map[string]any{"limits": map[string]any{"maxOutputBytes": 1000}})
-	wantError(t, e.invoke(t, e.a, "skill:flood", `{"bytes":2000,"chunk":100}`), 500, "OUTPUT_TOO_LARGE")
+	wantError(t, e.invoke(t, e.a, "skill:flood", `{"bytes":2000,"chunk":100}`), 502, "OUTPUT_TOO_LARGE")
 	// Output that is not JSON.
 	wantError(t, e.invoke(t, e.a, "skill:flood", `{"bytes":10,"chunk":10}`), 502, "SKILL_BAD_OUTPUT")
 	// The skill's own failure passes through.

@@ -36,7 +36,8 @@ type Server struct {
 	ClientIP ratelimit.ClientIP
 	Router   *httprouter.Router
 	Adapter  api.Adapter
-	// BodyLimits raises the 1 MiB body limit for exact paths (set before Handler).
+	// BodyLimits raises the 1 MiB body limit for exact paths. Add to the map
+	// (before serving); the handler reads it per request.
 	BodyLimits map[string]int64
 
 	closeLimits func() error
@@ -57,7 +58,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 		st.Close()
 		return nil, err
 	}
-	s := &Server{Config: cfg, Log: log, Store: st, closeLimits: closeLimits,
+	s := &Server{Config: cfg, Log: log, Store: st, closeLimits: closeLimits, BodyLimits: map[string]int64{},
 		ClientIP: ratelimit.ClientIP{Trusted: cfg.TrustedProxies}, Adapter: api.Adapter{Log: log}}
 	csrfKey := hmac.New(sha256.New, cfg.JWTSecret)
 	csrfKey.Write([]byte("agentbot csrf key v1"))

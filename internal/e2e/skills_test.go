@@ -101,10 +101,6 @@ func fixture(t testing.TB, name string) []byte {
 
 // startSkills starts the whole app (see start) with the shipped skills taken
 // from an empty directory unless vars name one, and generous rate limits.
-//
-// servertest builds the HTTP handler before app.Mount registers the 16 MiB
-// body limit of POST /api/skills/publish, so the handler is built again here
-// as cmd/agentbot does it, after Mount; the returned env serves that one.
 func startSkills(t *testing.T, vars map[string]string) *env {
 	t.Helper()
 	all := map[string]string{
@@ -114,12 +110,7 @@ func startSkills(t *testing.T, vars map[string]string) *env {
 	for k, v := range vars {
 		all[k] = v
 	}
-	e := start(t, all)
-	hs := httptest.NewServer(e.Server.Handler())
-	t.Cleanup(hs.Close)
-	se := *e.Env
-	se.URL = hs.URL
-	return &env{Env: &se, host: e.host, gw: e.gw, up: e.up}
+	return start(t, all)
 }
 
 // multipartBody encodes a publish request: the module file and the manifest
@@ -466,7 +457,7 @@ func TestSkillSandboxLimits(t *testing.T) {
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
 		start := time.Now()
-		r := a.Do("POST", "/api/skills/flood", map[string]any{"bytes": 100_000_000, "chunk": 64 << 10}).Expect(t, 500, "OUTPUT_TOO_LARGE")
+		r := a.Do("POST", "/api/skills/flood", map[string]any{"bytes": 100_000_000, "chunk": 64 << 10}).Expect(t, 502, "OUTPUT_TOO_LARGE")
 		runtime.ReadMemStats(&after)
 		if len(r.Body) > 1<<10 {
 			t.Errorf("the error carries %d bytes", len(r.Body))
@@ -477,7 +468,7 @@ func TestSkillSandboxLimits(t *testing.T) {
 		}
 		t.Logf("100 MB flood refused in %v; the process allocated %.1f MiB meanwhile", time.Since(start), float64(alloc)/(1<<20))
 		// A guest that ignores the refusals gains nothing.
-		a.Do("POST", "/api/skills/flood", map[string]any{"bytes": 100_000_000, "chunk": 64 << 10, "ignore": true}).Expect(t, 500, "OUTPUT_TOO_LARGE")
+		a.Do("POST", "/api/skills/flood", map[string]any{"bytes": 100_000_000, "chunk": 64 << 10, "ignore": true}).Expect(t, 502, "OUTPUT_TOO_LARGE")
 		a.Do("POST", "/api/skills/flood", map[string]any{"bytes": 0}).Expect(t, 200, "")
 	})
 

@@ -122,7 +122,10 @@
 // must not make secrets. Whatever the skill needs of the outside world (the
 // current time included) comes in its input or through a host function.
 //
-// The platform gives every call a fresh instance, so nothing a call leaves in
-// package variables is seen by the next; an instance never runs two calls at
-// once.
+// An instance is never shared between two users and never runs two calls at
+// once. By default the platform keeps a few warm instances per user and reuses
+// them for that user's later calls, so package variables may survive from one
+// of the same user's calls to the next: keep state in KV, not in variables, and
+// never rely on either a warm or a fresh start (operators may choose a fresh
+// instance per call with AGENTBOT_SKILL_ISOLATION=fresh).
 package skill
