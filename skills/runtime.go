@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -38,8 +39,13 @@ type Config struct {
 	// MaxWarmBytes: an instance whose memory grew past this is not kept warm
 	// [16 MiB]; a Go guest starts near 4 MiB.
 	MaxWarmBytes uint32
-	// MaxActive bounds instances running at once [512]; further calls wait.
+	// MaxActive bounds calls running at once [8 × GOMAXPROCS, at least 8];
+	// further calls wait their turn (bounded by their request's context), so
+	// a burst of cold starts does not thrash the CPUs into timeouts.
 	MaxActive int
+	// InitTimeout bounds instantiating a cold instance [30s]. It is separate
+	// from Timeout: a cold start is the platform's cost, not the skill's run.
+	InitTimeout time.Duration
 	Log       *slog.Logger
 }
 
@@ -59,8 +65,11 @@ func (c *Config) defaults() {
 	if c.MaxWarmBytes == 0 {
 		c.MaxWarmBytes = 16 << 20
 	}
+	if c.InitTimeout == 0 {
+		c.InitTimeout = 30 * time.Second
+	}
 	if c.MaxActive == 0 {
-		c.MaxActive = 512
+		c.MaxActive = max(8, 8*runtime.GOMAXPROCS(0))
 	}
 	if c.Log == nil {
 		c.Log = slog.Default()
@@ -187,21 +196,22 @@ func (r *Runtime) Call(ctx context.Context, m *Module, req Request) ([]byte, *ab
 		return nil, nil, ctx.Err()
 	}
 	defer func() { <-r.active }()
+	key := poolKey{sha: m.SHA256, user: req.UserID}
+	ictx, icancel := context.WithTimeout(ctx, r.cfg.InitTimeout)
+	inst, err := r.acquire(ictx, m, key)
+	icancel()
+	if err != nil {
+		if ictx.Err() != nil {
+			return nil, nil, ErrTimeout
+		}
+		return nil, nil, fmt.Errorf("%w: %v", ErrCrashed, err)
+	}
 	timeout := r.cfg.Timeout
 	if req.Timeout > 0 && req.Timeout < timeout {
 		timeout = req.Timeout
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-
-	key := poolKey{sha: m.SHA256, user: req.UserID}
-	inst, err := r.acquire(ctx, m, key)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, nil, ErrTimeout
-		}
-		return nil, nil, fmt.Errorf("%w: %v", ErrCrashed, err)
-	}
 	call := abi.NewCall(req.Input, req.Caps, r.limits(req.Limits))
 	inst.stderr.Reset()
 	err = abi.Run(ctx, inst.mod, call)
