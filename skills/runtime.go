@@ -46,7 +46,7 @@ type Config struct {
 	// InitTimeout bounds instantiating a cold instance [30s]. It is separate
 	// from Timeout: a cold start is the platform's cost, not the skill's run.
 	InitTimeout time.Duration
-	Log       *slog.Logger
+	Log         *slog.Logger
 }
 
 func (c *Config) defaults() {
