@@ -26,6 +26,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"net/http"
 	"os"
@@ -72,6 +73,11 @@ type Check struct {
 // Handler serves the health report. The zero value works: it reads /proc,
 // uses the wall clock and reports uptime since the package was initialised.
 type Handler struct {
+	// Detail shows each failing check's message; the endpoint is public, and
+	// a dependency's error can name internal hosts, so only in dev mode.
+	Detail bool
+	// Log receives failed checks with their full error.
+	Log *slog.Logger
 	// Started is the process start time used for uptime; zero means the time
 	// this package was initialised.
 	Started time.Time
@@ -304,7 +310,13 @@ func (h *Handler) runChecks(ctx context.Context) (results map[string]string, ok 
 			defer mu.Unlock()
 			if err != nil {
 				ok = false
-				results[c.Name] = "error: " + shortMessage(err)
+				results[c.Name] = "error"
+				if h.Detail {
+					results[c.Name] = "error: " + shortMessage(err)
+				}
+				if h.Log != nil {
+					h.Log.Warn("health check failed", "check", c.Name, "err", err)
+				}
 				return
 			}
 			if _, dup := results[c.Name]; !dup {

@@ -205,7 +205,7 @@ func TestChecks(t *testing.T) {
 	ok := Check{Name: "redis", Fn: func(context.Context) error { return nil }}
 
 	t.Run("all pass", func(t *testing.T) {
-		rec, body := serve(t, &Handler{ProcDir: dir, Checks: []Check{ok, {Name: "database", Fn: ok.Fn}}})
+		rec, body := serve(t, &Handler{Detail: true, ProcDir: dir, Checks: []Check{ok, {Name: "database", Fn: ok.Fn}}})
 		if rec.Code != 200 || body["status"] != "ok" || body["health"] != Healthy {
 			t.Fatalf("got %d %s", rec.Code, rec.Body)
 		}
@@ -219,7 +219,7 @@ func TestChecks(t *testing.T) {
 		bad := Check{Name: "database", Fn: func(context.Context) error {
 			return errors.New("connection refused\nsecond line with details")
 		}}
-		rec, body := serve(t, &Handler{ProcDir: dir, Checks: []Check{ok, bad}})
+		rec, body := serve(t, &Handler{Detail: true, ProcDir: dir, Checks: []Check{ok, bad}})
 		if rec.Code != http.StatusServiceUnavailable {
 			t.Fatalf("status %d, want 503", rec.Code)
 		}
@@ -250,7 +250,7 @@ func TestChecks(t *testing.T) {
 			return ctx.Err()
 		}}
 		start := time.Now()
-		rec, body := serve(t, &Handler{ProcDir: dir, Checks: []Check{stuck, slow}})
+		rec, body := serve(t, &Handler{Detail: true, ProcDir: dir, Checks: []Check{stuck, slow}})
 		if d := time.Since(start); d > 10*time.Second {
 			t.Errorf("took %v", d)
 		}
@@ -266,7 +266,7 @@ func TestChecks(t *testing.T) {
 	t.Run("panics and nil", func(t *testing.T) {
 		p := Check{Name: "p", Fn: func(context.Context) error { panic("boom") }}
 		n := Check{Name: "n"}
-		rec, body := serve(t, &Handler{ProcDir: dir, Checks: []Check{p, n}})
+		rec, body := serve(t, &Handler{Detail: true, ProcDir: dir, Checks: []Check{p, n}})
 		if rec.Code != http.StatusServiceUnavailable {
 			t.Fatalf("status %d", rec.Code)
 		}
@@ -278,7 +278,7 @@ func TestChecks(t *testing.T) {
 
 	t.Run("long message cut", func(t *testing.T) {
 		long := Check{Name: "x", Fn: func(context.Context) error { return errors.New(strings.Repeat("é", 500)) }}
-		_, body := serve(t, &Handler{ProcDir: dir, Checks: []Check{long}})
+		_, body := serve(t, &Handler{Detail: true, ProcDir: dir, Checks: []Check{long}})
 		msg := body["checks"].(map[string]any)["x"].(string)
 		if n := len([]rune(msg)); n > maxCheckMessage+len("error: ")+1 {
 			t.Errorf("message has %d runes", n)
@@ -336,5 +336,15 @@ func TestRealProc(t *testing.T) {
 	}
 	if up := body["uptime"].(float64); up < 59 || up > 3600 {
 		t.Errorf("uptime = %v", up)
+	}
+}
+
+func TestCheckMessagesHiddenWithoutDetail(t *testing.T) {
+	dir := fakeProc(t, 10, 10)
+	bad := Check{Name: "database", Fn: func(context.Context) error { return errors.New("dial tcp 10.0.0.5:5432: refused") }}
+	_, body := serve(t, &Handler{ProcDir: dir, Checks: []Check{bad}})
+	checks, _ := body["checks"].(map[string]any)
+	if checks["database"] != "error" {
+		t.Errorf("public check result = %v; want a bare \"error\" without the internal address", checks["database"])
 	}
 }

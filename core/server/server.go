@@ -99,7 +99,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 
 	s.Identity.Routes(r, s.Adapter)
 	checks := []health.Check{{Name: "database", Fn: st.Ping}}
-	r.Handler(http.MethodGet, "/api/health", &health.Handler{Started: time.Now(), Checks: checks})
+	r.Handler(http.MethodGet, "/api/health", &health.Handler{Started: time.Now(), Checks: checks, Detail: cfg.Dev, Log: log})
 	return s, nil
 }
 
