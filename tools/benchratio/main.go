@@ -16,7 +16,12 @@ import (
 
 type result struct {
 	nsop    float64
-	metrics []string
+	metrics []metric
+}
+
+type metric struct {
+	value float64
+	unit  string
 }
 
 var line = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op(.*)$`)
@@ -44,11 +49,14 @@ func main() {
 			groups[group] = map[string]result{}
 			order = append(order, group)
 		}
-		var extra []string
+		var extra []metric
 		fields := strings.Fields(m[3])
 		for j := 0; j+1 < len(fields); j += 2 {
-			if !strings.HasSuffix(fields[j+1], "/op") {
-				extra = append(extra, fields[j]+" "+fields[j+1])
+			if strings.HasSuffix(fields[j+1], "/op") || fields[j+1] == "MB/s" {
+				continue
+			}
+			if v, err := strconv.ParseFloat(fields[j], 64); err == nil {
+				extra = append(extra, metric{v, fields[j+1]})
 			}
 		}
 		groups[group][sub] = result{nsop: ns, metrics: extra}
@@ -63,7 +71,7 @@ func main() {
 			fmt.Println("\nRatios against the baseline measured in the same run (lower is better):")
 			printed = true
 		}
-		fmt.Printf("%s\n  %-28s %12.0f ns/op   1.00x %s\n", g, "baseline", base.nsop, strings.Join(base.metrics, "  "))
+		fmt.Printf("%s\n  %-28s %12.0f ns/op   1.00x %s\n", g, "baseline", base.nsop, render(base.metrics, nil))
 		subs := make([]string, 0, len(groups[g]))
 		for s := range groups[g] {
 			if s != "baseline" {
@@ -73,10 +81,26 @@ func main() {
 		sort.Strings(subs)
 		for _, s := range subs {
 			r := groups[g][s]
-			fmt.Printf("  %-28s %12.0f ns/op %6.2fx %s\n", s, r.nsop, r.nsop/base.nsop, strings.Join(r.metrics, "  "))
+			fmt.Printf("  %-28s %12.0f ns/op %6.2fx %s\n", s, r.nsop, r.nsop/base.nsop, render(r.metrics, base.metrics))
 		}
 	}
 	if !printed {
 		fmt.Println("benchratio: no benchmark with a \"baseline\" sub-benchmark in the input")
 	}
+}
+
+// render prints metrics, each with its difference from the baseline's metric
+// of the same unit (e.g. the latency a layer adds at p50).
+func render(ms, base []metric) string {
+	var parts []string
+	for _, m := range ms {
+		s := fmt.Sprintf("%.1f %s", m.value, m.unit)
+		for _, b := range base {
+			if b.unit == m.unit {
+				s += fmt.Sprintf(" (%+.1f)", m.value-b.value)
+			}
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, "  ")
 }
