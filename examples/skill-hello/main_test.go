@@ -3,28 +3,13 @@
 package main
 
 import (
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 
 	"github.com/agentbot/gateway/sdk/skill/skilltest"
 )
 
-// build compiles this skill as the platform runs it.
-func build(t *testing.T) string {
-	t.Helper()
-	wasm := filepath.Join(t.TempDir(), "hello.wasm")
-	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", wasm, ".")
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	return wasm
-}
-
 func TestHello(t *testing.T) {
-	s := skilltest.Load(t, build(t))
+	s := skilltest.Load(t, skilltest.Build(t, "."))
 
 	var out struct{ Greeting string }
 	if f := s.CallJSON(t, nil, map[string]string{"action": "hello", "name": "Ada"}, &out); f != nil {
@@ -42,7 +27,7 @@ func TestHello(t *testing.T) {
 }
 
 func TestCount(t *testing.T) {
-	s := skilltest.Load(t, build(t))
+	s := skilltest.Load(t, skilltest.Build(t, "."))
 	h := &skilltest.Host{} // its KV lasts across calls, like the platform's
 	for want := 1; want <= 3; want++ {
 		var out struct{ Count int }

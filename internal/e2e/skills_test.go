@@ -16,7 +16,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -30,6 +29,7 @@ import (
 
 	"github.com/agentbot/gateway/core/server/servertest"
 	"github.com/agentbot/gateway/core/store"
+	"github.com/agentbot/gateway/sdk/skill/skilltest"
 	"github.com/agentbot/gateway/skills"
 )
 
@@ -45,48 +45,15 @@ var moduleRoot = func() string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }()
 
-type skillBuild struct {
-	once sync.Once
-	wasm []byte
-	out  []byte
-	err  error
-}
-
-var (
-	skillBuildsMu sync.Mutex
-	skillBuilds   = map[string]*skillBuild{}
-)
-
 // skillWasm builds the Go skill in dir (relative to the repository root) as
 // a WASI reactor, once per test binary.
 func skillWasm(t testing.TB, dir string) []byte {
 	t.Helper()
-	skillBuildsMu.Lock()
-	b := skillBuilds[dir]
-	if b == nil {
-		b = &skillBuild{}
-		skillBuilds[dir] = b
+	wasm, err := os.ReadFile(skilltest.Build(t, filepath.Join(moduleRoot, dir)))
+	if err != nil {
+		t.Fatal(err)
 	}
-	skillBuildsMu.Unlock()
-	b.once.Do(func() {
-		tmp, err := os.MkdirTemp("", "e2e-skill-")
-		if err != nil {
-			b.err = err
-			return
-		}
-		defer os.RemoveAll(tmp)
-		file := filepath.Join(tmp, "skill.wasm")
-		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", file, ".")
-		cmd.Dir = filepath.Join(moduleRoot, dir)
-		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
-		if b.out, b.err = cmd.CombinedOutput(); b.err == nil {
-			b.wasm, b.err = os.ReadFile(file)
-		}
-	})
-	if b.err != nil {
-		t.Fatalf("building skill %s: %v\n%s", dir, b.err, b.out)
-	}
-	return b.wasm
+	return wasm
 }
 
 // fixture reads one of the SDK's hand-written modules (forbidden, command, …).

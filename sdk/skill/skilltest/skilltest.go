@@ -3,7 +3,7 @@
 // that an author's tests exercise the real ABI:
 //
 //	func TestGreet(t *testing.T) {
-//		s := skilltest.Load(t, "skill.wasm") // built with GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared
+//		s := skilltest.Load(t, skilltest.Build(t, ".")) // the skill of the package under test
 //		var out struct{ Greeting string }
 //		if f := s.CallJSON(t, &skilltest.Host{}, map[string]any{"name": "Ada"}, &out); f != nil {
 //			t.Fatalf("greet failed: %+v", f)
@@ -27,6 +27,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/agentbot/gateway/sdk/skill/abi"
+	"github.com/agentbot/gateway/sdk/skill/internal/wasmbuild"
 )
 
 // Host is what the platform would grant a call, with fakes that tests can
@@ -71,6 +72,17 @@ func newCache() wazero.CompilationCache {
 type Skill struct {
 	r        wazero.Runtime
 	compiled wazero.CompiledModule
+}
+
+// Build builds your skill's main package, in directory pkgDir ("." for the
+// package under test), as the platform runs it: a reactor module, built with
+// GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared. It builds each
+// directory once per test binary, and returns the path of a copy of the
+// module in a temporary directory of t, for Load. A failed build fails t with
+// the compiler's output.
+func Build(t testing.TB, pkgDir string) string {
+	t.Helper()
+	return wasmbuild.Path(t, pkgDir)
 }
 
 // Load compiles the module at wasmPath, checks that it imports only ABI v1

@@ -14,16 +14,16 @@
 //	work     Handle: {"n"} rounds of a CPU-bound hash loop (n = 500000 is about 1 ms without close-on-context-done); outputs {"sum"}
 //
 // Packages outside skills/ cannot import this one; they build the guests'
-// directories with `go build` (see Dir).
+// directories (see Dir) with skilltest.Build.
 package testguests
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
-	"sync"
 	"testing"
+
+	"github.com/agentbot/gateway/sdk/skill/skilltest"
 )
 
 // Dir is this package's source directory, which holds the guests.
@@ -32,53 +32,15 @@ var Dir = func() string {
 	return filepath.Dir(file)
 }()
 
-type build struct {
-	once sync.Once
-	wasm []byte
-	out  []byte
-	err  error
-}
-
-var (
-	mu     sync.Mutex
-	builds = map[string]*build{}
-)
-
-// Wasm returns the module of the Go guest in directory name, building it the
-// first time the test binary asks.
+// Wasm returns the module of the Go guest in directory name, built by
+// skilltest.Build the first time the test binary asks.
 func Wasm(t testing.TB, name string) []byte {
 	t.Helper()
-	mu.Lock()
-	b := builds[name]
-	if b == nil {
-		b = &build{}
-		builds[name] = b
-	}
-	mu.Unlock()
-	b.once.Do(func() { b.wasm, b.out, b.err = Build(filepath.Join(Dir, name)) })
-	if b.err != nil {
-		t.Fatalf("building guest %s: %v\n%s", name, b.err, b.out)
-	}
-	return b.wasm
-}
-
-// Build builds the Go skill (a main package) in dir as a WASI reactor and
-// returns the module, or the compiler's output with the error.
-func Build(dir string) (wasm, out []byte, err error) {
-	tmp, err := os.MkdirTemp("", "skillguest-")
+	wasm, err := os.ReadFile(skilltest.Build(t, filepath.Join(Dir, name)))
 	if err != nil {
-		return nil, nil, err
+		t.Fatal(err)
 	}
-	defer os.RemoveAll(tmp)
-	file := filepath.Join(tmp, "skill.wasm")
-	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", file, ".")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return nil, out, err
-	}
-	wasm, err = os.ReadFile(file)
-	return wasm, nil, err
+	return wasm
 }
 
 // Fixture returns the SDK's hand-written module testdata/name.wasm (loop,

@@ -3,12 +3,12 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/agentbot/gateway/sdk/skill"
+	"github.com/agentbot/gateway/skills/shipped/internal/recipients"
 	"github.com/agentbot/gateway/skills/shipped/internal/state"
 	"github.com/agentbot/gateway/skills/shipped/internal/usdc"
 )
@@ -24,20 +24,13 @@ func list(c *skill.Call) error {
 	if err != nil {
 		return err
 	}
-	keys, err := st.Keys(bookingPrefix)
+	bs, err := state.All[booking](st, bookingPrefix)
 	if err != nil {
 		return err
 	}
-	views := make([]bookingView, 0, len(keys))
-	for _, k := range keys {
-		var b booking
-		ok, err := st.Get(k, &b)
-		if err != nil {
-			return err
-		}
-		if ok {
-			views = append(views, b.view())
-		}
+	views := make([]bookingView, len(bs))
+	for i := range bs {
+		views[i] = bs[i].view()
 	}
 	return c.OutputJSON(map[string]any{"success": true, "bookings": views})
 }
@@ -47,11 +40,7 @@ func get(c *skill.Call) error {
 	if err := c.InputJSON(&in); err != nil {
 		return err
 	}
-	st, err := open(c)
-	if err != nil {
-		return err
-	}
-	b, _, err := load(st, in.BookingID)
+	_, b, _, err := openBooking(c, in.BookingID)
 	if err != nil {
 		return err
 	}
@@ -60,18 +49,13 @@ func get(c *skill.Call) error {
 
 func createBooking(c *skill.Call) error {
 	var in struct {
-		Venue      string          `json:"venue"`
-		Date       string          `json:"date"`
-		Guarantee  json.RawMessage `json:"guarantee"`
-		Backend    json.RawMessage `json:"backend"`
-		Deposit    json.RawMessage `json:"deposit"`
-		SplitRules []struct {
-			RecipientAddress string          `json:"recipientAddress"`
-			Percentage       json.RawMessage `json:"percentage"`
-			Role             string          `json:"role"`
-			Name             string          `json:"name"`
-		} `json:"splitRules"`
-		Now string `json:"now"`
+		Venue      string             `json:"venue"`
+		Date       string             `json:"date"`
+		Guarantee  json.RawMessage    `json:"guarantee"`
+		Backend    json.RawMessage    `json:"backend"`
+		Deposit    json.RawMessage    `json:"deposit"`
+		SplitRules []recipients.Input `json:"splitRules"`
+		Now        string             `json:"now"`
 	}
 	if err := c.InputJSON(&in); err != nil {
 		return err
@@ -81,13 +65,13 @@ func createBooking(c *skill.Call) error {
 		return usdc.Missing("venue")
 	}
 	if utf8.RuneCountInString(b.Venue) > 200 {
-		return invalid("venue must be at most 200 characters")
+		return usdc.Invalidf("venue must be at most 200 characters")
 	}
 	if b.Date == "" {
 		return usdc.Missing("date")
 	}
 	if !validDate(b.Date) {
-		return invalid("date must be a date like 2026-06-12 or an RFC 3339 time")
+		return usdc.Invalidf("date must be a date like 2026-06-12 or an RFC 3339 time")
 	}
 	var err error
 	if b.Guarantee, err = usdc.Amount("guarantee", in.Guarantee, true, 0); err != nil {
@@ -106,44 +90,12 @@ func createBooking(c *skill.Call) error {
 		return skill.Failf(usdc.CodeInvalidAmount, 400, "deposit (%s) must not exceed guarantee plus backend (%s)",
 			usdc.Format(b.Deposit), usdc.Format(b.total()))
 	}
-	if len(in.SplitRules) == 0 {
-		return usdc.Missing("splitRules (at least one recipient)")
+	rs, err := recipients.Parse("splitRules", "splitRules percentages", in.SplitRules, roles)
+	if err != nil {
+		return err
 	}
-	if len(in.SplitRules) > 20 {
-		return invalid("splitRules may have at most 20 recipients")
-	}
-	var sum int64
-	for i, r := range in.SplitRules {
-		field := fmt.Sprintf("splitRules[%d]", i)
-		rule := splitRule{RecipientAddress: strings.TrimSpace(r.RecipientAddress), Role: strings.ToLower(strings.TrimSpace(r.Role)),
-			Name: strings.TrimSpace(r.Name)}
-		if rule.RecipientAddress == "" {
-			return usdc.Missing(field + ".recipientAddress")
-		}
-		if !validAddress(rule.RecipientAddress) {
-			return invalid("%s.recipientAddress must be a 0x-prefixed address of 40 hex digits", field)
-		}
-		if rule.Percentage, err = usdc.Percent(field+".percentage", r.Percentage); err != nil {
-			return err
-		}
-		if rule.Role == "" {
-			rule.Role = "artist"
-		}
-		if !slices.Contains(roles, rule.Role) {
-			return invalid("%s.role must be one of %s", field, strings.Join(roles, ", "))
-		}
-		if rule.Name == "" {
-			rule.Name = strings.ToUpper(rule.Role[:1]) + rule.Role[1:]
-		}
-		if utf8.RuneCountInString(rule.Name) > 100 {
-			return invalid("%s.name must be at most 100 characters", field)
-		}
-		sum += rule.Percentage
-		b.SplitRules = append(b.SplitRules, rule)
-	}
-	if sum != usdc.Hundred {
-		return skill.Failf(usdc.CodeInvalidPercentage, 400, "splitRules percentages must total 100 (got %s)",
-			usdc.FormatPercent(sum))
+	for _, r := range rs {
+		b.SplitRules = append(b.SplitRules, splitRule{RecipientAddress: r.Address, Percentage: r.Percentage, Role: r.Role, Name: r.Name})
 	}
 	if b.CreatedAt, err = state.Now(in.Now); err != nil {
 		return err
@@ -178,11 +130,7 @@ func createEscrow(c *skill.Call) error {
 	if err := c.InputJSON(&in); err != nil {
 		return err
 	}
-	st, err := open(c)
-	if err != nil {
-		return err
-	}
-	b, key, err := load(st, in.BookingID)
+	st, b, key, err := openBooking(c, in.BookingID)
 	if err != nil {
 		return err
 	}
@@ -221,11 +169,7 @@ func releaseFunds(c *skill.Call) error {
 	if err != nil {
 		return err
 	}
-	st, err := open(c)
-	if err != nil {
-		return err
-	}
-	b, key, err := load(st, in.BookingID)
+	st, b, key, err := openBooking(c, in.BookingID)
 	if err != nil {
 		return err
 	}
@@ -235,11 +179,7 @@ func releaseFunds(c *skill.Call) error {
 	case statusPending:
 		return skill.Failf("BOOKING_NOT_CONFIRMED", 400, "Booking is not confirmed: create the escrow first")
 	}
-	weights := make([]int64, len(b.SplitRules))
-	for i, r := range b.SplitRules {
-		weights[i] = r.Percentage
-	}
-	shares, err := usdc.Split(b.total(), weights, usdc.Hundred)
+	shares, err := usdc.SplitPercent(b.total(), b.SplitRules, func(r splitRule) int64 { return r.Percentage })
 	if err != nil {
 		return err
 	}
@@ -269,10 +209,12 @@ func releaseFunds(c *skill.Call) error {
 }
 
 // The original skill's fixed simulation split of guarantee + backend.
-var simulationSplit = []struct {
+type simulationShare struct {
 	name, role string
 	pct        int64 // percentage units
-}{
+}
+
+var simulationSplit = []simulationShare{
 	{"Artist", "artist", 65 * 10_000},
 	{"Agent", "agent", 20 * 10_000},
 	{"Manager", "manager", 15 * 10_000},
@@ -306,11 +248,7 @@ func simulateSettlement(c *skill.Call) error {
 		return skill.Failf(usdc.CodeInvalidAmount, 400, "booking.deposit (%s) must not exceed guarantee plus backend (%s)",
 			usdc.Format(deposit), usdc.Format(total))
 	}
-	weights := make([]int64, len(simulationSplit))
-	for i, s := range simulationSplit {
-		weights[i] = s.pct
-	}
-	shares, err := usdc.Split(total, weights, usdc.Hundred)
+	shares, err := usdc.SplitPercent(total, simulationSplit, func(s simulationShare) int64 { return s.pct })
 	if err != nil {
 		return err
 	}
@@ -339,10 +277,6 @@ func simulateSettlement(c *skill.Call) error {
 			"remainder": "Paid within 7 days of gig completion",
 		},
 	})
-}
-
-func invalid(format string, args ...any) error {
-	return skill.Failf(usdc.CodeInvalidField, 400, format, args...)
 }
 
 func validDate(s string) bool {

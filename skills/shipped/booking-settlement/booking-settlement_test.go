@@ -5,7 +5,6 @@ package main
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -14,8 +13,6 @@ import (
 	gt "github.com/agentbot/gateway/skills/shipped/internal/guesttest"
 	"github.com/agentbot/gateway/skills/shipped/internal/usdc"
 )
-
-func TestMain(m *testing.M) { os.Exit(gt.Main(m)) }
 
 type split struct {
 	Recipient  string  `json:"recipient"`

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"strings"
 
 	"github.com/agentbot/gateway/sdk/skill"
 	"github.com/agentbot/gateway/skills/shipped/internal/state"
@@ -117,28 +116,16 @@ func open(c *skill.Call) (state.Store, error) {
 	return st, st.Put(seededKey, true)
 }
 
-// load finds a booking by id: 400 without one, 404 BOOKING_NOT_FOUND when
-// there is no such booking.
-func load(st state.Store, id string) (*booking, string, error) {
-	id = strings.TrimSpace(id)
-	if id == "" {
-		return nil, "", usdc.Missing("bookingId")
-	}
-	notFound := skill.Failf("BOOKING_NOT_FOUND", 404, "Booking not found")
-	n, ok := state.SeqID(id, idPrefix)
-	if !ok {
-		return nil, "", notFound
-	}
-	key := state.SeqKey(bookingPrefix, n)
-	var b booking
-	found, err := st.Get(key, &b)
+// openBooking opens the store and finds the booking id in it, returning it
+// with its key: 400 without an id, 404 BOOKING_NOT_FOUND when there is no
+// such booking.
+func openBooking(c *skill.Call, id string) (state.Store, *booking, string, error) {
+	st, err := open(c)
 	if err != nil {
-		return nil, "", err
+		return st, nil, "", err
 	}
-	if !found {
-		return nil, "", notFound
-	}
-	return &b, key, nil
+	b, key, err := state.Load[booking](st, id, idPrefix, bookingPrefix, "bookingId", "BOOKING_NOT_FOUND", "Booking not found")
+	return st, b, key, err
 }
 
 // escrowAddress is the booking's escrow address: "0x" and the first 20
@@ -148,15 +135,6 @@ func load(st state.Store, id string) (*booking, string, error) {
 func escrowAddress(id string) string {
 	sum := sha256.Sum256([]byte("agentbot/booking-settlement/escrow/" + id))
 	return "0x" + hex.EncodeToString(sum[:20])
-}
-
-// validAddress reports whether s is a 0x-prefixed 20-byte hex address.
-func validAddress(s string) bool {
-	if len(s) != 42 || (s[:2] != "0x" && s[:2] != "0X") {
-		return false
-	}
-	_, err := hex.DecodeString(s[2:])
-	return err == nil
 }
 
 // Views: what callers see, amounts as decimal strings.

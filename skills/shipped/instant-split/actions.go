@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -9,20 +8,16 @@ import (
 	"unicode/utf8"
 
 	"github.com/agentbot/gateway/sdk/skill"
+	"github.com/agentbot/gateway/skills/shipped/internal/recipients"
 	"github.com/agentbot/gateway/skills/shipped/internal/state"
 	"github.com/agentbot/gateway/skills/shipped/internal/usdc"
 )
 
 func createSplitRule(c *skill.Call) error {
 	var in struct {
-		Splits []struct {
-			RecipientAddress string          `json:"recipientAddress"`
-			Percentage       json.RawMessage `json:"percentage"`
-			Role             string          `json:"role"`
-			Name             string          `json:"name"`
-		} `json:"splits"`
-		Threshold json.RawMessage `json:"threshold"`
-		Now       string          `json:"now"`
+		Splits    []recipients.Input `json:"splits"`
+		Threshold json.RawMessage    `json:"threshold"`
+		Now       string             `json:"now"`
 	}
 	if err := c.InputJSON(&in); err != nil {
 		return err
@@ -32,43 +27,13 @@ func createSplitRule(c *skill.Call) error {
 	if r.MinimumThreshold, err = usdc.Amount("threshold", in.Threshold, false, defaultThreshold); err != nil {
 		return err
 	}
-	if len(in.Splits) == 0 {
-		return usdc.Missing("splits (at least one recipient)")
+	rs, err := recipients.Parse("splits", "split percentages", in.Splits, roles)
+	if err != nil {
+		return err
 	}
-	if len(in.Splits) > 20 {
-		return invalid("splits may have at most 20 recipients")
-	}
-	var sum int64
-	for i, s := range in.Splits {
-		field := fmt.Sprintf("splits[%d]", i)
-		rc := recipient{ID: fmt.Sprintf("r%d", i+1), RecipientAddress: strings.TrimSpace(s.RecipientAddress),
-			Role: strings.ToLower(strings.TrimSpace(s.Role)), Name: strings.TrimSpace(s.Name), MinimumThreshold: r.MinimumThreshold}
-		if rc.RecipientAddress == "" {
-			return usdc.Missing(field + ".recipientAddress")
-		}
-		if !validAddress(rc.RecipientAddress) {
-			return invalid("%s.recipientAddress must be a 0x-prefixed address of 40 hex digits", field)
-		}
-		if rc.Percentage, err = usdc.Percent(field+".percentage", s.Percentage); err != nil {
-			return err
-		}
-		if rc.Role == "" {
-			rc.Role = "artist"
-		}
-		if !slices.Contains(roles, rc.Role) {
-			return invalid("%s.role must be one of %s", field, strings.Join(roles, ", "))
-		}
-		if rc.Name == "" {
-			rc.Name = strings.ToUpper(rc.Role[:1]) + rc.Role[1:]
-		}
-		if utf8.RuneCountInString(rc.Name) > 100 {
-			return invalid("%s.name must be at most 100 characters", field)
-		}
-		sum += rc.Percentage
-		r.Splits = append(r.Splits, rc)
-	}
-	if sum != usdc.Hundred {
-		return skill.Failf(usdc.CodeInvalidPercentage, 400, "split percentages must total 100 (got %s)", usdc.FormatPercent(sum))
+	for i, rc := range rs {
+		r.Splits = append(r.Splits, recipient{ID: fmt.Sprintf("r%d", i+1), RecipientAddress: rc.Address,
+			Percentage: rc.Percentage, Role: rc.Role, Name: rc.Name, MinimumThreshold: r.MinimumThreshold})
 	}
 	if r.CreatedAt, err = state.Now(in.Now); err != nil {
 		return err
@@ -103,18 +68,13 @@ func listRules(c *skill.Call) error {
 	if err != nil {
 		return err
 	}
-	keys, err := st.Keys(rulePrefix)
+	rs, err := state.All[rule](st, rulePrefix)
 	if err != nil {
 		return err
 	}
-	rules := make([]ruleView, 0, len(keys))
-	for _, k := range keys {
-		var r rule
-		if ok, err := st.Get(k, &r); err != nil {
-			return err
-		} else if ok {
-			rules = append(rules, r.view())
-		}
+	rules := make([]ruleView, len(rs))
+	for i := range rs {
+		rules[i] = rs[i].view()
 	}
 	return c.OutputJSON(map[string]any{"success": true, "rules": rules})
 }
@@ -142,11 +102,11 @@ func createSplit(c *skill.Call) error {
 		trigger = "manual"
 	}
 	if !slices.Contains(triggers, trigger) {
-		return invalid("trigger must be one of %s", strings.Join(triggers, ", "))
+		return usdc.Invalidf("trigger must be one of %s", strings.Join(triggers, ", "))
 	}
 	release := strings.TrimSpace(in.Release)
 	if utf8.RuneCountInString(release) > 200 {
-		return invalid("release must be at most 200 characters")
+		return usdc.Invalidf("release must be at most 200 characters")
 	}
 	created, err := state.Now(in.Now)
 	if err != nil {
@@ -201,17 +161,14 @@ func listPending(c *skill.Call) error {
 	if err != nil {
 		return err
 	}
-	keys, err := st.Keys(splitPrefix)
+	all, err := state.All[split](st, splitPrefix)
 	if err != nil {
 		return err
 	}
-	splits := make([]splitView, 0, len(keys))
-	for _, k := range keys {
-		var s split
-		if ok, err := st.Get(k, &s); err != nil {
-			return err
-		} else if ok && s.Status == statusPending {
-			splits = append(splits, s.view())
+	splits := make([]splitView, 0, len(all))
+	for i := range all {
+		if all[i].Status == statusPending {
+			splits = append(splits, all[i].view())
 		}
 	}
 	return c.OutputJSON(map[string]any{"success": true, "splits": splits})
@@ -240,11 +197,7 @@ func executeSplit(c *skill.Call) error {
 	if s.Status != statusPending {
 		return skill.Failf("SPLIT_ALREADY_PROCESSED", 400, "Split already processed")
 	}
-	weights := make([]int64, len(s.Splits))
-	for i, r := range s.Splits {
-		weights[i] = r.Percentage
-	}
-	shares, err := usdc.Split(s.Amount, weights, usdc.Hundred)
+	shares, err := usdc.SplitPercent(s.Amount, s.Splits, func(r recipient) int64 { return r.Percentage })
 	if err != nil {
 		return err
 	}
@@ -331,10 +284,12 @@ func getBalance(c *skill.Call) error {
 }
 
 // The original skill's fixed simulation split.
-var simulationSplit = []struct {
+type simulationShare struct {
 	role string
 	pct  int64 // percentage units
-}{
+}
+
+var simulationSplit = []simulationShare{
 	{"artist", 50 * 10_000},
 	{"producer", 25 * 10_000},
 	{"label", 25 * 10_000},
@@ -363,11 +318,7 @@ func simulate(c *skill.Call) error {
 	if err != nil || earnings > usdc.MaxAmount {
 		return skill.Failf(usdc.CodeInvalidAmount, 400, "streams × rate is too large")
 	}
-	weights := make([]int64, len(simulationSplit))
-	for i, s := range simulationSplit {
-		weights[i] = s.pct
-	}
-	shares, err := usdc.Split(earnings, weights, usdc.Hundred)
+	shares, err := usdc.SplitPercent(earnings, simulationSplit, func(s simulationShare) int64 { return s.pct })
 	if err != nil {
 		return err
 	}
@@ -389,17 +340,4 @@ func simulate(c *skill.Call) error {
 		"splits":            splits,
 		"note":              "Estimate only: streams × rate, split artist 50 / producer 25 / label 25 before any minimum threshold.",
 	})
-}
-
-func invalid(format string, args ...any) error {
-	return skill.Failf(usdc.CodeInvalidField, 400, format, args...)
-}
-
-// validAddress reports whether s is a 0x-prefixed 20-byte hex address.
-func validAddress(s string) bool {
-	if len(s) != 42 || (s[:2] != "0x" && s[:2] != "0X") {
-		return false
-	}
-	_, err := hex.DecodeString(s[2:])
-	return err == nil
 }

@@ -3,7 +3,6 @@
 package main
 
 import (
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -12,8 +11,6 @@ import (
 	gt "github.com/agentbot/gateway/skills/shipped/internal/guesttest"
 	"github.com/agentbot/gateway/skills/shipped/internal/usdc"
 )
-
-func TestMain(m *testing.M) { os.Exit(gt.Main(m)) }
 
 type recipientOut struct {
 	ID               string  `json:"id"`

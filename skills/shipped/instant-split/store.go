@@ -140,46 +140,19 @@ func loadTotals(st state.Store) (totals, error) {
 	return t, err
 }
 
+// loadSplit finds a split by id: 400 without one, 404 SPLIT_NOT_FOUND when
+// there is no such split.
 func loadSplit(st state.Store, id string) (*split, string, error) {
-	id = strings.TrimSpace(id)
-	if id == "" {
-		return nil, "", usdc.Missing("splitId")
-	}
-	notFound := skill.Failf("SPLIT_NOT_FOUND", 404, "Split not found")
-	n, ok := state.SeqID(id, splitIDPrefix)
-	if !ok {
-		return nil, "", notFound
-	}
-	key := state.SeqKey(splitPrefix, n)
-	var s split
-	found, err := st.Get(key, &s)
-	if err != nil {
-		return nil, "", err
-	}
-	if !found {
-		return nil, "", notFound
-	}
-	return &s, key, nil
+	return state.Load[split](st, id, splitIDPrefix, splitPrefix, "splitId", "SPLIT_NOT_FOUND", "Split not found")
 }
 
+// loadRule finds a split rule by id: 400 without one, 404 RULE_NOT_FOUND when
+// there is no such rule.
 func loadRule(st state.Store, id string) (*rule, error) {
-	id = strings.TrimSpace(id)
-	if id == "" {
-		return nil, usdc.Missing("ruleId")
-	}
-	notFound := skill.Failf("RULE_NOT_FOUND", 404, "Split rule not found")
-	if !validRuleID(id) {
-		return nil, notFound
-	}
-	var r rule
-	found, err := st.Get(rulePrefix+id, &r)
-	if err != nil {
-		return nil, err
-	}
-	if !found {
-		return nil, notFound
-	}
-	return &r, nil
+	r, _, err := state.Find[rule](st, id, "ruleId", func(id string) (string, bool) {
+		return rulePrefix + id, validRuleID(id)
+	}, "RULE_NOT_FOUND", "Split rule not found")
+	return r, err
 }
 
 func ruleID(n int64) string { return fmt.Sprintf("rule_%08x", n) }

@@ -104,13 +104,13 @@ func record(c *skill.Call) error {
 		return usdc.Missing("platform")
 	}
 	if utf8.RuneCountInString(r.Platform) > 100 {
-		return invalid("platform must be at most 100 characters")
+		return usdc.Invalidf("platform must be at most 100 characters")
 	}
 	if r.Track == "" {
 		return usdc.Missing("track")
 	}
 	if utf8.RuneCountInString(r.Track) > 200 {
-		return invalid("track must be at most 200 characters")
+		return usdc.Invalidf("track must be at most 200 characters")
 	}
 	var err error
 	if r.Streams, err = usdc.Count("streams", in.Streams, true, 0, maxStreams); err != nil {
@@ -155,26 +155,8 @@ func record(c *skill.Call) error {
 	return c.OutputJSON(map[string]any{"success": true, "royalty": r.view(), "total": usdc.Format(t.Amount), "currency": "USDC"})
 }
 
-// all reads every record in creation order.
-func all(st state.Store) ([]royalty, []string, error) {
-	keys, err := st.Keys(recordPrefix)
-	if err != nil {
-		return nil, nil, err
-	}
-	rs := make([]royalty, 0, len(keys))
-	for _, k := range keys {
-		var r royalty
-		if ok, err := st.Get(k, &r); err != nil {
-			return nil, nil, err
-		} else if ok {
-			rs = append(rs, r)
-		}
-	}
-	return rs, keys, nil
-}
-
 func list(c *skill.Call) error {
-	rs, _, err := all(state.New(c))
+	rs, err := state.All[royalty](state.New(c), recordPrefix)
 	if err != nil {
 		return err
 	}
@@ -186,7 +168,7 @@ func list(c *skill.Call) error {
 }
 
 func total(c *skill.Call) error {
-	rs, _, err := all(state.New(c))
+	rs, err := state.All[royalty](state.New(c), recordPrefix)
 	if err != nil {
 		return err
 	}
@@ -240,8 +222,4 @@ func reset(c *skill.Call) error {
 	c.Logf(skill.LevelInfo, "royalty ledger reset: %d records deleted", len(keys))
 	return c.OutputJSON(map[string]any{"success": true, "deleted": len(keys),
 		"message": fmt.Sprintf("Deleted %d royalty records", len(keys))})
-}
-
-func invalid(format string, args ...any) error {
-	return skill.Failf(usdc.CodeInvalidField, 400, format, args...)
 }

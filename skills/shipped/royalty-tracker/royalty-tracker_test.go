@@ -3,15 +3,12 @@
 package main
 
 import (
-	"os"
 	"testing"
 
 	"github.com/agentbot/gateway/sdk/skill/skilltest"
 	gt "github.com/agentbot/gateway/skills/shipped/internal/guesttest"
 	"github.com/agentbot/gateway/skills/shipped/internal/usdc"
 )
-
-func TestMain(m *testing.M) { os.Exit(gt.Main(m)) }
 
 type royaltyOut struct {
 	ID         string  `json:"id"`

@@ -5,7 +5,6 @@ package main
 import (
 	"fmt"
 	"math"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -14,8 +13,6 @@ import (
 	"github.com/agentbot/gateway/sdk/skill/skilltest"
 	gt "github.com/agentbot/gateway/skills/shipped/internal/guesttest"
 )
-
-func TestMain(m *testing.M) { os.Exit(gt.Main(m)) }
 
 type entryOut struct {
 	Position    int     `json:"position"`

@@ -14,11 +14,11 @@ package testguests
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
-	"sync"
 	"testing"
+
+	"github.com/agentbot/gateway/sdk/skill/internal/wasmbuild"
 )
 
 // dir is this package's source directory, which holds the guests.
@@ -27,64 +27,19 @@ var dir = func() string {
 	return filepath.Dir(file)
 }()
 
-type build struct {
-	once sync.Once
-	wasm []byte
-	err  error
-	out  []byte
-}
-
-var (
-	mu     sync.Mutex
-	builds = map[string]*build{}
-)
-
 // Wasm returns the module of the Go guest in directory name, building it the
 // first time a test binary asks (the first wasip1 build of the standard
 // library takes about 30 s; later ones come from the Go build cache).
 func Wasm(t testing.TB, name string) []byte {
 	t.Helper()
-	mu.Lock()
-	b := builds[name]
-	if b == nil {
-		b = &build{}
-		builds[name] = b
-	}
-	mu.Unlock()
-	b.once.Do(func() { b.wasm, b.out, b.err = goBuild(name) })
-	if b.err != nil {
-		t.Fatalf("building guest %s: %v\n%s", name, b.err, b.out)
-	}
-	return b.wasm
-}
-
-func goBuild(name string) (wasm, out []byte, err error) {
-	tmp, err := os.MkdirTemp("", "skillguest-")
-	if err != nil {
-		return nil, nil, err
-	}
-	defer os.RemoveAll(tmp)
-	file := filepath.Join(tmp, name+".wasm")
-	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", file, "./"+name)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return nil, out, err
-	}
-	wasm, err = os.ReadFile(file)
-	return wasm, nil, err
+	return wasmbuild.Wasm(t, filepath.Join(dir, name))
 }
 
 // Path writes the Go guest's module into the test's temporary directory and
 // returns its path.
 func Path(t testing.TB, name string) string {
 	t.Helper()
-	wasm := Wasm(t, name)
-	file := filepath.Join(t.TempDir(), name+".wasm")
-	if err := os.WriteFile(file, wasm, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return file
+	return wasmbuild.Path(t, filepath.Join(dir, name))
 }
 
 // Fixture returns the committed module testdata/name.wasm.

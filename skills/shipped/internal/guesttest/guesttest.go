@@ -4,20 +4,15 @@
 // in-process through skilltest, for the skills' own tests (which run on the
 // host). A test package uses it as
 //
-//	func TestMain(m *testing.M) { os.Exit(guesttest.Main(m)) }
-//
 //	s := guesttest.Load(t) // the skill of the package under test
 //	out := guesttest.OK(t, s, host, map[string]any{"action": "list"})
 package guesttest
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/agentbot/gateway/sdk/skill/abi"
@@ -25,50 +20,10 @@ import (
 	"github.com/agentbot/gateway/skills"
 )
 
-var (
-	tmp   string
-	once  sync.Once
-	path  string
-	out   []byte
-	built error
-)
-
-// Main runs the tests with a temporary directory for the module, built at
-// most once per test binary, and removes it afterwards.
-func Main(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "shipped-skill-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	tmp = dir
-	defer os.RemoveAll(dir)
-	return m.Run()
-}
-
-// Wasm builds the package in the working directory (the package under test)
-// as a WASI reactor and returns the module's path.
-func Wasm(t testing.TB) string {
-	t.Helper()
-	if tmp == "" {
-		t.Fatal("guesttest: call guesttest.Main from TestMain")
-	}
-	once.Do(func() {
-		path = filepath.Join(tmp, "skill.wasm")
-		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", path, ".")
-		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
-		out, built = cmd.CombinedOutput()
-	})
-	if built != nil {
-		t.Fatalf("building the skill for wasip1: %v\n%s", built, out)
-	}
-	return path
-}
-
 // Load builds (once) and loads the skill of the package under test.
 func Load(t testing.TB) *skilltest.Skill {
 	t.Helper()
-	return skilltest.Load(t, Wasm(t))
+	return skilltest.Load(t, skilltest.Build(t, "."))
 }
 
 // Object is a decoded JSON object.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/agentbot/gateway/sdk/skill"
+	"github.com/agentbot/gateway/skills/shipped/internal/usdc"
 )
 
 // Store reads and writes JSON values in the call's KV.
@@ -46,6 +47,61 @@ func (s Store) Delete(key string) error { return s.kv.Delete(key) }
 
 // Keys lists the keys with prefix in ascending order.
 func (s Store) Keys(prefix string) ([]string, error) { return s.kv.List(prefix) }
+
+// All decodes every record under prefix, in key order.
+func All[T any](s Store, prefix string) ([]T, error) {
+	keys, err := s.Keys(prefix)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]T, 0, len(keys))
+	for _, k := range keys {
+		var v T
+		ok, err := s.Get(k, &v)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}
+
+// Find reads the record that a caller's id names, and returns it with its
+// key. The id is trimmed; an empty one fails as the missing input field
+// (400 MISSING_FIELD); key maps it to the record's key, or reports false for
+// an id of another shape, which fails like an unknown one: 404 notFoundCode
+// with notFoundMsg.
+func Find[T any](s Store, id, field string, key func(id string) (string, bool), notFoundCode, notFoundMsg string) (*T, string, error) {
+	id = strings.TrimSpace(id)
+	if id == "" {
+		return nil, "", usdc.Missing(field)
+	}
+	notFound := skill.Failf(notFoundCode, 404, "%s", notFoundMsg)
+	k, ok := key(id)
+	if !ok {
+		return nil, "", notFound
+	}
+	var v T
+	found, err := s.Get(k, &v)
+	if err != nil {
+		return nil, "", err
+	}
+	if !found {
+		return nil, "", notFound
+	}
+	return &v, k, nil
+}
+
+// Load is Find for a sequential id "<idPrefix><n>" (see SeqID) of a record
+// stored under SeqKey(keyPrefix, n).
+func Load[T any](s Store, id, idPrefix, keyPrefix, field, notFoundCode, notFoundMsg string) (*T, string, error) {
+	return Find[T](s, id, field, func(id string) (string, bool) {
+		n, ok := SeqID(id, idPrefix)
+		return SeqKey(keyPrefix, n), ok
+	}, notFoundCode, notFoundMsg)
+}
 
 // Next returns the counter under key (first) and stores its successor:
 // ids come from the store, never from randomness, which the sandbox lacks.

@@ -27,6 +27,12 @@ func Missing(name string) error {
 	return skill.Failf(CodeMissingField, 400, "%s is required", name)
 }
 
+// Invalidf fails a call for an invalid field: 400 INVALID_FIELD with the
+// formatted message.
+func Invalidf(format string, args ...any) error {
+	return skill.Failf(CodeInvalidField, 400, format, args...)
+}
+
 // Amount parses the USDC amount in field name (a decimal string or a JSON
 // number). An absent or null field is def, or fails when required.
 func Amount(name string, raw json.RawMessage, required bool, def int64) (int64, error) {

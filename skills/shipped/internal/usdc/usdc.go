@@ -240,6 +240,16 @@ func Split(total int64, weights []int64, weightTotal int64) ([]int64, error) {
 	return shares, nil
 }
 
+// SplitPercent is Split by the percentages of items (units of 10^-4 %, which
+// must sum to Hundred) that percent reads.
+func SplitPercent[T any](total int64, items []T, percent func(T) int64) ([]int64, error) {
+	weights := make([]int64, len(items))
+	for i, it := range items {
+		weights[i] = percent(it)
+	}
+	return Split(total, weights, Hundred)
+}
+
 func pow10(n int) int64 {
 	p := int64(1)
 	for range n {
