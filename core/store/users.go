@@ -55,9 +55,9 @@ func (s *Store) CreateUser(ctx context.Context, nu NewUser) (*User, error) {
 	var u *User
 	err := s.write(ctx, id, func(q querier) error {
 		var err error
-		u, err = scanUser(q.QueryRow(ctx, `INSERT INTO users (id, email, name, password_hash, role, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING `+userColumns,
-			id, nu.Email, nu.Name, nu.PasswordHash, role, now))
+		u, err = scanUser(q.QueryRow(ctx, `INSERT INTO users (id, email, name, password_hash, role, referral_code, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING `+userColumns,
+			id, nu.Email, nu.Name, nu.PasswordHash, role, newReferralCode(), now))
 		return err
 	})
 	return u, err
