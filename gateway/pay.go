@@ -2,6 +2,9 @@ package gateway
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
 	"net/http"
 
 	"github.com/agentbot/gateway/core/api"
@@ -26,6 +29,9 @@ type Payment struct {
 	Receipt string // "" when there is none
 	// Reference identifies a reservation to settle (credits, a payment intent).
 	Reference string
+	// UserID and AmountMicroUSD describe a credit reservation.
+	UserID         string
+	AmountMicroUSD int64
 }
 
 // Outcome is how a paid call ended.
@@ -81,4 +87,49 @@ func PaymentRequired(c *Call, checkoutURL string) *api.Error {
 			"plugin":  c.ID,
 			"stripe":  map[string]any{"checkoutUrl": checkoutURL, "amount": amount, "currency": "usd"},
 		}}
+}
+
+// CreditsPayer is the platform ("stripe") payment method: an admin or an
+// active subscription covers the call; otherwise its price is reserved from
+// the caller's credits before the call, settled after it, and refunded if it
+// fails; neither → 402. Reservations are serialised per user in the store, so
+// concurrent calls can never overdraw the balance.
+type CreditsPayer struct {
+	Store       *store.Store
+	CheckoutURL string
+}
+
+// Authorize implements Payer.
+func (p CreditsPayer) Authorize(ctx context.Context, r *http.Request, c *Call) (*Payment, error) {
+	pay, err := SubscriptionPayer{CheckoutURL: p.CheckoutURL}.Authorize(ctx, r, c)
+	var e *api.Error
+	if err == nil || !errors.As(err, &e) || e.Status != http.StatusPaymentRequired {
+		return pay, err
+	}
+	ref := "call_" + randomHex()
+	err = p.Store.ReserveCredits(ctx, c.Principal.UserID, c.PriceMicroUSD, ref)
+	if errors.Is(err, store.ErrInsufficientCredits) {
+		return nil, PaymentRequired(c, p.CheckoutURL)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &Payment{Method: "stripe", Reference: ref, UserID: c.Principal.UserID, AmountMicroUSD: c.PriceMicroUSD}, nil
+}
+
+// Settle implements Payer: charge the actual cost, or refund on failure.
+func (p CreditsPayer) Settle(ctx context.Context, pay *Payment, o Outcome) error {
+	if pay.Reference == "" || pay.UserID == "" {
+		return nil
+	}
+	if o.OK {
+		return p.Store.SettleCredits(ctx, pay.UserID, pay.Reference, pay.AmountMicroUSD, o.CostMicroUSD)
+	}
+	return p.Store.RefundCredits(ctx, pay.UserID, pay.Reference, pay.AmountMicroUSD)
+}
+
+func randomHex() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }

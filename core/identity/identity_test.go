@@ -352,3 +352,29 @@ func TestDeletedKeyStopsWorkingAtOnce(t *testing.T) {
 		kc.Do("GET", "/api/settings", nil).Expect(t, 401, "INVALID_API_KEY")
 	})
 }
+
+func TestCreditsAndReferral(t *testing.T) {
+	eachBackend(t, func(t *testing.T, env *servertest.Env) {
+		ref := env.Client(t)
+		ref.SignUp("referrer@example.com", "password-ref")
+		r := ref.Do("GET", "/api/credits", nil).Expect(t, 200, "")
+		code := r.Str("referralCode")
+		if len(code) != 8 || r.JSON["credits"] != float64(0) || r.JSON["referralCount"] != float64(0) || r.JSON["plan"] != nil {
+			t.Fatalf("GET /api/credits = %s", r.Body)
+		}
+		anon := env.Client(t)
+		anon.Do("POST", "/api/register", map[string]any{"email": "x@example.com", "password": "password-x", "referralCode": "ZZZZZZZZ"}).Expect(t, 400, "INVALID_REFERRAL_CODE")
+		anon.Do("POST", "/api/register", map[string]any{"email": "new@example.com", "password": "password-n", "referralCode": strings.ToLower(code)}).Expect(t, 200, "")
+		anon.Do("POST", "/api/auth/login", map[string]any{"email": "new@example.com", "password": "password-n"}).Expect(t, 200, "")
+		if r := anon.Do("GET", "/api/credits", nil).Expect(t, 200, ""); r.JSON["credits"] != float64(10) || r.JSON["balanceMicroUsd"] != float64(10_000_000) {
+			t.Errorf("referee credits = %s; want 10", r.Body)
+		}
+		if r := ref.Do("GET", "/api/credits", nil).Expect(t, 200, ""); r.JSON["credits"] != float64(10) || r.JSON["referralCount"] != float64(1) {
+			t.Errorf("referrer credits = %s; want 10 and one referral", r.Body)
+		}
+		if _, err := env.Store.CredentialByEmail(context.Background(), "x@example.com"); err == nil {
+			t.Error("a registration with an unknown referral code stored a user")
+		}
+		env.Client(t).Do("GET", "/api/credits", nil).Expect(t, 401, "AUTH_REQUIRED")
+	})
+}

@@ -35,8 +35,17 @@ func (s *Service) register(w http.ResponseWriter, r *http.Request, _ httprouter.
 			return err
 		}
 	}
-	if req.ReferralCode != "" && !referralRE.MatchString(req.ReferralCode) {
-		return api.Validation("Invalid referral code")
+	referrer := ""
+	if req.ReferralCode != "" {
+		if !referralRE.MatchString(req.ReferralCode) {
+			return api.Validation("Invalid referral code")
+		}
+		var err error
+		if referrer, err = s.Store.ReferrerByCode(r.Context(), req.ReferralCode); errorsIs(err, store.ErrNotFound) {
+			return api.BadRequest("INVALID_REFERRAL_CODE", "Unknown referral code")
+		} else if err != nil {
+			return err
+		}
 	}
 	hash, err := s.Passwords.Hash(req.Password)
 	if err != nil {
@@ -48,6 +57,11 @@ func (s *Service) register(w http.ResponseWriter, r *http.Request, _ httprouter.
 	}
 	if err != nil {
 		return err
+	}
+	if referrer != "" {
+		if err := s.Store.ApplyReferral(r.Context(), u.ID, referrer, ReferralBonus); err != nil {
+			s.log().ErrorContext(r.Context(), "referral credits", "user_id", u.ID, "err", err)
+		}
 	}
 	api.OK(w, map[string]any{"id": u.ID, "email": u.Email, "name": u.Name})
 	return nil

@@ -58,6 +58,7 @@ func (s *Service) Routes(r *httprouter.Router, a api.Adapter) {
 	r.POST("/api/settings", a.Handle(s.postSettings))
 	r.PATCH("/api/settings", a.Handle(s.patchSettings))
 	r.POST("/api/settings/password", a.Handle(s.changePassword))
+	r.GET("/api/credits", a.Handle(s.credits))
 }
 
 // Close waits for mail being sent in the background.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/agentbot/gateway/core/api"
 	"github.com/agentbot/gateway/core/auth"
+	"github.com/agentbot/gateway/core/money"
 	"github.com/agentbot/gateway/core/store"
 )
 
@@ -27,7 +28,7 @@ func (s *Service) settingsJSON(r *http.Request, p *auth.Principal, u *store.User
 	}
 	return map[string]any{
 		"id": u.ID, "email": u.Email, "name": u.Name, "role": role, "plan": plan,
-		"subscriptionStatus": u.SubscriptionStatus, "credits": credits,
+		"subscriptionStatus": u.SubscriptionStatus, "credits": json.Number(money.FormatUSD(credits)),
 		"twoFactorEnabled": u.TwoFactorEnabled, "notifications": u.Notifications,
 		"createdAt": u.CreatedAt.UTC().Format(timeFormat),
 	}, nil

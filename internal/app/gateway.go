@@ -81,7 +81,7 @@ func Mount(ctx context.Context, srv *server.Server, log *slog.Logger) (*Mounted,
 		prices[id] = p
 	}
 	g := &gateway.Gateway{Store: srv.Store, Dispatchers: []gateway.Dispatcher{hostDispatcher{host}, skillDispatcher{skillSvc}},
-		Payer: gateway.SubscriptionPayer{}, Prices: prices, Secrets: box, KeepAlive: cfg.StreamKeepAlive, Log: log}
+		Payer: gateway.CreditsPayer{Store: srv.Store}, Prices: prices, Secrets: box, KeepAlive: cfg.StreamKeepAlive, Log: log}
 	g.Routes(srv.Router, srv.Adapter)
 	var routes []gateway.PluginRoute
 	aiPlugin := ""
