@@ -21,36 +21,42 @@ func (s *Store) AddCredits(ctx context.Context, userID string, amount int64, kin
 	return s.write(ctx, userID, func(q querier) error { return s.appendCredit(ctx, q, userID, amount, kind, reference) })
 }
 
+// appendCredit adds a ledger entry and moves the running balance with it.
 func (s *Store) appendCredit(ctx context.Context, q querier, userID string, amount int64, kind, reference string) error {
+	if err := s.insertEntry(ctx, q, userID, amount, kind, reference); err != nil {
+		return err
+	}
+	_, err := q.Exec(ctx, `INSERT INTO credit_balances (user_id, balance) VALUES ($1, $2)
+		ON CONFLICT (user_id) DO UPDATE SET balance = credit_balances.balance + excluded.balance`, userID, amount)
+	return err
+}
+
+func (s *Store) insertEntry(ctx context.Context, q querier, userID string, amount int64, kind, reference string) error {
 	_, err := q.Exec(ctx, `INSERT INTO credit_entries (id, user_id, amount, kind, reference, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
 		newID("crd_"), userID, amount, kind, reference, s.now())
 	return err
 }
 
 // ReserveCredits takes amount from the balance for the call named reference,
-// or fails with ErrInsufficientCredits. Concurrent reservations of one user
-// are serialised (a row lock on PostgreSQL; SQLite has a single writer), so
-// they can never drive the balance below zero.
+// or fails with ErrInsufficientCredits. The running balance is decremented by
+// one conditional UPDATE (balance >= amount), which the database serialises
+// per user (a row lock on PostgreSQL; SQLite has a single writer), so
+// concurrent reservations can never drive the balance below zero; the ledger
+// entry is written in the same transaction.
 func (s *Store) ReserveCredits(ctx context.Context, userID string, amount int64, reference string) error {
 	if amount <= 0 {
 		return errors.New("store: a reservation must be positive")
 	}
 	return s.write(ctx, userID, func(q querier) error {
-		if lock := s.b.lookups().lockUser; lock != "" {
-			var id string
-			if err := q.QueryRow(ctx, lock, userID).Scan(&id); err != nil {
-				return err
-			}
-		}
-		var balance int64
-		if err := q.QueryRow(ctx, `SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM credit_entries WHERE user_id = $1`,
-			userID).Scan(&balance); err != nil {
+		n, err := q.Exec(ctx, `UPDATE credit_balances SET balance = balance - $2 WHERE user_id = $1 AND balance >= $2`,
+			userID, amount)
+		if err != nil {
 			return err
 		}
-		if balance < amount {
+		if n != 1 {
 			return ErrInsufficientCredits
 		}
-		return s.appendCredit(ctx, q, userID, -amount, "reserve", reference)
+		return s.insertEntry(ctx, q, userID, -amount, "reserve", reference)
 	})
 }
 
@@ -58,8 +64,10 @@ func (s *Store) ReserveCredits(ctx context.Context, userID string, amount int64,
 // returning the rest. Settling twice is a no-op.
 func (s *Store) SettleCredits(ctx context.Context, userID, reference string, reserved, actual int64) error {
 	back := reserved - actual
-	if back < 0 {
-		back = 0 // never charge more than was reserved
+	if back <= 0 {
+		// Spent in full (never charge more than was reserved): the reservation
+		// already is the charge, and a call is settled or refunded, never both.
+		return nil
 	}
 	return s.once(ctx, userID, back, "settle", reference)
 }
@@ -97,7 +105,7 @@ func (s *Store) CreditSummary(ctx context.Context, userID string) (*CreditSummar
 		if code != nil {
 			cs.ReferralCode = *code
 		}
-		if err := q.QueryRow(ctx, `SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM credit_entries WHERE user_id = $1`,
+		if err := q.QueryRow(ctx, `SELECT CAST(COALESCE((SELECT balance FROM credit_balances WHERE user_id = $1), 0) AS BIGINT)`,
 			userID).Scan(&cs.BalanceMicroUSD); err != nil {
 			return err
 		}

@@ -49,6 +49,9 @@ func TestCreditsNeverOverdraw(t *testing.T) {
 		if ok.Load() != 500 || refused.Load() != 500 || bal != 0 || err != nil {
 			t.Errorf("%d reserved, %d refused, balance %d (%v); want 500, 500, 0", ok.Load(), refused.Load(), bal, err)
 		}
+		if sum, err := s.LedgerSum(ctx, u.ID); sum != bal || err != nil {
+			t.Errorf("ledger sum %d (%v) != running balance %d", sum, err, bal)
+		}
 	})
 }
 
@@ -81,6 +84,9 @@ func TestCreditsSettleRefundOnce(t *testing.T) {
 		}
 		if bal, _ := s.Credits(ctx, u.ID); bal != 750 {
 			t.Errorf("balance after a refund = %d; want 750", bal)
+		}
+		if sum, _ := s.LedgerSum(ctx, u.ID); sum != 750 {
+			t.Errorf("ledger sum = %d; want it equal to the balance, 750", sum)
 		}
 		if bal, _ := s.Credits(ctx, other.ID); bal != 0 {
 			t.Errorf("another user's balance = %d; want 0", bal)

@@ -49,9 +49,6 @@ type lookupSQL struct {
 	apiKey        string // key hash → id, user_id, email, role, last_used_at
 	passwordReset string // token hash → user_id, expires_at, used_at
 	referral      string // referral code → id
-	// lockUser locks the user's row for the rest of the transaction (""
-	// where writes are serialised anyway, as on SQLite).
-	lockUser string
 }
 
 // scanAll collects rows with scan, closing them.

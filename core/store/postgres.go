@@ -148,7 +148,6 @@ var pgLookups = lookupSQL{
 	apiKey:        `SELECT id, user_id, email, role, last_used_at FROM agentbot_lookup_api_key($1)`,
 	passwordReset: `SELECT user_id, expires_at, used_at FROM agentbot_lookup_password_reset($1)`,
 	referral:      `SELECT id FROM agentbot_lookup_referral($1)`,
-	lockUser:      `SELECT id FROM users WHERE id = $1 FOR UPDATE`,
 }
 
 func (b *pgBackend) lookups() *lookupSQL { return &pgLookups }

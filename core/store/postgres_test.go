@@ -13,7 +13,7 @@ import (
 )
 
 // tenantTables are the user-owned tables, every one under row-level security.
-var tenantTables = []string{"users", "api_keys", "sessions", "password_resets", "credit_entries", "usage_events", "byok_keys", "skill_kv"}
+var tenantTables = []string{"users", "api_keys", "sessions", "password_resets", "credit_entries", "usage_events", "byok_keys", "skill_kv", "credit_balances"}
 
 // rlsProbe counts, as userID, the rows of every user-owned table with no WHERE
 // clause at all, and tries to write a row for another user. Only row-level
@@ -76,6 +76,9 @@ func seedTwoUsers(t *testing.T, s *store.Store) (a, b *store.User) {
 		if err := s.SkillKVSet(ctx, store.SkillScope{UserID: u.ID, AgentID: "agt", Skill: "s"}, "k", []byte("v")); err != nil {
 			t.Fatal(err)
 		}
+		if err := s.AddCredits(ctx, u.ID, 100, "purchase", "seed"); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return a, b
 }
@@ -88,7 +91,7 @@ func TestPostgresRowLevelSecurity(t *testing.T) {
 	visible, cross := rlsProbe(t, pg.Serving, a.ID, b.ID)
 	for _, table := range tenantTables {
 		want := 1
-		if table == "password_resets" || table == "credit_entries" {
+		if table == "password_resets" {
 			want = 0
 		}
 		if n, ok := visible[table]; !ok || n != want {
@@ -162,9 +165,9 @@ func TestRLSProbeCatchesPrivilegedRoles(t *testing.T) {
 	pg := storetest.Postgres(t)
 	s := storetest.Open(t, pg.Config())
 	a, b := seedTwoUsers(t, s)
-	// Every seeded row: two of each, and no password resets or credit entries.
-	everything := map[string]int{"users": 2, "api_keys": 2, "sessions": 2, "password_resets": 0, "credit_entries": 0,
-		"usage_events": 2, "byok_keys": 2, "skill_kv": 2}
+	// Every seeded row: two of each, and no password resets.
+	everything := map[string]int{"users": 2, "api_keys": 2, "sessions": 2, "password_resets": 0, "credit_entries": 2,
+		"usage_events": 2, "byok_keys": 2, "skill_kv": 2, "credit_balances": 2}
 	visible, _ := rlsProbe(t, pg.Owner, a.ID, b.ID)
 	if !maps.Equal(visible, everything) {
 		t.Errorf("as the owner/superuser the probe sees %v; want every row %v", visible, everything)

@@ -149,8 +149,19 @@ func (s *Store) SetPassword(ctx context.Context, userID, hash, keepSessionID str
 	})
 }
 
-// Credits returns the caller's credit balance: the sum of the ledger.
+// Credits returns the caller's credit balance (the running balance, which
+// always equals the sum of the ledger; see LedgerSum).
 func (s *Store) Credits(ctx context.Context, userID string) (int64, error) {
+	var n int64
+	err := s.read(ctx, userID, func(q querier) error {
+		return q.QueryRow(ctx, `SELECT CAST(COALESCE((SELECT balance FROM credit_balances WHERE user_id = $1), 0) AS BIGINT)`,
+			userID).Scan(&n)
+	})
+	return n, err
+}
+
+// LedgerSum is the sum of the caller's ledger entries: the balance's truth.
+func (s *Store) LedgerSum(ctx context.Context, userID string) (int64, error) {
 	var n int64
 	err := s.read(ctx, userID, func(q querier) error {
 		return q.QueryRow(ctx, `SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM credit_entries WHERE user_id = $1`, userID).Scan(&n)
