@@ -58,7 +58,7 @@ type Options struct {
 	CallTimeout   time.Duration // [30s]
 	StreamTimeout time.Duration // [5m]
 	// HealthInterval is how often a live plugin is pinged [5s]; a process exit
-	// is noticed within ExitPoll [50ms].
+	// is noticed within ExitPoll [20ms].
 	HealthInterval time.Duration
 	ExitPoll       time.Duration
 	BackoffMin     time.Duration // [50ms], doubled per failed start up to BackoffMax [30s]
@@ -78,7 +78,7 @@ func (o *Options) defaults() {
 	set(&o.CallTimeout, 30*time.Second)
 	set(&o.StreamTimeout, 5*time.Minute)
 	set(&o.HealthInterval, 5*time.Second)
-	set(&o.ExitPoll, 50*time.Millisecond)
+	set(&o.ExitPoll, 20*time.Millisecond)
 	set(&o.BackoffMin, 50*time.Millisecond)
 	set(&o.BackoffMax, 30*time.Second)
 	set(&o.BreakerCooldown, 5*time.Second)

@@ -75,8 +75,14 @@ func (i *instance) supervise(ctx context.Context) {
 		i.mu.Lock()
 		i.restarts++
 		i.mu.Unlock()
-		if time.Since(started) > time.Minute {
-			backoff = o.BackoffMin // it ran stably; this is a fresh failure
+		if ranFor := time.Since(started); ranFor > time.Second {
+			// It was serving: restart at once. Only a process that dies
+			// within a second of starting (a crash loop) is backed off.
+			if ranFor > time.Minute {
+				backoff = o.BackoffMin
+			}
+			i.log.Warn("plugin down; restarting now", "reason", reason)
+			continue
 		}
 		i.log.Warn("plugin down; restarting", "reason", reason, "retry_in", backoff)
 		if !sleep(ctx, backoff) {
