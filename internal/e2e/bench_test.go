@@ -49,21 +49,8 @@ func BenchmarkGatewayEcho(b *testing.B) {
 	body := `{"plugin":"echo","text":"hello"}`
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
 
-	measure := func(b *testing.B, call func() error) {
-		lat := make([]time.Duration, 0, b.N)
-		for b.Loop() {
-			t0 := time.Now()
-			if err := call(); err != nil {
-				b.Fatal(err)
-			}
-			lat = append(lat, time.Since(t0))
-		}
-		slices.Sort(lat)
-		b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds())/1e3, "p50-µs")
-		b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds())/1e3, "p99-µs")
-	}
 	b.Run("baseline", func(b *testing.B) {
-		measure(b, func() error {
+		measureLatency(b, func() error {
 			_, err := direct.Invoke(context.Background(), &provider.InvokeRequest{Capability: "echo", Input: input})
 			return err
 		})
@@ -76,7 +63,7 @@ func BenchmarkGatewayEcho(b *testing.B) {
 	}))
 	defer noop.Close()
 	b.Run("http-noop-floor", func(b *testing.B) {
-		measure(b, func() error {
+		measureLatency(b, func() error {
 			resp, err := hc.Post(noop.URL, "application/json", strings.NewReader(body))
 			if err != nil {
 				return err
@@ -87,7 +74,7 @@ func BenchmarkGatewayEcho(b *testing.B) {
 		})
 	})
 	b.Run("gateway", func(b *testing.B) {
-		measure(b, func() error {
+		measureLatency(b, func() error {
 			req, _ := http.NewRequest("POST", se.URL+"/api/v1/gateway", strings.NewReader(body))
 			req.Header.Set("Authorization", "Bearer "+key)
 			req.Header.Set("Content-Type", "application/json")
@@ -103,4 +90,20 @@ func BenchmarkGatewayEcho(b *testing.B) {
 			return nil
 		})
 	})
+}
+
+// measureLatency runs call b.N times and reports, besides the mean, the p50
+// and p99 latencies in microseconds.
+func measureLatency(b *testing.B, call func() error) {
+	lat := make([]time.Duration, 0, b.N)
+	for b.Loop() {
+		t0 := time.Now()
+		if err := call(); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds())/1e3, "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds())/1e3, "p99-µs")
 }

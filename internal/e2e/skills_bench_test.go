@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -61,19 +60,6 @@ func BenchmarkSkillCall(b *testing.B) {
 	wasm := skillWasm(b, guestDir+"echo")
 	input := []byte(`{"agentId":"agt_1","text":"hello"}`)
 	body := `{"plugin":"skill:echo","agentId":"agt_1","text":"hello"}`
-	measure := func(b *testing.B, call func() error) {
-		lat := make([]time.Duration, 0, b.N)
-		for b.Loop() {
-			t0 := time.Now()
-			if err := call(); err != nil {
-				b.Fatal(err)
-			}
-			lat = append(lat, time.Since(t0))
-		}
-		slices.Sort(lat)
-		b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds())/1e3, "p50-µs")
-		b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds())/1e3, "p99-µs")
-	}
 
 	b.Run("baseline", func(b *testing.B) {
 		ctx := context.Background()
@@ -87,7 +73,7 @@ func BenchmarkSkillCall(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		measure(b, func() error {
+		measureLatency(b, func() error {
 			mod, err := r.InstantiateModule(ctx, cm, abi.ModuleConfig(""))
 			if err != nil {
 				return err
@@ -110,7 +96,7 @@ func BenchmarkSkillCall(b *testing.B) {
 	for _, tc := range []struct{ name, isolation string }{{"gateway", "pool"}, {"gateway-fresh", "fresh"}} {
 		b.Run(tc.name, func(b *testing.B) {
 			url, key := skillApp(b, tc.isolation)
-			measure(b, func() error {
+			measureLatency(b, func() error {
 				req, _ := http.NewRequest("POST", url+"/api/v1/gateway", strings.NewReader(body))
 				req.Header.Set("Authorization", "Bearer "+key)
 				req.Header.Set("Content-Type", "application/json")
