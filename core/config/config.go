@@ -55,6 +55,8 @@ type Config struct {
 	AI            AIConfig
 	RenderMCPURL  string
 	Skills        SkillsConfig
+	Billing       BillingConfig
+	Payments      PaymentsConfig
 
 	BotFilter      bool
 	BotHoneypot    string
@@ -93,6 +95,47 @@ type SkillsConfig struct {
 	HTTPHosts        []string
 	HTTPAllowPrivate bool
 }
+
+// BillingConfig is Stripe and the plans (CONTRACT §5). Billing through Stripe
+// is disabled when SecretKey is empty; plans and credits work regardless.
+type BillingConfig struct {
+	StripeSecretKey     string
+	StripeAPIBase       string // https://api.stripe.com unless overridden (stripe-mock in tests)
+	StripeWebhookSecret string
+	// PlanPrices maps a plan (solo, collective, label, network) to its Stripe
+	// price id (STRIPE_PRICE_SOLO, …).
+	PlanPrices map[string]string
+	// CreditPacks maps an allow-listed Stripe price id to the credits it buys,
+	// in micro-USD (STRIPE_CREDIT_PACKS="price_a=10,price_b=50").
+	CreditPacks map[string]int64
+	// StoragePrice is the Stripe price id of the storage upgrade.
+	StoragePrice string
+	// PlansFile is an optional JSON file overriding the plans' limits and model lists.
+	PlansFile string
+}
+
+// PaymentsConfig is machine payments (MPP and x402) per call.
+type PaymentsConfig struct {
+	// MPPSecret binds challenges (HMAC); derived from the master key when unset.
+	MPPSecret []byte
+	// Realm is the MPP realm; the public URL's host when unset.
+	Realm string
+	// PayTo receives payments (0x address); machine payments are off when empty.
+	PayTo   string
+	ChainID int64
+	Asset   string // ERC-20 token with EIP-3009 (0x address)
+	// AssetName, AssetVersion: the token's EIP-712 domain; AssetDecimals its decimals.
+	AssetName     string
+	AssetVersion  string
+	AssetDecimals int
+	// FacilitatorURL settles through an x402 facilitator; unset → local recorder.
+	FacilitatorURL string
+	// ChallengeTTL is how long a challenge stays payable.
+	ChallengeTTL time.Duration
+}
+
+// Plans are the plan names, cheapest first.
+var Plans = []string{"solo", "collective", "label", "network"}
 
 // Getenv reads one variable; os.Getenv in production, a map in tests.
 type Getenv func(string) string
@@ -239,6 +282,72 @@ func Load(getenv Getenv) (*Config, error) {
 		bad("AGENTBOT_SKILL_ISOLATION", "%q is not pool or fresh", iso)
 	}
 
+	c.Billing = BillingConfig{
+		StripeSecretKey:     get("STRIPE_SECRET_KEY", ""),
+		StripeAPIBase:       strings.TrimRight(get("STRIPE_API_BASE", "https://api.stripe.com"), "/"),
+		StripeWebhookSecret: get("STRIPE_WEBHOOK_SECRET", ""),
+		PlanPrices:          map[string]string{},
+		CreditPacks:         map[string]int64{},
+		StoragePrice:        get("STRIPE_PRICE_STORAGE", ""),
+		PlansFile:           get("AGENTBOT_PLANS", ""),
+	}
+	if u, err := url.Parse(c.Billing.StripeAPIBase); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("STRIPE_API_BASE", "%q must be an absolute http(s) URL", c.Billing.StripeAPIBase)
+	}
+	for _, plan := range Plans {
+		name := "STRIPE_PRICE_" + strings.ToUpper(plan)
+		if v := get(name, ""); v != "" {
+			c.Billing.PlanPrices[plan] = v
+		}
+	}
+	for _, kv := range splitList(get("STRIPE_CREDIT_PACKS", "")) {
+		id, credits, ok := strings.Cut(kv, "=")
+		micro, err := money.ParseUSD(credits)
+		if !ok || strings.TrimSpace(id) == "" || err != nil || micro <= 0 {
+			bad("STRIPE_CREDIT_PACKS", "entry %q must be price_id=credits (e.g. price_123=10)", kv)
+			continue
+		}
+		c.Billing.CreditPacks[strings.TrimSpace(id)] = micro
+	}
+
+	c.Payments = PaymentsConfig{
+		Realm:          get("MPP_REALM", ""),
+		PayTo:          get("PAY_TO_ADDRESS", ""),
+		Asset:          get("PAY_ASSET", "0x036CbD53842c5426634e7929541eC2318f3dCF7e"),
+		AssetName:      get("PAY_ASSET_NAME", "USDC"),
+		AssetVersion:   get("PAY_ASSET_VERSION", "2"),
+		AssetDecimals:  intVar(get("PAY_ASSET_DECIMALS", "6"), "PAY_ASSET_DECIMALS", 0, 36, bad),
+		FacilitatorURL: strings.TrimRight(get("X402_FACILITATOR_URL", ""), "/"),
+		ChallengeTTL:   durationVar(get("MPP_CHALLENGE_TTL", "5m"), "MPP_CHALLENGE_TTL", bad),
+	}
+	if v := get("MPP_SECRET_KEY", ""); v != "" {
+		if len(v) < 32 {
+			bad("MPP_SECRET_KEY", "must be at least 32 bytes (got %d)", len(v))
+		}
+		c.Payments.MPPSecret = []byte(v)
+	}
+	if n, err := strconv.ParseInt(get("PAY_CHAIN_ID", "84532"), 10, 64); err != nil || n <= 0 {
+		bad("PAY_CHAIN_ID", "must be a positive integer chain id")
+	} else {
+		c.Payments.ChainID = n
+	}
+	for name, v := range map[string]string{"PAY_TO_ADDRESS": c.Payments.PayTo, "PAY_ASSET": c.Payments.Asset} {
+		if v != "" && !isHexAddress(v) {
+			bad(name, "%q is not a 0x-prefixed 20-byte hex address", v)
+		}
+	}
+	if c.Payments.PayTo != "" && c.Payments.Asset == "" {
+		bad("PAY_ASSET", "is required when PAY_TO_ADDRESS is set")
+	}
+	if v := c.Payments.FacilitatorURL; v != "" {
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("X402_FACILITATOR_URL", "%q must be an absolute http(s) URL", v)
+		}
+	}
+	if c.Payments.ChallengeTTL > 0 && (c.Payments.ChallengeTTL < 10*time.Second || c.Payments.ChallengeTTL > 24*time.Hour) {
+		bad("MPP_CHALLENGE_TTL", "must be between 10s and 24h")
+	}
+
 	c.BcryptCost = intVar(get("AGENTBOT_BCRYPT_COST", "12"), "AGENTBOT_BCRYPT_COST", 4, 31, bad)
 	c.LoginFailLimit = int64(intVar(get("AGENTBOT_LOGIN_FAILURES", "5"), "AGENTBOT_LOGIN_FAILURES", 1, 1000, bad))
 	c.LoginFailWin = durationVar(get("AGENTBOT_LOGIN_FAILURE_WINDOW", "15m"), "AGENTBOT_LOGIN_FAILURE_WINDOW", bad)
@@ -282,6 +391,14 @@ func Load(getenv Getenv) (*Config, error) {
 		return nil, fmt.Errorf("invalid configuration:\n  %w", joinIndented(errs))
 	}
 	return c, nil
+}
+
+func isHexAddress(s string) bool {
+	if len(s) != 42 || (s[:2] != "0x" && s[:2] != "0X") {
+		return false
+	}
+	_, err := hex.DecodeString(s[2:])
+	return err == nil
 }
 
 // EnsureDevSecrets generates JWT_SECRET and AGENTBOT_MASTER_KEY when they are

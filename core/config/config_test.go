@@ -235,6 +235,19 @@ func TestLoadRejects(t *testing.T) {
 		{"AGENTBOT_LOGIN_FAILURES", "0"},
 		{"AGENTBOT_LOG_LEVEL", "verbose"},
 		{"AGENTBOT_LOG_FORMAT", "xml"},
+		{"STRIPE_API_BASE", "localhost:12111"},
+		{"STRIPE_CREDIT_PACKS", "price_a"},
+		{"STRIPE_CREDIT_PACKS", "price_a=-5"},
+		{"STRIPE_CREDIT_PACKS", "price_a=1.0000001"},
+		{"MPP_SECRET_KEY", "short"},
+		{"PAY_TO_ADDRESS", "0x1234"},
+		{"PAY_TO_ADDRESS", "742d35Cc6634C0532925a3b844Bc9e7595f8fE00aa"},
+		{"PAY_ASSET", "0xZZ6CbD53842c5426634e7929541eC2318f3dCF7e"},
+		{"PAY_CHAIN_ID", "base"},
+		{"PAY_CHAIN_ID", "0"},
+		{"PAY_ASSET_DECIMALS", "37"},
+		{"X402_FACILITATOR_URL", "facilitator.example.com"},
+		{"MPP_CHALLENGE_TTL", "1s"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"="+tt.value, func(t *testing.T) {
