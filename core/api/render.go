@@ -55,23 +55,35 @@ func WriteError(w http.ResponseWriter, requestID string, e *Error) {
 	if requestID != "" {
 		body["request_id"] = requestID
 	}
+	ct := "application/json; charset=utf-8"
 	for k, vs := range e.Header {
+		if http.CanonicalHeaderKey(k) == "Content-Type" {
+			ct = vs[0] // e.g. application/problem+json
+			continue
+		}
 		for _, v := range vs {
 			w.Header().Add(k, v)
 		}
 	}
-	JSON(w, e.Status, body)
+	writeJSON(w, e.Status, ct, body)
 }
 
 // JSON writes v with the given status.
 func JSON(w http.ResponseWriter, status int, v any) {
+	writeJSON(w, status, "application/json; charset=utf-8", v)
+}
+
+func writeJSON(w http.ResponseWriter, status int, contentType string, v any) {
 	buf, err := json.Marshal(v)
 	if err != nil {
 		status = http.StatusInternalServerError
 		buf = []byte(`{"error":"Internal server error","code":"INTERNAL"}`)
 	}
 	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
+	if err != nil {
+		contentType = "application/json; charset=utf-8"
+	}
+	h.Set("Content-Type", contentType)
 	w.WriteHeader(status)
 	_, _ = w.Write(append(buf, '\n'))
 }

@@ -63,6 +63,15 @@ func TestWriteError(t *testing.T) {
 			wantBody:   map[string]any{"error": "Taken", "code": "CONFLICT", "request_id": "rid-4", "field": "email"},
 		},
 		{
+			name:      "problem+json content type",
+			requestID: "rid-6",
+			err: &api.Error{Status: 402, Code: "INVALID_CHALLENGE", Message: "Bad challenge",
+				Header: http.Header{"Content-Type": {"application/problem+json"}, "Www-Authenticate": {"Payment a", "Payment b"}}},
+			wantStatus: 402,
+			wantBody:   map[string]any{"error": "Bad challenge", "code": "INVALID_CHALLENGE", "request_id": "rid-6"},
+			wantHeader: http.Header{"Content-Type": {"application/problem+json"}, "Www-Authenticate": {"Payment a", "Payment b"}},
+		},
+		{
 			name:       "5xx never carries the cause",
 			requestID:  "rid-5",
 			err:        api.Internal(errors.New("dial tcp: password=hunter2")),
