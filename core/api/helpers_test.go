@@ -61,8 +61,8 @@ func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Disca
 // errorBody decodes a contract error response.
 func errorBody(t *testing.T, rec *httptest.ResponseRecorder) map[string]any {
 	t.Helper()
-	if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		t.Errorf("Content-Type = %q; want application/json", ct)
+	if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/json") && ct != "application/problem+json" {
+		t.Errorf("Content-Type = %q; want application/json (or problem+json)", ct)
 	}
 	var m map[string]any
 	if err := json.Unmarshal(rec.Body.Bytes(), &m); err != nil {
