@@ -32,9 +32,10 @@ var (
 
 // ParseUint256 parses a decimal uint256 as JSON payloads carry it ("10000"):
 // digits only (no sign, spaces, underscores or 0x), at most 2^256-1. Leading
-// zeros are accepted; they do not change the value that is signed.
+// zeros are accepted (they do not change the value that is signed), up to
+// 86 digits in all.
 func ParseUint256(s string) (*big.Int, error) {
-	if s == "" || len(s) > 78+8 { // 2^256-1 has 78 digits; a little room for leading zeros
+	if s == "" || len(s) > 78+8 { // 2^256-1 has 78 digits
 		return nil, errUint256
 	}
 	for i := 0; i < len(s); i++ {

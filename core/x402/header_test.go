@@ -121,7 +121,7 @@ func mustDecode(t *testing.T, h string) string {
 }
 
 func TestDecodeHeaderStrict(t *testing.T) {
-	// "?>?" has '+' and '/' in standard base64: "Pz4/" and JSON "{\"a\":\"??>?\"}".
+	// This JSON's standard base64 has both '+' and '/' in it.
 	const js = `{"a":"??>?~~"}`
 	std := base64.StdEncoding.EncodeToString([]byte(js))
 	if !strings.ContainsAny(std, "+/") {
