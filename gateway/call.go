@@ -26,7 +26,7 @@ var idRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._:-]{0,127}$`)
 // "plugin", else generate-text; the rest of the body is the call's input.
 func (g *Gateway) call(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
 	start := time.Now()
-	body, err := readObject(r)
+	body, raw, err := readObjectRaw(r)
 	if err != nil {
 		return err
 	}
@@ -43,6 +43,11 @@ func (g *Gateway) call(w http.ResponseWriter, r *http.Request, _ httprouter.Para
 	}
 	if id == "" {
 		id = DefaultID
+	}
+	if key := r.Header.Get("Idempotency-Key"); key != "" {
+		return g.idempotent(w, r, key, raw, func(w http.ResponseWriter) error {
+			return g.serve(w, r, id, body, start, false)
+		})
 	}
 	return g.serve(w, r, id, body, start, false)
 }
@@ -92,6 +97,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, id string, body 
 	req := &provider.InvokeRequest{Capability: id, Input: input, Caller: g.caller(p, ci, api.RequestID(r.Context()))}
 	w.Header().Set("X-Plugin-Id", id)
 	if stream && target.Streaming && !raw {
+		if err := g.prepay(w, r, c, pay); err != nil {
+			return err
+		}
 		return g.stream(w, r, d, req, c, pay, start)
 	}
 	resp, err := d.Invoke(r.Context(), req)
@@ -107,10 +115,13 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, id string, body 
 	default:
 		usage = resp.Usage
 	}
-	g.finish(r.Context(), c, pay, failed, usage, start)
+	if perr := g.finish(r.Context(), c, pay, failed, usage, start); perr != nil && failed == nil {
+		return perr
+	}
 	if failed != nil {
 		return failed
 	}
+	setReceipt(w, pay)
 	out := resp.Output
 	if len(out) == 0 {
 		out = json.RawMessage("null")
@@ -152,22 +163,28 @@ func paymentJSON(p *Payment) map[string]any {
 
 // readObject reads a JSON object body; an empty body is an empty object.
 func readObject(r *http.Request) (map[string]json.RawMessage, error) {
+	body, _, err := readObjectRaw(r)
+	return body, err
+}
+
+// readObjectRaw is readObject that also returns the body's bytes.
+func readObjectRaw(r *http.Request) (map[string]json.RawMessage, []byte, error) {
 	body := map[string]json.RawMessage{}
 	if r.ContentLength == 0 && r.Header.Get("Content-Type") == "" {
-		return body, nil
+		return body, nil, nil
 	}
 	raw, err := api.ReadJSON(r)
 	if err != nil {
 		var e *api.Error
 		if errors.As(err, &e) && e.Message == "Request body is required" {
-			return body, nil
+			return body, nil, nil
 		}
-		return nil, err
+		return nil, nil, err
 	}
 	if json.Unmarshal(raw, &body) != nil || body == nil {
-		return nil, api.BadRequest("INVALID_JSON", "Request body must be a JSON object")
+		return nil, nil, api.BadRequest("INVALID_JSON", "Request body must be a JSON object")
 	}
-	return body, nil
+	return body, raw, nil
 }
 
 // identify returns the caller (nil when anonymous) and their account. A
@@ -219,9 +236,33 @@ func (g *Gateway) caller(p *auth.Principal, ci *store.CallerInfo, requestID stri
 // BYOKContext is the associated data a user's sealed key for provider is bound to.
 func BYOKContext(userID, provider string) string { return "byok|" + userID + "|" + provider }
 
+// prepay settles a machine payment before a stream starts: its headers go
+// out before the outcome is known, and the receipt must go with them.
+func (g *Gateway) prepay(w http.ResponseWriter, r *http.Request, c *Call, pay *Payment) error {
+	if pay.machine == nil {
+		return nil
+	}
+	if err := g.Payer.Settle(r.Context(), pay, Outcome{OK: true, CostMicroUSD: c.PriceMicroUSD}); err != nil {
+		return err
+	}
+	setReceipt(w, pay)
+	return nil
+}
+
+// setReceipt adds a settled machine payment's receipt to the response.
+func setReceipt(w http.ResponseWriter, pay *Payment) {
+	if pay.ReceiptHeader == "" {
+		return
+	}
+	h := w.Header()
+	h.Set(pay.ReceiptHeader, pay.Receipt)
+	h.Set("Cache-Control", "private")
+}
+
 // finish settles the payment and records usage, whatever happened to the
-// client's connection.
-func (g *Gateway) finish(ctx context.Context, c *Call, pay *Payment, failed *api.Error, usage provider.Usage, start time.Time) {
+// client's connection. It returns the answer to give instead of the call's
+// output when a machine payment could not be settled.
+func (g *Gateway) finish(ctx context.Context, c *Call, pay *Payment, failed *api.Error, usage provider.Usage, start time.Time) *api.Error {
 	ctx = context.WithoutCancel(ctx)
 	status := http.StatusOK
 	if failed != nil {
@@ -231,16 +272,22 @@ func (g *Gateway) finish(ctx context.Context, c *Call, pay *Payment, failed *api
 	if failed == nil {
 		cost = c.PriceMicroUSD
 	}
+	var refused *api.Error
 	if err := g.Payer.Settle(ctx, pay, Outcome{OK: failed == nil, CostMicroUSD: cost}); err != nil {
-		g.log().Error("settle payment", "plugin", c.ID, "err", err)
+		if pay.machine != nil && errors.As(err, &refused) {
+			status, cost = refused.Status, 0
+		} else {
+			g.log().Error("settle payment", "plugin", c.ID, "err", err)
+		}
 	}
 	if c.Principal == nil {
-		return
+		return refused
 	}
 	g.init()
 	g.usage.record(store.UsageEvent{UserID: c.Principal.UserID, Target: c.ID, Status: status,
 		Duration: time.Since(start), InputTokens: usage.InputTokens, OutputTokens: usage.OutputTokens,
 		PriceMicroUSD: cost, UpstreamMicroUSD: usage.CostMicroUSD, PaymentMethod: pay.Method, CreatedAt: g.now()})
+	return refused
 }
 
 // callError maps a dispatch failure to the contract's answer. Unavailability

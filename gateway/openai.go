@@ -153,6 +153,9 @@ func (g *Gateway) chatCompletions(w http.ResponseWriter, r *http.Request) error 
 	id := "chatcmpl-" + strings.TrimPrefix(api.RequestID(r.Context()), "req_")
 	created := g.now().Unix()
 	if req.Stream && target.Streaming {
+		if err := g.prepay(w, r, c, pay); err != nil {
+			return err
+		}
 		return g.chatStream(w, r, d, preq, c, pay, start, id, created, req)
 	}
 	resp, err := d.Invoke(r.Context(), preq)
@@ -177,10 +180,13 @@ func (g *Gateway) chatCompletions(w http.ResponseWriter, r *http.Request) error 
 			failed = malformedError(err)
 		}
 	}
-	g.finish(r.Context(), c, pay, failed, usage, start)
+	if perr := g.finish(r.Context(), c, pay, failed, usage, start); perr != nil && failed == nil {
+		return perr
+	}
 	if failed != nil {
 		return failed
 	}
+	setReceipt(w, pay)
 	model := out.Model
 	if model == "" {
 		model = req.Model

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/agentbot/gateway/core/evm"
 	"github.com/agentbot/gateway/core/money"
 	"github.com/agentbot/gateway/core/ratelimit"
 )
@@ -332,8 +333,8 @@ func Load(getenv Getenv) (*Config, error) {
 		c.Payments.ChainID = n
 	}
 	for name, v := range map[string]string{"PAY_TO_ADDRESS": c.Payments.PayTo, "PAY_ASSET": c.Payments.Asset} {
-		if v != "" && !isHexAddress(v) {
-			bad(name, "%q is not a 0x-prefixed 20-byte hex address", v)
+		if _, err := evm.ParseAddress(v); v != "" && err != nil {
+			bad(name, "%q is not a 0x-prefixed 20-byte address with a valid EIP-55 checksum (or all lower case)", v)
 		}
 	}
 	if c.Payments.PayTo != "" && c.Payments.Asset == "" {
@@ -391,14 +392,6 @@ func Load(getenv Getenv) (*Config, error) {
 		return nil, fmt.Errorf("invalid configuration:\n  %w", joinIndented(errs))
 	}
 	return c, nil
-}
-
-func isHexAddress(s string) bool {
-	if len(s) != 42 || (s[:2] != "0x" && s[:2] != "0X") {
-		return false
-	}
-	_, err := hex.DecodeString(s[2:])
-	return err == nil
 }
 
 // EnsureDevSecrets generates JWT_SECRET and AGENTBOT_MASTER_KEY when they are

@@ -241,6 +241,7 @@ func TestLoadRejects(t *testing.T) {
 		{"STRIPE_CREDIT_PACKS", "price_a=1.0000001"},
 		{"MPP_SECRET_KEY", "short"},
 		{"PAY_TO_ADDRESS", "0x1234"},
+		{"PAY_TO_ADDRESS", "0x742d35Cc6634C0532925a3b844Bc9e7595f8fE00"}, // bad checksum
 		{"PAY_TO_ADDRESS", "742d35Cc6634C0532925a3b844Bc9e7595f8fE00aa"},
 		{"PAY_ASSET", "0xZZ6CbD53842c5426634e7929541eC2318f3dCF7e"},
 		{"PAY_CHAIN_ID", "base"},

@@ -1,0 +1,456 @@
+package gateway_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/decred/dcrd/dcrec/secp256k1/v4"
+	"github.com/decred/dcrd/dcrec/secp256k1/v4/ecdsa"
+
+	"github.com/agentbot/gateway/core/evm"
+	"github.com/agentbot/gateway/core/mpp"
+	"github.com/agentbot/gateway/core/server/servertest"
+	"github.com/agentbot/gateway/core/x402"
+	"github.com/agentbot/gateway/gateway"
+)
+
+// wallet signs EIP-3009 authorizations, as a paying client does.
+type wallet struct {
+	key  *secp256k1.PrivateKey
+	addr evm.Address
+}
+
+func newWallet(t *testing.T) *wallet {
+	t.Helper()
+	k, err := secp256k1.GeneratePrivateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := k.PubKey().SerializeUncompressed()
+	h := evm.Keccak256(pub[1:])
+	var a evm.Address
+	copy(a[:], h[12:])
+	return &wallet{key: k, addr: a}
+}
+
+func (w *wallet) sign(d evm.Domain, a evm.TransferAuthorization) string {
+	digest := evm.TransferDigest(d, a)
+	c := ecdsa.SignCompact(w.key, digest[:], false) // v ‖ r ‖ s
+	sig := append(append([]byte{}, c[1:]...), c[0])
+	return "0x" + hex.EncodeToString(sig)
+}
+
+var (
+	payTo  = mustAddress("0x742d35cc6634c0532925a3b844bc9e7595f8fe00")
+	usdc   = mustAddress("0x036CbD53842c5426634e7929541eC2318f3dCF7e")
+	domain = evm.Domain{Name: "USDC", Version: "2", ChainID: 84532, VerifyingContract: usdc}
+)
+
+func mustAddress(s string) evm.Address {
+	a, err := evm.ParseAddress(s)
+	if err != nil {
+		panic(err)
+	}
+	return a
+}
+
+type failingSettler struct{ calls atomic.Int64 }
+
+func (f *failingSettler) Settle(context.Context, *gateway.Settlement) (string, error) {
+	f.calls.Add(1)
+	return "", errors.New("chain unreachable")
+}
+
+type menv struct {
+	*tenv
+	se    *servertest.Env
+	m     *gateway.MachinePayments
+	clock *clock
+}
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// now ticks a millisecond per reading: challenges are a pure function of
+// their terms and expiry, so a frozen clock would issue the same one twice.
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(time.Millisecond)
+	return c.t
+}
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// newMachineEnv is a gateway with three priced targets (cheap $0.01, priced
+// $0.05, broken $0.05 and failing) and machine payments on.
+func newMachineEnv(t *testing.T, backend string, settler gateway.Settler) *menv {
+	se := servertest.New(t, backend, map[string]string{"AGENTBOT_RATE_LIMITS": "default=100000-M,/api/v1/gateway=100000-M"})
+	d := newFakeDispatcher()
+	for _, id := range []string{"cheap", "priced", "broken", "streamer"} {
+		d.targets[id] = gateway.Target{ID: id, Streaming: id == "streamer"}
+	}
+	d.set("cheap", behavior{output: json.RawMessage(`{"ok":"cheap"}`)})
+	d.set("priced", behavior{output: json.RawMessage(`{"ok":"priced"}`)})
+	d.set("broken", behavior{output: json.RawMessage(`{"ok":"priced"}`)})
+	clk := &clock{t: time.Now().UTC()}
+	if settler == nil {
+		settler = gateway.LocalSettler{}
+	}
+	m := &gateway.MachinePayments{Issuer: mpp.Issuer{Secret: []byte(strings.Repeat("k", 32)), Realm: "gateway.test"},
+		PayTo: payTo, Domain: domain, Decimals: 6, PublicURL: "http://gateway.test",
+		Claims: gateway.StoreClaims{Store: se.Store}, Settler: settler, Store: se.Store, Log: se.Log, Now: clk.now}
+	g := &gateway.Gateway{Store: se.Store, Dispatchers: []gateway.Dispatcher{d},
+		Payer:  &gateway.PaymentStep{Platform: gateway.CreditsPayer{Store: se.Store}, Machine: m},
+		Prices: map[string]int64{"cheap": 10_000, "priced": 50_000, "broken": 50_000, "streamer": 10_000}, Log: se.Log}
+	g.Routes(se.Router, se.Adapter)
+	t.Cleanup(func() { g.Close(context.Background()) })
+	return &menv{tenv: &tenv{Env: se, d: d, g: g}, se: se, m: m, clock: clk}
+}
+
+// challenge asks for id anonymously and returns the 402's MPP challenge.
+func (e *menv) challenge(t *testing.T, id string) (mpp.Challenge, *servertest.Response) {
+	t.Helper()
+	resp := e.se.Client(t).Do("POST", "/api/v1/gateway", map[string]any{}, "X-Plugin-Id", id)
+	if resp.Status != 402 {
+		t.Fatalf("unpaid call of %s = %d %s; want 402", id, resp.Status, resp.Body)
+	}
+	chs, err := mpp.ParseChallenges(resp.Header.Values("WWW-Authenticate"))
+	if err != nil || len(chs) != 1 {
+		t.Fatalf("WWW-Authenticate %q: %d challenges, %v", resp.Header.Values("WWW-Authenticate"), len(chs), err)
+	}
+	return chs[0], resp
+}
+
+// pay answers an MPP challenge as mppx does.
+func (w *wallet) pay(t *testing.T, ch mpp.Challenge, tamper func(*evm.TransferAuthorization, map[string]any)) string {
+	t.Helper()
+	var terms struct {
+		Amount    string `json:"amount"`
+		Recipient string `json:"recipient"`
+	}
+	if err := ch.DecodeRequest(&terms); err != nil {
+		t.Fatal(err)
+	}
+	exp, _ := ch.ExpiresAt()
+	to, _ := evm.ParseAddress(terms.Recipient)
+	v, _ := new(big.Int).SetString(terms.Amount, 10)
+	a := evm.TransferAuthorization{From: w.addr, To: to, Value: v, ValidAfter: big.NewInt(0),
+		ValidBefore: big.NewInt(exp.Unix()), Nonce: evm.Keccak256([]byte(ch.ID + ch.Realm))}
+	echo := map[string]any{"id": ch.ID, "realm": ch.Realm, "method": ch.Method, "intent": ch.Intent,
+		"request": ch.Request, "expires": ch.Expires, "description": ch.Description}
+	if tamper != nil {
+		tamper(&a, echo)
+	}
+	cred := map[string]any{"challenge": echo, "source": fmt.Sprintf("did:pkh:eip155:84532:%s", w.addr.Hex()),
+		"payload": map[string]any{"type": "authorization", "from": a.From.Hex(), "to": a.To.Hex(), "value": a.Value.String(),
+			"validAfter": a.ValidAfter.String(), "validBefore": a.ValidBefore.String(),
+			"nonce": "0x" + hex.EncodeToString(a.Nonce[:]), "signature": w.sign(domain, a)}}
+	b, _ := json.Marshal(cred)
+	return "Payment " + base64.RawURLEncoding.EncodeToString(b)
+}
+
+// x402 signs the x402 requirements of a 402, as @x402/evm does.
+func (w *wallet) x402(t *testing.T, resp *servertest.Response, now time.Time) string {
+	t.Helper()
+	var pr x402.PaymentRequired
+	if err := x402.DecodeHeader(resp.Header.Get("PAYMENT-REQUIRED"), &pr); err != nil || len(pr.Accepts) != 1 {
+		t.Fatalf("PAYMENT-REQUIRED: %+v, %v", pr, err)
+	}
+	req := pr.Accepts[0]
+	var nonce [32]byte
+	_, _ = rand.Read(nonce[:])
+	to, _ := evm.ParseAddress(req.PayTo)
+	v, _ := new(big.Int).SetString(req.Amount, 10)
+	a := evm.TransferAuthorization{From: w.addr, To: to, Value: v, ValidAfter: big.NewInt(0),
+		ValidBefore: big.NewInt(now.Unix() + req.MaxTimeoutSeconds), Nonce: nonce}
+	payload, _ := json.Marshal(x402.ExactPayload{Signature: w.sign(domain, a), Authorization: x402.Authorization{
+		From: a.From.Hex(), To: a.To.Hex(), Value: a.Value.String(), ValidAfter: "0", ValidBefore: a.ValidBefore.String(),
+		Nonce: "0x" + hex.EncodeToString(nonce[:])}})
+	h, err := x402.EncodeHeader(x402.PaymentPayload{X402Version: 2, Resource: &pr.Resource, Accepted: req, Payload: payload})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func problemCode(t *testing.T, resp *servertest.Response, status int, code string) {
+	t.Helper()
+	if resp.Status != status {
+		t.Fatalf("status = %d %s; want %d %s", resp.Status, resp.Body, status, code)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "application/problem+json" {
+		t.Errorf("Content-Type = %q; want application/problem+json", ct)
+	}
+	if got := resp.Str("type"); got != mpp.ProblemType(code) {
+		t.Errorf("problem type = %q; want %q (body %s)", got, mpp.ProblemType(code), resp.Body)
+	}
+	chs, _ := mpp.ParseChallenges(resp.Header.Values("WWW-Authenticate"))
+	if len(chs) != 1 || resp.Str("challengeId") != chs[0].ID || resp.Header.Get("PAYMENT-REQUIRED") == "" {
+		t.Errorf("a refusal must carry a fresh challenge (id %q in body) and PAYMENT-REQUIRED; got %q", resp.Str("challengeId"), chs)
+	}
+}
+
+func TestMachinePayments(t *testing.T) {
+	for _, backend := range servertest.Backends {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			testMachinePayments(t, backend)
+		})
+	}
+}
+
+func testMachinePayments(t *testing.T, backend string) {
+	e := newMachineEnv(t, backend, nil)
+	w := newWallet(t)
+	anon := e.se.Client(t)
+
+	t.Run("402 offers every method", func(t *testing.T) {
+		ch, resp := e.challenge(t, "priced")
+		if ch.Method != "evm" || ch.Intent != "charge" || ch.Realm != "gateway.test" || ch.Expires == "" {
+			t.Errorf("challenge = %+v", ch)
+		}
+		var terms map[string]any
+		_ = ch.DecodeRequest(&terms)
+		if terms["amount"] != "50000" || terms["recipient"] != payTo.Hex() || terms["currency"] != usdc.Hex() {
+			t.Errorf("challenge terms = %v; want 50000 base units to %s in %s", terms, payTo.Hex(), usdc.Hex())
+		}
+		if resp.Header.Get("Cache-Control") != "no-store" {
+			t.Errorf("Cache-Control = %q; want no-store", resp.Header.Get("Cache-Control"))
+		}
+		var pr x402.PaymentRequired
+		if err := x402.DecodeHeader(resp.Header.Get("PAYMENT-REQUIRED"), &pr); err != nil || pr.X402Version != 2 ||
+			len(pr.Accepts) != 1 || pr.Accepts[0].Amount != "50000" || pr.Accepts[0].Network != "eip155:84532" {
+			t.Errorf("PAYMENT-REQUIRED = %+v, %v", pr, err)
+		}
+		if resp.Str("error") != "payment_required" || resp.JSON["mpp"] == nil || resp.JSON["stripe"] == nil {
+			t.Errorf("402 body = %s; want the seed's shape (error, mpp, stripe)", resp.Body)
+		}
+	})
+
+	t.Run("MPP pays once", func(t *testing.T) {
+		ch, _ := e.challenge(t, "priced")
+		cred := w.pay(t, ch, nil)
+		before := e.d.count()
+		resp := anon.Do("POST", "/api/v1/gateway", map[string]any{}, "X-Plugin-Id", "priced", "Authorization", cred)
+		if resp.Status != 200 {
+			t.Fatalf("paid call = %d %s", resp.Status, resp.Body)
+		}
+		rc, err := mpp.DecodeReceipt(resp.Header.Get("Payment-Receipt"))
+		if err != nil || rc.Status != "success" || rc.Method != "evm" || !strings.HasPrefix(rc.Reference, "0x") {
+			t.Errorf("Payment-Receipt = %+v, %v", rc, err)
+		}
+		if cc := resp.Header.Get("Cache-Control"); !strings.Contains(cc, "private") {
+			t.Errorf("Cache-Control = %q; want private", cc)
+		}
+		if p, _ := resp.JSON["payment"].(map[string]any); p["method"] != "mpp" || p["receipt"] != resp.Header.Get("Payment-Receipt") {
+			t.Errorf("payment = %v", resp.JSON["payment"])
+		}
+		again := anon.Do("POST", "/api/v1/gateway", map[string]any{}, "X-Plugin-Id", "priced", "Authorization", cred)
+		problemCode(t, again, 402, "verification-failed")
+		if n := e.d.count() - before; n != 1 {
+			t.Errorf("provider called %d times for one payment; want 1", n)
+		}
+	})
+
+	t.Run("credential for a cheaper route is refused", func(t *testing.T) {
+		ch, _ := e.challenge(t, "cheap")
+		resp := anon.Do("POST", "/api/v1/gateway", map[string]any{}, "X-Plugin-Id", "priced", "Authorization", w.pay(t, ch, nil))
+		problemCode(t, resp, 402, "invalid-challenge")
+	})
+
+	t.Run("expired challenge is refused", func(t *testing.T) {
+		ch, _ := e.challenge(t, "cheap")
+		cred := w.pay(t, ch, nil)
+		e.clock.add(6 * time.Minute)
+		defer e.clock.add(-6 * time.Minute)
+		problemCode(t, anon.Do("POST", "/api/v1/gateway", map[string]any{}, "X-Plugin-Id", "cheap", "Authorization", cred), 402, "payment-expired")
+	})
+
+	t.Run("bad credentials", func(t *testing.T) {
+		ch, _ := e.challenge(t, "cheap")
+		other := newWallet(t)
+		for name, tc := range map[string]struct {
+			cred   string
+			status int
+			code   string
+		}{
+			"malformed":      {"Payment !!!", 402, "malformed-credential"},
+			"forged id":      {w.pay(t, ch, func(_ *evm.TransferAuthorization, e map[string]any) { e["id"] = "AAAA" }), 402, "invalid-challenge"},
+			"tampered price": {w.pay(t, ch, func(_ *evm.TransferAuthorization, e map[string]any) { e["request"] = reprice(t, ch, "1") }), 402, "invalid-challenge"},
+			"other method":   {w.pay(t, ch, func(_ *evm.TransferAuthorization, e map[string]any) { e["method"] = "tempo" }), 400, "method-unsupported"},
+			"underpaid":      {w.pay(t, ch, func(a *evm.TransferAuthorization, _ map[string]any) { a.Value = big.NewInt(1) }), 402, "payment-insufficient"},
+			"other payee":    {w.pay(t, ch, func(a *evm.TransferAuthorization, _ map[string]any) { a.To = other.addr }), 402, "verification-failed"},
+			"unbound nonce":  {w.pay(t, ch, func(a *evm.TransferAuthorization, _ map[string]any) { a.Nonce[0] ^= 1 }), 402, "verification-failed"},
+			"impostor": {w.pay(t, ch, func(a *evm.TransferAuthorization, _ map[string]any) { a.From = other.addr }), 402,
+				"verification-failed"},
+		} {
+			t.Run(name, func(t *testing.T) {
+				problemCode(t, anon.Do("POST", "/api/v1/gateway", map[string]any{}, "X-Plugin-Id", "cheap", "Authorization", tc.cred), tc.status, tc.code)
+			})
+		}
+	})
+
+	t.Run("concurrent replays: one call", func(t *testing.T) {
+		ch, _ := e.challenge(t, "cheap")
+		cred := w.pay(t, ch, nil)
+		var ok atomic.Int64
+		var wg sync.WaitGroup
+		for range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if anon.Do("POST", "/api/v1/gateway", map[string]any{}, "X-Plugin-Id", "cheap", "Authorization", cred).Status == 200 {
+					ok.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		if ok.Load() != 1 {
+			t.Errorf("%d of 20 concurrent uses of one credential succeeded; want 1", ok.Load())
+		}
+	})
+
+	t.Run("a failed call does not spend the authorization", func(t *testing.T) {
+		e.d.set("broken", behavior{err: errors.New("provider down")})
+		ch, _ := e.challenge(t, "broken")
+		cred := w.pay(t, ch, nil)
+		if resp := anon.Do("POST", "/api/v1/gateway", map[string]any{}, "X-Plugin-Id", "broken", "Authorization", cred); resp.Status != 502 {
+			t.Fatalf("failing call = %d %s; want 502", resp.Status, resp.Body)
+		}
+		e.d.set("broken", behavior{output: json.RawMessage(`{"ok":"fixed"}`)})
+		if resp := anon.Do("POST", "/api/v1/gateway", map[string]any{}, "X-Plugin-Id", "broken", "Authorization", cred); resp.Status != 200 {
+			t.Errorf("retry with the unspent credential = %d %s; want 200", resp.Status, resp.Body)
+		}
+	})
+
+	t.Run("account pays with Payment-Authorization beside its API key; payment recorded", func(t *testing.T) {
+		c, uid := e.user(t, "payer@example.com", "")
+		ch, _ := e.challenge(t, "cheap")
+		cred := w.pay(t, ch, nil)
+		resp := c.Do("POST", "/api/v1/gateway", map[string]any{}, "X-Plugin-Id", "cheap", "Payment-Authorization", cred)
+		if resp.Status != 200 {
+			t.Fatalf("paid call = %d %s", resp.Status, resp.Body)
+		}
+		ps, err := e.se.Store.Payments(context.Background(), uid, 10)
+		if err != nil || len(ps) != 1 || ps[0].Protocol != "mpp" || ps[0].AmountMicroUSD != 10_000 || ps[0].Payer != w.addr.Hex() ||
+			ps[0].Receipt != resp.Header.Get("Payment-Receipt") || ps[0].Target != "cheap" {
+			t.Errorf("recorded payments = %+v, %v", ps, err)
+		}
+		if bal, _ := e.se.Store.Credits(context.Background(), uid); bal != 0 {
+			t.Errorf("credits balance = %d; a machine payment must not touch credits", bal)
+		}
+	})
+
+	t.Run("x402 pays once", func(t *testing.T) {
+		_, resp402 := e.challenge(t, "priced")
+		sig := w.x402(t, resp402, e.clock.now())
+		resp := anon.Do("POST", "/api/v1/gateway", map[string]any{}, "X-Plugin-Id", "priced", "PAYMENT-SIGNATURE", sig)
+		if resp.Status != 200 {
+			t.Fatalf("x402 call = %d %s", resp.Status, resp.Body)
+		}
+		var sr x402.SettleResponse
+		if err := x402.DecodeHeader(resp.Header.Get("PAYMENT-RESPONSE"), &sr); err != nil || !sr.Success ||
+			sr.Network != "eip155:84532" || sr.Payer != w.addr.Hex() || sr.Transaction == "" {
+			t.Errorf("PAYMENT-RESPONSE = %+v, %v", sr, err)
+		}
+		problemCode(t, anon.Do("POST", "/api/v1/gateway", map[string]any{}, "X-Plugin-Id", "priced", "PAYMENT-SIGNATURE", sig), 402, "verification-failed")
+		// Signed for the cheap route's requirements, presented to the dear one.
+		_, cheap402 := e.challenge(t, "cheap")
+		problemCode(t, anon.Do("POST", "/api/v1/gateway", map[string]any{}, "X-Plugin-Id", "priced", "PAYMENT-SIGNATURE",
+			w.x402(t, cheap402, e.clock.now())), 402, "invalid-challenge")
+		problemCode(t, anon.Do("POST", "/api/v1/gateway", map[string]any{}, "X-Plugin-Id", "priced", "PAYMENT-SIGNATURE", "%%%"),
+			402, "malformed-credential")
+	})
+
+	t.Run("Idempotency-Key replays the paid answer", func(t *testing.T) {
+		ch, _ := e.challenge(t, "cheap")
+		cred := w.pay(t, ch, nil)
+		before := e.d.count()
+		first := anon.Do("POST", "/api/v1/gateway", map[string]any{"q": 1}, "X-Plugin-Id", "cheap", "Authorization", cred, "Idempotency-Key", "abc")
+		second := anon.Do("POST", "/api/v1/gateway", map[string]any{"q": 1}, "X-Plugin-Id", "cheap", "Authorization", cred, "Idempotency-Key", "abc")
+		if first.Status != 200 || second.Status != 200 || string(first.Body) != string(second.Body) ||
+			second.Header.Get("Payment-Receipt") != first.Header.Get("Payment-Receipt") || second.Header.Get("Idempotent-Replayed") != "true" {
+			t.Errorf("replay = %d %s %q; want the first answer (%d %s)", second.Status, second.Body,
+				second.Header.Get("Payment-Receipt"), first.Status, first.Body)
+		}
+		if n := e.d.count() - before; n != 1 {
+			t.Errorf("provider called %d times; want 1", n)
+		}
+		other := anon.Do("POST", "/api/v1/gateway", map[string]any{"q": 2}, "X-Plugin-Id", "cheap", "Authorization", cred, "Idempotency-Key", "abc")
+		other.Expect(t, 422, "IDEMPOTENCY_KEY_REUSED")
+	})
+
+	t.Run("stream: receipt in the headers", func(t *testing.T) {
+		e.d.set("streamer", behavior{stream: chunks(data(`{"delta":"a"}`), data(`{"delta":"b"}`))})
+		ch, _ := e.challenge(t, "streamer")
+		s := e.open(t, anon, "POST", "/api/v1/gateway", map[string]any{"stream": true}, "X-Plugin-Id", "streamer",
+			"Authorization", w.pay(t, ch, nil))
+		if s.Resp.StatusCode != 200 || s.Resp.Header.Get("Payment-Receipt") == "" {
+			t.Errorf("paid stream = %d, receipt %q", s.Resp.StatusCode, s.Resp.Header.Get("Payment-Receipt"))
+		}
+	})
+
+	t.Run("a free target needs no payment, a bad method name is a 400", func(t *testing.T) {
+		anon.Do("POST", "/api/v1/gateway", map[string]any{}, "X-Plugin-Id", "cheap", "X-Payment-Method", "cash").
+			Expect(t, 400, "INVALID_PAYMENT_METHOD")
+		problemCode(t, anon.Do("POST", "/api/v1/gateway", map[string]any{}, "X-Plugin-Id", "cheap", "X-Payment-Method", "mpp"),
+			402, "payment-required")
+	})
+}
+
+// reprice re-encodes a challenge's request with another amount.
+func reprice(t *testing.T, ch mpp.Challenge, amount string) string {
+	var terms map[string]any
+	if err := ch.DecodeRequest(&terms); err != nil {
+		t.Fatal(err)
+	}
+	terms["amount"] = amount
+	s, err := mpp.EncodeRequest(terms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// A settlement that fails answers 402, delivers nothing and leaves the
+// authorization unspent.
+func TestMachinePaymentSettlementFailure(t *testing.T) {
+	fs := &failingSettler{}
+	e := newMachineEnv(t, "sqlite", fs)
+	w := newWallet(t)
+	ch, _ := e.challenge(t, "cheap")
+	cred := w.pay(t, ch, nil)
+	resp := e.se.Client(t).Do("POST", "/api/v1/gateway", map[string]any{}, "X-Plugin-Id", "cheap", "Authorization", cred)
+	problemCode(t, resp, 402, "verification-failed")
+	if strings.Contains(string(resp.Body), "cheap\"}") || resp.Header.Get("Payment-Receipt") != "" {
+		t.Errorf("a failed settlement delivered the output or a receipt: %s", resp.Body)
+	}
+	ok, err := e.se.Store.ClaimPayment(context.Background(), "probe", time.Now().Add(time.Hour))
+	if !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	e.m.Settler = gateway.LocalSettler{}
+	if resp := e.se.Client(t).Do("POST", "/api/v1/gateway", map[string]any{}, "X-Plugin-Id", "cheap", "Authorization", cred); resp.Status != 200 {
+		t.Errorf("retry after the failed settlement = %d %s; want 200 (the claim was released)", resp.Status, resp.Body)
+	}
+	if fs.calls.Load() != 1 {
+		t.Errorf("settler called %d times; want 1", fs.calls.Load())
+	}
+}
