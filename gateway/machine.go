@@ -126,7 +126,9 @@ func (m *MachinePayments) now() time.Time {
 	return time.Now().UTC()
 }
 
-func (m *MachinePayments) network() string { return "eip155:" + strconv.FormatInt(m.Domain.ChainID, 10) }
+func (m *MachinePayments) network() string {
+	return "eip155:" + strconv.FormatInt(m.Domain.ChainID, 10)
+}
 
 // baseUnits converts a price in micro-USD to the asset's base units (rounded up).
 func (m *MachinePayments) baseUnits(micro int64) *big.Int {
