@@ -31,7 +31,7 @@ type wallet struct {
 	addr evm.Address
 }
 
-func newWallet(t *testing.T) *wallet {
+func newWallet(t testing.TB) *wallet {
 	t.Helper()
 	k, err := secp256k1.GeneratePrivateKey()
 	if err != nil {
@@ -139,7 +139,7 @@ func (e *menv) challenge(t *testing.T, id string) (mpp.Challenge, *servertest.Re
 }
 
 // pay answers an MPP challenge as mppx does.
-func (w *wallet) pay(t *testing.T, ch mpp.Challenge, tamper func(*evm.TransferAuthorization, map[string]any)) string {
+func (w *wallet) pay(t testing.TB, ch mpp.Challenge, tamper func(*evm.TransferAuthorization, map[string]any)) string {
 	t.Helper()
 	var terms struct {
 		Amount    string `json:"amount"`

@@ -2,10 +2,14 @@ package gateway_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/agentbot/gateway/core/api"
 	"github.com/agentbot/gateway/core/auth"
 	"github.com/agentbot/gateway/core/mpp"
 	"github.com/agentbot/gateway/core/server/servertest"
@@ -58,6 +62,24 @@ func BenchmarkPaymentStep(b *testing.B) {
 				}
 			})
 		}
+		if backend == servertest.Backends[0] {
+			b.Run("mpp-evm-verify", func(b *testing.B) { benchMPPVerify(b, se) })
+		}
+		b.Run("machine-claim-record-"+backend, func(b *testing.B) {
+			i := 0
+			for b.Loop() {
+				i++
+				key := fmt.Sprintf("evm:84532:0xbench:%d", i)
+				if ok, err := se.Store.ClaimPayment(ctx, key, time.Now().Add(time.Hour)); !ok || err != nil {
+					b.Fatal(ok, err)
+				}
+				if err := se.Store.RecordPayment(ctx, &store.MachinePayment{Protocol: "mpp", Method: "evm", Payer: "0xbench",
+					Network: "eip155:84532", Asset: "0xusdc", Amount: "10000", AmountMicroUSD: 10_000, Target: "generate-text",
+					ChallengeID: "c", ClaimKey: key, Reference: "0xref", Receipt: "r"}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 		b.Run("credits-reserve-settle-"+backend, func(b *testing.B) {
 			p := gateway.CreditsPayer{Store: se.Store}
 			for b.Loop() {
@@ -70,5 +92,43 @@ func BenchmarkPaymentStep(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// freeClaims claims everything: the verification benchmark measures the
+// cryptography and checks, not the claim's round trip (measured apart).
+type freeClaims struct{}
+
+func (freeClaims) Claim(context.Context, string, time.Time) (bool, error) { return true, nil }
+func (freeClaims) Release(context.Context, string) error                  { return nil }
+
+// benchMPPVerify: parse an MPP credential, check its binding, terms and
+// expiry, and recover the EIP-712 signer — all the CPU work of a paid call.
+func benchMPPVerify(b *testing.B, se *servertest.Env) {
+	ctx := context.Background()
+	m := &gateway.MachinePayments{Issuer: mpp.Issuer{Secret: []byte(strings.Repeat("k", 32)), Realm: "bench"},
+		PayTo: payTo, Domain: domain, Decimals: 6, Claims: freeClaims{}, Settler: gateway.LocalSettler{}, Store: se.Store}
+	step := &gateway.PaymentStep{Platform: gateway.SubscriptionPayer{}, Machine: m}
+	call := &gateway.Call{ID: "generate-text", PriceMicroUSD: 10_000}
+	_, err := step.Authorize(ctx, httptest.NewRequest("POST", "/api/v1/gateway", nil), call)
+	var e *api.Error
+	if !errors.As(err, &e) || e.Status != 402 {
+		b.Fatalf("unpaid call: %v; want 402", err)
+	}
+	chs, _ := mpp.ParseChallenges(e.Header.Values("WWW-Authenticate"))
+	if len(chs) != 1 {
+		b.Fatal("no challenge")
+	}
+	cred := newWallet(b).pay(b, chs[0], nil)
+	req := httptest.NewRequest("POST", "/api/v1/gateway", nil)
+	req.Header.Set("Authorization", cred)
+	for b.Loop() {
+		pay, err := step.Authorize(ctx, req, call)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := step.Settle(ctx, pay, gateway.Outcome{OK: false}); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
