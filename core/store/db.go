@@ -44,11 +44,12 @@ type rows interface {
 // lookupSQL holds the queries that run before a principal is known. Each takes
 // one argument and returns at most one row, with the columns documented.
 type lookupSQL struct {
-	userByEmail   string // email → id, email, role, password_hash
-	session       string // token hash → id, user_id, email, role, expires_at
-	apiKey        string // key hash → id, user_id, email, role, last_used_at
-	passwordReset string // token hash → user_id, expires_at, used_at
-	referral      string // referral code → id
+	userByEmail    string // email → id, email, role, password_hash
+	session        string // token hash → id, user_id, email, role, expires_at
+	apiKey         string // key hash → id, user_id, email, role, last_used_at
+	passwordReset  string // token hash → user_id, expires_at, used_at
+	referral       string // referral code → id
+	stripeCustomer string // Stripe customer id → id
 }
 
 // scanAll collects rows with scan, closing them.

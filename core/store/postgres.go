@@ -143,11 +143,12 @@ func (b *pgBackend) system(ctx context.Context, fn func(q querier) error) error 
 }
 
 var pgLookups = lookupSQL{
-	userByEmail:   `SELECT id, email, role, password_hash FROM agentbot_lookup_user_by_email($1)`,
-	session:       `SELECT id, user_id, email, role, expires_at FROM agentbot_lookup_session($1)`,
-	apiKey:        `SELECT id, user_id, email, role, last_used_at FROM agentbot_lookup_api_key($1)`,
-	passwordReset: `SELECT user_id, expires_at, used_at FROM agentbot_lookup_password_reset($1)`,
-	referral:      `SELECT id FROM agentbot_lookup_referral($1)`,
+	userByEmail:    `SELECT id, email, role, password_hash FROM agentbot_lookup_user_by_email($1)`,
+	session:        `SELECT id, user_id, email, role, expires_at FROM agentbot_lookup_session($1)`,
+	apiKey:         `SELECT id, user_id, email, role, last_used_at FROM agentbot_lookup_api_key($1)`,
+	passwordReset:  `SELECT user_id, expires_at, used_at FROM agentbot_lookup_password_reset($1)`,
+	referral:       `SELECT id FROM agentbot_lookup_referral($1)`,
+	stripeCustomer: `SELECT id FROM agentbot_lookup_stripe_customer($1)`,
 }
 
 func (b *pgBackend) lookups() *lookupSQL { return &pgLookups }

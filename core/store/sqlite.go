@@ -149,8 +149,9 @@ var sqliteLookups = lookupSQL{
 		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1`,
 	apiKey: `SELECT k.id, k.user_id, u.email, u.role, k.last_used_at
 		FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = $1`,
-	passwordReset: `SELECT user_id, expires_at, used_at FROM password_resets WHERE token_hash = $1`,
-	referral:      `SELECT id FROM users WHERE referral_code = upper($1)`,
+	passwordReset:  `SELECT user_id, expires_at, used_at FROM password_resets WHERE token_hash = $1`,
+	referral:       `SELECT id FROM users WHERE referral_code = upper($1)`,
+	stripeCustomer: `SELECT id FROM users WHERE stripe_customer_id = $1`,
 }
 
 func (b *sqliteBackend) lookups() *lookupSQL { return &sqliteLookups }
