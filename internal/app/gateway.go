@@ -101,5 +101,8 @@ func Mount(ctx context.Context, srv *server.Server, log *slog.Logger) (*Mounted,
 	for _, s := range host.Status() {
 		log.Info("plugin", "name", s.Name, "up", s.Up, "error", s.Error)
 	}
+	if err := mountBilling(srv, g, box, log); err != nil {
+		return nil, errors.Join(err, (&Mounted{Host: host, Gateway: g, Skills: skillSvc}).Close(ctx))
+	}
 	return &Mounted{Host: host, Gateway: g, Skills: skillSvc}, nil
 }
