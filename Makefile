@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin
 PKGS    := ./...
 
-.PHONY: all build run test test-short bench lint fmt vet check clean proto
+.PHONY: all build run test test-short bench lint fmt vet check clean proto stripe-mock
 
 all: build
 
@@ -33,11 +33,18 @@ run: build
 
 # Needs PostgreSQL at 127.0.0.1:5432 and Redis at 127.0.0.1:6379 for the
 # database and rate-limit tests; they are skipped without them, unless CI=true.
-test: build
+# The billing tests run against stripe-mock, installed here when missing.
+test: build stripe-mock
 	$(GO) vet $(PKGS)
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) test -race -count=1 $(PKGS)
+
+# Stripe's official API mock, for the billing tests (found on PATH or in $(go env GOPATH)/bin).
+STRIPE_MOCK := github.com/stripe/stripe-mock@v0.203.0
+stripe-mock:
+	@command -v stripe-mock >/dev/null 2>&1 || [ -x "$$($(GO) env GOPATH)/bin/stripe-mock" ] || \
+	  { echo "$(GO) install $(STRIPE_MOCK)"; $(GO) install $(STRIPE_MOCK); }
 
 test-short:
 	$(GO) test -count=1 $(PKGS)
