@@ -2,12 +2,8 @@ package gateway_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"math/big"
 	"strings"
 	"sync"
@@ -15,41 +11,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/decred/dcrd/dcrec/secp256k1/v4"
-	"github.com/decred/dcrd/dcrec/secp256k1/v4/ecdsa"
-
 	"github.com/agentbot/gateway/core/evm"
 	"github.com/agentbot/gateway/core/mpp"
+	"github.com/agentbot/gateway/core/mpp/mpptest"
 	"github.com/agentbot/gateway/core/server/servertest"
 	"github.com/agentbot/gateway/core/x402"
 	"github.com/agentbot/gateway/gateway"
 )
-
-// wallet signs EIP-3009 authorizations, as a paying client does.
-type wallet struct {
-	key  *secp256k1.PrivateKey
-	addr evm.Address
-}
-
-func newWallet(t testing.TB) *wallet {
-	t.Helper()
-	k, err := secp256k1.GeneratePrivateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub := k.PubKey().SerializeUncompressed()
-	h := evm.Keccak256(pub[1:])
-	var a evm.Address
-	copy(a[:], h[12:])
-	return &wallet{key: k, addr: a}
-}
-
-func (w *wallet) sign(d evm.Domain, a evm.TransferAuthorization) string {
-	digest := evm.TransferDigest(d, a)
-	c := ecdsa.SignCompact(w.key, digest[:], false) // v ‖ r ‖ s
-	sig := append(append([]byte{}, c[1:]...), c[0])
-	return "0x" + hex.EncodeToString(sig)
-}
 
 var (
 	payTo  = mustAddress("0x742d35cc6634c0532925a3b844bc9e7595f8fe00")
@@ -138,58 +106,6 @@ func (e *menv) challenge(t *testing.T, id string) (mpp.Challenge, *servertest.Re
 	return chs[0], resp
 }
 
-// pay answers an MPP challenge as mppx does.
-func (w *wallet) pay(t testing.TB, ch mpp.Challenge, tamper func(*evm.TransferAuthorization, map[string]any)) string {
-	t.Helper()
-	var terms struct {
-		Amount    string `json:"amount"`
-		Recipient string `json:"recipient"`
-	}
-	if err := ch.DecodeRequest(&terms); err != nil {
-		t.Fatal(err)
-	}
-	exp, _ := ch.ExpiresAt()
-	to, _ := evm.ParseAddress(terms.Recipient)
-	v, _ := new(big.Int).SetString(terms.Amount, 10)
-	a := evm.TransferAuthorization{From: w.addr, To: to, Value: v, ValidAfter: big.NewInt(0),
-		ValidBefore: big.NewInt(exp.Unix()), Nonce: evm.Keccak256([]byte(ch.ID + ch.Realm))}
-	echo := map[string]any{"id": ch.ID, "realm": ch.Realm, "method": ch.Method, "intent": ch.Intent,
-		"request": ch.Request, "expires": ch.Expires, "description": ch.Description}
-	if tamper != nil {
-		tamper(&a, echo)
-	}
-	cred := map[string]any{"challenge": echo, "source": fmt.Sprintf("did:pkh:eip155:84532:%s", w.addr.Hex()),
-		"payload": map[string]any{"type": "authorization", "from": a.From.Hex(), "to": a.To.Hex(), "value": a.Value.String(),
-			"validAfter": a.ValidAfter.String(), "validBefore": a.ValidBefore.String(),
-			"nonce": "0x" + hex.EncodeToString(a.Nonce[:]), "signature": w.sign(domain, a)}}
-	b, _ := json.Marshal(cred)
-	return "Payment " + base64.RawURLEncoding.EncodeToString(b)
-}
-
-// x402 signs the x402 requirements of a 402, as @x402/evm does.
-func (w *wallet) x402(t *testing.T, resp *servertest.Response, now time.Time) string {
-	t.Helper()
-	var pr x402.PaymentRequired
-	if err := x402.DecodeHeader(resp.Header.Get("PAYMENT-REQUIRED"), &pr); err != nil || len(pr.Accepts) != 1 {
-		t.Fatalf("PAYMENT-REQUIRED: %+v, %v", pr, err)
-	}
-	req := pr.Accepts[0]
-	var nonce [32]byte
-	_, _ = rand.Read(nonce[:])
-	to, _ := evm.ParseAddress(req.PayTo)
-	v, _ := new(big.Int).SetString(req.Amount, 10)
-	a := evm.TransferAuthorization{From: w.addr, To: to, Value: v, ValidAfter: big.NewInt(0),
-		ValidBefore: big.NewInt(now.Unix() + req.MaxTimeoutSeconds), Nonce: nonce}
-	payload, _ := json.Marshal(x402.ExactPayload{Signature: w.sign(domain, a), Authorization: x402.Authorization{
-		From: a.From.Hex(), To: a.To.Hex(), Value: a.Value.String(), ValidAfter: "0", ValidBefore: a.ValidBefore.String(),
-		Nonce: "0x" + hex.EncodeToString(nonce[:])}})
-	h, err := x402.EncodeHeader(x402.PaymentPayload{X402Version: 2, Resource: &pr.Resource, Accepted: req, Payload: payload})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h
-}
-
 func problemCode(t *testing.T, resp *servertest.Response, status int, code string) {
 	t.Helper()
 	if resp.Status != status {
@@ -218,7 +134,7 @@ func TestMachinePayments(t *testing.T) {
 
 func testMachinePayments(t *testing.T, backend string) {
 	e := newMachineEnv(t, backend, nil)
-	w := newWallet(t)
+	w := mpptest.NewWallet(t)
 	anon := e.se.Client(t)
 
 	t.Run("402 offers every method", func(t *testing.T) {
@@ -246,7 +162,7 @@ func testMachinePayments(t *testing.T, backend string) {
 
 	t.Run("MPP pays once", func(t *testing.T) {
 		ch, _ := e.challenge(t, "priced")
-		cred := w.pay(t, ch, nil)
+		cred := w.PayMPP(t, domain, ch, nil)
 		before := e.d.count()
 		resp := anon.Do("POST", "/api/v1/gateway", map[string]any{}, "X-Plugin-Id", "priced", "Authorization", cred)
 		if resp.Status != 200 {
@@ -271,13 +187,13 @@ func testMachinePayments(t *testing.T, backend string) {
 
 	t.Run("credential for a cheaper route is refused", func(t *testing.T) {
 		ch, _ := e.challenge(t, "cheap")
-		resp := anon.Do("POST", "/api/v1/gateway", map[string]any{}, "X-Plugin-Id", "priced", "Authorization", w.pay(t, ch, nil))
+		resp := anon.Do("POST", "/api/v1/gateway", map[string]any{}, "X-Plugin-Id", "priced", "Authorization", w.PayMPP(t, domain, ch, nil))
 		problemCode(t, resp, 402, "invalid-challenge")
 	})
 
 	t.Run("expired challenge is refused", func(t *testing.T) {
 		ch, _ := e.challenge(t, "cheap")
-		cred := w.pay(t, ch, nil)
+		cred := w.PayMPP(t, domain, ch, nil)
 		e.clock.add(6 * time.Minute)
 		defer e.clock.add(-6 * time.Minute)
 		problemCode(t, anon.Do("POST", "/api/v1/gateway", map[string]any{}, "X-Plugin-Id", "cheap", "Authorization", cred), 402, "payment-expired")
@@ -285,20 +201,20 @@ func testMachinePayments(t *testing.T, backend string) {
 
 	t.Run("bad credentials", func(t *testing.T) {
 		ch, _ := e.challenge(t, "cheap")
-		other := newWallet(t)
+		other := mpptest.NewWallet(t)
 		for name, tc := range map[string]struct {
 			cred   string
 			status int
 			code   string
 		}{
 			"malformed":      {"Payment !!!", 402, "malformed-credential"},
-			"forged id":      {w.pay(t, ch, func(_ *evm.TransferAuthorization, e map[string]any) { e["id"] = "AAAA" }), 402, "invalid-challenge"},
-			"tampered price": {w.pay(t, ch, func(_ *evm.TransferAuthorization, e map[string]any) { e["request"] = reprice(t, ch, "1") }), 402, "invalid-challenge"},
-			"other method":   {w.pay(t, ch, func(_ *evm.TransferAuthorization, e map[string]any) { e["method"] = "tempo" }), 400, "method-unsupported"},
-			"underpaid":      {w.pay(t, ch, func(a *evm.TransferAuthorization, _ map[string]any) { a.Value = big.NewInt(1) }), 402, "payment-insufficient"},
-			"other payee":    {w.pay(t, ch, func(a *evm.TransferAuthorization, _ map[string]any) { a.To = other.addr }), 402, "verification-failed"},
-			"unbound nonce":  {w.pay(t, ch, func(a *evm.TransferAuthorization, _ map[string]any) { a.Nonce[0] ^= 1 }), 402, "verification-failed"},
-			"impostor": {w.pay(t, ch, func(a *evm.TransferAuthorization, _ map[string]any) { a.From = other.addr }), 402,
+			"forged id":      {w.PayMPP(t, domain, ch, func(_ *evm.TransferAuthorization, e map[string]any) { e["id"] = "AAAA" }), 402, "invalid-challenge"},
+			"tampered price": {w.PayMPP(t, domain, ch, func(_ *evm.TransferAuthorization, e map[string]any) { e["request"] = reprice(t, ch, "1") }), 402, "invalid-challenge"},
+			"other method":   {w.PayMPP(t, domain, ch, func(_ *evm.TransferAuthorization, e map[string]any) { e["method"] = "tempo" }), 400, "method-unsupported"},
+			"underpaid":      {w.PayMPP(t, domain, ch, func(a *evm.TransferAuthorization, _ map[string]any) { a.Value = big.NewInt(1) }), 402, "payment-insufficient"},
+			"other payee":    {w.PayMPP(t, domain, ch, func(a *evm.TransferAuthorization, _ map[string]any) { a.To = other.Address }), 402, "verification-failed"},
+			"unbound nonce":  {w.PayMPP(t, domain, ch, func(a *evm.TransferAuthorization, _ map[string]any) { a.Nonce[0] ^= 1 }), 402, "verification-failed"},
+			"impostor": {w.PayMPP(t, domain, ch, func(a *evm.TransferAuthorization, _ map[string]any) { a.From = other.Address }), 402,
 				"verification-failed"},
 		} {
 			t.Run(name, func(t *testing.T) {
@@ -309,7 +225,7 @@ func testMachinePayments(t *testing.T, backend string) {
 
 	t.Run("concurrent replays: one call", func(t *testing.T) {
 		ch, _ := e.challenge(t, "cheap")
-		cred := w.pay(t, ch, nil)
+		cred := w.PayMPP(t, domain, ch, nil)
 		var ok atomic.Int64
 		var wg sync.WaitGroup
 		for range 20 {
@@ -330,7 +246,7 @@ func testMachinePayments(t *testing.T, backend string) {
 	t.Run("a failed call does not spend the authorization", func(t *testing.T) {
 		e.d.set("broken", behavior{err: errors.New("provider down")})
 		ch, _ := e.challenge(t, "broken")
-		cred := w.pay(t, ch, nil)
+		cred := w.PayMPP(t, domain, ch, nil)
 		if resp := anon.Do("POST", "/api/v1/gateway", map[string]any{}, "X-Plugin-Id", "broken", "Authorization", cred); resp.Status != 502 {
 			t.Fatalf("failing call = %d %s; want 502", resp.Status, resp.Body)
 		}
@@ -343,13 +259,13 @@ func testMachinePayments(t *testing.T, backend string) {
 	t.Run("account pays with Payment-Authorization beside its API key; payment recorded", func(t *testing.T) {
 		c, uid := e.user(t, "payer@example.com", "")
 		ch, _ := e.challenge(t, "cheap")
-		cred := w.pay(t, ch, nil)
+		cred := w.PayMPP(t, domain, ch, nil)
 		resp := c.Do("POST", "/api/v1/gateway", map[string]any{}, "X-Plugin-Id", "cheap", "Payment-Authorization", cred)
 		if resp.Status != 200 {
 			t.Fatalf("paid call = %d %s", resp.Status, resp.Body)
 		}
 		ps, err := e.se.Store.Payments(context.Background(), uid, 10)
-		if err != nil || len(ps) != 1 || ps[0].Protocol != "mpp" || ps[0].AmountMicroUSD != 10_000 || ps[0].Payer != w.addr.Hex() ||
+		if err != nil || len(ps) != 1 || ps[0].Protocol != "mpp" || ps[0].AmountMicroUSD != 10_000 || ps[0].Payer != w.Address.Hex() ||
 			ps[0].Receipt != resp.Header.Get("Payment-Receipt") || ps[0].Target != "cheap" {
 			t.Errorf("recorded payments = %+v, %v", ps, err)
 		}
@@ -360,28 +276,28 @@ func testMachinePayments(t *testing.T, backend string) {
 
 	t.Run("x402 pays once", func(t *testing.T) {
 		_, resp402 := e.challenge(t, "priced")
-		sig := w.x402(t, resp402, e.clock.now())
+		sig := w.PayX402(t, domain, resp402.Header.Get("PAYMENT-REQUIRED"), e.clock.now())
 		resp := anon.Do("POST", "/api/v1/gateway", map[string]any{}, "X-Plugin-Id", "priced", "PAYMENT-SIGNATURE", sig)
 		if resp.Status != 200 {
 			t.Fatalf("x402 call = %d %s", resp.Status, resp.Body)
 		}
 		var sr x402.SettleResponse
 		if err := x402.DecodeHeader(resp.Header.Get("PAYMENT-RESPONSE"), &sr); err != nil || !sr.Success ||
-			sr.Network != "eip155:84532" || sr.Payer != w.addr.Hex() || sr.Transaction == "" {
+			sr.Network != "eip155:84532" || sr.Payer != w.Address.Hex() || sr.Transaction == "" {
 			t.Errorf("PAYMENT-RESPONSE = %+v, %v", sr, err)
 		}
 		problemCode(t, anon.Do("POST", "/api/v1/gateway", map[string]any{}, "X-Plugin-Id", "priced", "PAYMENT-SIGNATURE", sig), 402, "verification-failed")
 		// Signed for the cheap route's requirements, presented to the dear one.
 		_, cheap402 := e.challenge(t, "cheap")
 		problemCode(t, anon.Do("POST", "/api/v1/gateway", map[string]any{}, "X-Plugin-Id", "priced", "PAYMENT-SIGNATURE",
-			w.x402(t, cheap402, e.clock.now())), 402, "invalid-challenge")
+			w.PayX402(t, domain, cheap402.Header.Get("PAYMENT-REQUIRED"), e.clock.now())), 402, "invalid-challenge")
 		problemCode(t, anon.Do("POST", "/api/v1/gateway", map[string]any{}, "X-Plugin-Id", "priced", "PAYMENT-SIGNATURE", "%%%"),
 			402, "malformed-credential")
 	})
 
 	t.Run("Idempotency-Key replays the paid answer", func(t *testing.T) {
 		ch, _ := e.challenge(t, "cheap")
-		cred := w.pay(t, ch, nil)
+		cred := w.PayMPP(t, domain, ch, nil)
 		before := e.d.count()
 		first := anon.Do("POST", "/api/v1/gateway", map[string]any{"q": 1}, "X-Plugin-Id", "cheap", "Authorization", cred, "Idempotency-Key", "abc")
 		second := anon.Do("POST", "/api/v1/gateway", map[string]any{"q": 1}, "X-Plugin-Id", "cheap", "Authorization", cred, "Idempotency-Key", "abc")
@@ -401,7 +317,7 @@ func testMachinePayments(t *testing.T, backend string) {
 		e.d.set("streamer", behavior{stream: chunks(data(`{"delta":"a"}`), data(`{"delta":"b"}`))})
 		ch, _ := e.challenge(t, "streamer")
 		s := e.open(t, anon, "POST", "/api/v1/gateway", map[string]any{"stream": true}, "X-Plugin-Id", "streamer",
-			"Authorization", w.pay(t, ch, nil))
+			"Authorization", w.PayMPP(t, domain, ch, nil))
 		if s.Resp.StatusCode != 200 || s.Resp.Header.Get("Payment-Receipt") == "" {
 			t.Errorf("paid stream = %d, receipt %q", s.Resp.StatusCode, s.Resp.Header.Get("Payment-Receipt"))
 		}
@@ -434,9 +350,9 @@ func reprice(t *testing.T, ch mpp.Challenge, amount string) string {
 func TestMachinePaymentSettlementFailure(t *testing.T) {
 	fs := &failingSettler{}
 	e := newMachineEnv(t, "sqlite", fs)
-	w := newWallet(t)
+	w := mpptest.NewWallet(t)
 	ch, _ := e.challenge(t, "cheap")
-	cred := w.pay(t, ch, nil)
+	cred := w.PayMPP(t, domain, ch, nil)
 	resp := e.se.Client(t).Do("POST", "/api/v1/gateway", map[string]any{}, "X-Plugin-Id", "cheap", "Authorization", cred)
 	problemCode(t, resp, 402, "verification-failed")
 	if strings.Contains(string(resp.Body), "cheap\"}") || resp.Header.Get("Payment-Receipt") != "" {

@@ -12,6 +12,7 @@ import (
 	"github.com/agentbot/gateway/core/api"
 	"github.com/agentbot/gateway/core/auth"
 	"github.com/agentbot/gateway/core/mpp"
+	"github.com/agentbot/gateway/core/mpp/mpptest"
 	"github.com/agentbot/gateway/core/server/servertest"
 	"github.com/agentbot/gateway/core/store"
 	"github.com/agentbot/gateway/gateway"
@@ -119,7 +120,7 @@ func benchMPPVerify(b *testing.B, se *servertest.Env) {
 	if len(chs) != 1 {
 		b.Fatal("no challenge")
 	}
-	cred := newWallet(b).pay(b, chs[0], nil)
+	cred := mpptest.NewWallet(b).PayMPP(b, domain, chs[0], nil)
 	req := httptest.NewRequest("POST", "/api/v1/gateway", nil)
 	req.Header.Set("Authorization", cred)
 	for b.Loop() {

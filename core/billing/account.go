@@ -2,6 +2,7 @@ package billing
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -38,6 +39,10 @@ func (s *Service) getBilling(w http.ResponseWriter, r *http.Request, _ httproute
 	if a.StorageStatus != "" {
 		storage = a.StorageStatus
 	}
+	payments, err := s.payments(r.Context(), p.UserID)
+	if err != nil {
+		return err
+	}
 	providers := a.BYOKProviders
 	if providers == nil {
 		providers = []string{}
@@ -57,8 +62,50 @@ func (s *Service) getBilling(w http.ResponseWriter, r *http.Request, _ httproute
 		"balanceMicroUsd":  a.BalanceMicroUSD,
 		"creditPacks":      s.renderPacks(),
 		"billingAvailable": s.Stripe != nil,
+		"payments":         payments,
 	})
 	return nil
+}
+
+// payments lists what the caller paid, newest first, each with its receipt:
+// machine payments (MPP, x402) made with the account's credentials, and the
+// Stripe purchases and grants in the credit ledger.
+func (s *Service) payments(ctx context.Context, userID string) ([]map[string]any, error) {
+	mps, err := s.Store.Payments(ctx, userID, 50)
+	if err != nil {
+		return nil, err
+	}
+	entries, err := s.Store.CreditEntries(ctx, userID, 50, "purchase", "referral")
+	if err != nil {
+		return nil, err
+	}
+	type row struct {
+		at time.Time
+		m  map[string]any
+	}
+	rows := make([]row, 0, len(mps)+len(entries))
+	for _, p := range mps {
+		rows = append(rows, row{p.CreatedAt, map[string]any{"id": p.ID, "method": p.Protocol, "kind": "call",
+			"amount": json.Number(money.FormatUSD(p.AmountMicroUSD)), "amountMicroUsd": p.AmountMicroUSD, "currency": "usd",
+			"target": p.Target, "payer": p.Payer, "network": p.Network, "asset": p.Asset, "assetAmount": p.Amount,
+			"reference": p.Reference, "receipt": p.Receipt}})
+	}
+	for _, e := range entries {
+		method := "stripe"
+		if e.Kind == "referral" {
+			method = "referral"
+		}
+		rows = append(rows, row{e.CreatedAt, map[string]any{"id": e.ID, "method": method, "kind": "credits",
+			"amount": json.Number(money.FormatUSD(e.Amount)), "amountMicroUsd": e.Amount, "currency": "usd",
+			"reference": e.Reference, "receipt": e.Reference}})
+	}
+	slices.SortStableFunc(rows, func(a, b row) int { return b.at.Compare(a.at) })
+	out := make([]map[string]any, len(rows))
+	for i, r := range rows {
+		r.m["createdAt"] = r.at.UTC().Format(time.RFC3339Nano)
+		out[i] = r.m
+	}
+	return out, nil
 }
 
 // renderPlans shows each plan keyed by name, as the seed did: the price in

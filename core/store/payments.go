@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strconv"
 	"sync/atomic"
 	"time"
 )
@@ -197,4 +198,50 @@ func (s *Store) AbandonReplay(ctx context.Context, key string) error {
 		_, err := q.Exec(ctx, `DELETE FROM payment_replays WHERE key = $1`, key)
 		return err
 	})
+}
+
+// CreditEntry is one entry of the credit ledger.
+type CreditEntry struct {
+	ID        string
+	Amount    int64 // micro-USD; negative for spends
+	Kind      string
+	Reference string
+	CreatedAt time.Time
+}
+
+// CreditEntries lists the caller's ledger entries of the given kinds (all
+// kinds when none), newest first.
+func (s *Store) CreditEntries(ctx context.Context, userID string, limit int, kinds ...string) ([]CreditEntry, error) {
+	if limit <= 0 || limit > 500 {
+		limit = 100
+	}
+	var out []CreditEntry
+	err := s.read(ctx, userID, func(q querier) error {
+		args := []any{userID, limit}
+		filter := ""
+		for i, k := range kinds {
+			if i == 0 {
+				filter = " AND kind IN ("
+			} else {
+				filter += ", "
+			}
+			args = append(args, k)
+			filter += "$" + strconv.Itoa(len(args))
+		}
+		if filter != "" {
+			filter += ")"
+		}
+		rs, err := q.Query(ctx, `SELECT id, amount, kind, reference, created_at FROM credit_entries
+			WHERE user_id = $1`+filter+` ORDER BY created_at DESC, id LIMIT $2`, args...)
+		if err != nil {
+			return err
+		}
+		out, err = scanAll(rs, func(r rows) (CreditEntry, error) {
+			var e CreditEntry
+			err := r.Scan(&e.ID, &e.Amount, &e.Kind, &e.Reference, &e.CreatedAt)
+			return e, err
+		})
+		return err
+	})
+	return out, err
 }

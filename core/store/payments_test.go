@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -119,6 +120,37 @@ func TestIdempotentReplay(t *testing.T) {
 		}
 		if r, err := s.BeginReplay(ctx, "other", h2, time.Hour); r != nil || err != nil {
 			t.Errorf("BeginReplay after abandon = %+v, %v; want a fresh start", r, err)
+		}
+	})
+}
+
+func TestCreditEntriesByKind(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, cfg store.Config) {
+		ctx := context.Background()
+		s := storetest.Open(t, cfg)
+		u := mustUser(t, s, "ledger@example.com")
+		other := mustUser(t, s, "other@example.com")
+		for _, e := range []struct {
+			kind string
+			amt  int64
+		}{{"purchase", 10_000_000}, {"referral", 10_000_000}, {"purchase", 5_000_000}} {
+			if err := s.AddCredits(ctx, u.ID, e.amt, e.kind, "ref-"+e.kind+strconv.FormatInt(e.amt, 10)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.ReserveCredits(ctx, u.ID, 10_000, "call-1"); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.CreditEntries(ctx, u.ID, 10, "purchase")
+		if err != nil || len(got) != 2 || got[0].Kind != "purchase" || got[1].Kind != "purchase" {
+			t.Fatalf("purchases = %+v, %v; want 2", got, err)
+		}
+		all, err := s.CreditEntries(ctx, u.ID, 10)
+		if err != nil || len(all) != 4 {
+			t.Errorf("all entries = %d, %v; want 4 (3 grants and a reservation)", len(all), err)
+		}
+		if o, err := s.CreditEntries(ctx, other.ID, 10); len(o) != 0 || err != nil {
+			t.Errorf("another user sees %d entries (%v)", len(o), err)
 		}
 	})
 }

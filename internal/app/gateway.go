@@ -46,11 +46,17 @@ type Mounted struct {
 	Host    *plugins.Host
 	Gateway *gateway.Gateway
 	Skills  *skills.Service
+
+	closers []func() error
 }
 
 // Close writes queued usage and stops the plugins.
 func (m *Mounted) Close(ctx context.Context) error {
-	return errors.Join(m.Gateway.Close(ctx), m.Host.Close(ctx), m.Skills.Runtime.Close(ctx))
+	errs := []error{m.Gateway.Close(ctx), m.Host.Close(ctx), m.Skills.Runtime.Close(ctx)}
+	for _, c := range m.closers {
+		errs = append(errs, c())
+	}
+	return errors.Join(errs...)
 }
 
 // Mount starts the plugins and registers the gateway, the plugins'
@@ -76,12 +82,18 @@ func Mount(ctx context.Context, srv *server.Server, log *slog.Logger) (*Mounted,
 		host.Close(ctx)
 		return nil, err
 	}
+	machine, closeMachine, err := machinePayments(ctx, cfg, srv.Store, log)
+	if err != nil {
+		host.Close(ctx)
+		skillSvc.Runtime.Close(ctx)
+		return nil, err
+	}
 	prices := gateway.DefaultPrices()
 	for id, p := range cfg.GatewayPrices {
 		prices[id] = p
 	}
 	g := &gateway.Gateway{Store: srv.Store, Dispatchers: []gateway.Dispatcher{hostDispatcher{host}, skillDispatcher{skillSvc}},
-		Payer: gateway.CreditsPayer{Store: srv.Store}, Prices: prices, Secrets: box, KeepAlive: cfg.StreamKeepAlive, Log: log}
+		Payer: &gateway.PaymentStep{Platform: gateway.CreditsPayer{Store: srv.Store}, Machine: machine}, Prices: prices, Secrets: box, KeepAlive: cfg.StreamKeepAlive, Log: log}
 	g.Routes(srv.Router, srv.Adapter)
 	var routes []gateway.PluginRoute
 	aiPlugin := ""
@@ -94,6 +106,7 @@ func Mount(ctx context.Context, srv *server.Server, log *slog.Logger) (*Mounted,
 	if err := g.MountRoutes(srv.Router, srv.Adapter, host, routes); err != nil {
 		host.Close(ctx)
 		skillSvc.Runtime.Close(ctx)
+		_ = closeMachine()
 		return nil, fmt.Errorf("plugin routes: %w", err)
 	}
 	g.OpenAIRoutes(srv.Router, host, aiPlugin)
@@ -101,8 +114,9 @@ func Mount(ctx context.Context, srv *server.Server, log *slog.Logger) (*Mounted,
 	for _, s := range host.Status() {
 		log.Info("plugin", "name", s.Name, "up", s.Up, "error", s.Error)
 	}
+	m := &Mounted{Host: host, Gateway: g, Skills: skillSvc, closers: []func() error{closeMachine}}
 	if err := mountBilling(srv, g, box, log); err != nil {
-		return nil, errors.Join(err, (&Mounted{Host: host, Gateway: g, Skills: skillSvc}).Close(ctx))
+		return nil, errors.Join(err, m.Close(ctx))
 	}
-	return &Mounted{Host: host, Gateway: g, Skills: skillSvc}, nil
+	return m, nil
 }

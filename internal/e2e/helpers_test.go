@@ -46,3 +46,19 @@ func runNode(dir, script string, args ...string) ([]byte, error) {
 	}
 	return out, nil
 }
+
+// runNodeEnv is runNode with extra environment variables.
+func runNodeEnv(dir string, env []string, script string, args ...string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", append([]string{script}, args...)...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return append(out, stderr.Bytes()...), err
+	}
+	return out, nil
+}

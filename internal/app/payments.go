@@ -1,0 +1,91 @@
+package app
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/agentbot/gateway/core/config"
+	"github.com/agentbot/gateway/core/evm"
+	"github.com/agentbot/gateway/core/mpp"
+	"github.com/agentbot/gateway/core/store"
+	"github.com/agentbot/gateway/core/x402"
+	"github.com/agentbot/gateway/gateway"
+)
+
+// machinePayments builds the gateway's machine payments from the
+// configuration: nil (off) without PAY_TO_ADDRESS. Claims go to Redis when
+// REDIS_URL is set, else to the database; settlement goes to the x402
+// facilitator when X402_FACILITATOR_URL is set, else to the local recorder.
+// The returned function releases what it opened.
+func machinePayments(ctx context.Context, cfg *config.Config, st *store.Store, log *slog.Logger) (*gateway.MachinePayments, func() error, error) {
+	pc := cfg.Payments
+	if pc.PayTo == "" {
+		log.Info("machine payments off: PAY_TO_ADDRESS is not set")
+		return nil, func() error { return nil }, nil
+	}
+	payTo, err := evm.ParseAddress(pc.PayTo)
+	if err != nil {
+		return nil, nil, fmt.Errorf("PAY_TO_ADDRESS: %w", err)
+	}
+	asset, err := evm.ParseAddress(pc.Asset)
+	if err != nil {
+		return nil, nil, fmt.Errorf("PAY_ASSET: %w", err)
+	}
+	secret := pc.MPPSecret
+	if len(secret) == 0 {
+		// Derived from the master key: stable across restarts and nodes.
+		m := hmac.New(sha256.New, cfg.MasterKey)
+		m.Write([]byte("agentbot/mpp-challenge-secret/v1"))
+		secret = m.Sum(nil)
+	}
+	realm := pc.Realm
+	if realm == "" {
+		if u, err := url.Parse(cfg.PublicURL); err == nil {
+			realm = u.Hostname()
+		}
+	}
+	mp := &gateway.MachinePayments{
+		Issuer:    mpp.Issuer{Secret: secret, Realm: realm, TTL: pc.ChallengeTTL},
+		PayTo:     payTo,
+		Domain:    evm.Domain{Name: pc.AssetName, Version: pc.AssetVersion, ChainID: pc.ChainID, VerifyingContract: asset},
+		Decimals:  pc.AssetDecimals,
+		PublicURL: cfg.PublicURL,
+		Claims:    gateway.StoreClaims{Store: st},
+		Settler:   gateway.LocalSettler{},
+		Store:     st,
+		Log:       log,
+	}
+	closer := func() error { return nil }
+	if cfg.RedisURL != "" {
+		opts, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			return nil, nil, fmt.Errorf("REDIS_URL: %w", err)
+		}
+		client := redis.NewClient(opts)
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if err := client.Ping(pctx).Err(); err != nil {
+			client.Close()
+			return nil, nil, fmt.Errorf("payment claims: Redis unreachable: %w", err)
+		}
+		mp.Claims = gateway.RedisClaims{Client: client, Prefix: "agentbot:paid:"}
+		closer = client.Close
+	}
+	settlement := "local recorder (no money moves)"
+	if pc.FacilitatorURL != "" {
+		mp.Settler = gateway.FacilitatorSettler{Facilitator: &x402.Facilitator{URL: pc.FacilitatorURL,
+			HTTP: &http.Client{Timeout: 30 * time.Second}}}
+		settlement = pc.FacilitatorURL
+	}
+	log.Info("machine payments on", "pay_to", payTo.Hex(), "chain", pc.ChainID, "asset", asset.Hex(),
+		"realm", realm, "settlement", settlement)
+	return mp, closer, nil
+}

@@ -1,0 +1,92 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/agentbot/gateway/core/mpp"
+	"github.com/agentbot/gateway/core/mpp/mpptest"
+	"github.com/agentbot/gateway/core/secrets"
+	"github.com/agentbot/gateway/core/server/servertest"
+	"github.com/agentbot/gateway/gateway"
+	"github.com/agentbot/gateway/sdk/provider"
+)
+
+// priced is a gateway id that costs $0.02.
+type priced struct{ probe }
+
+func (p *priced) Target(id string) (gateway.Target, bool) {
+	return gateway.Target{ID: id, PriceMicroUSD: 20_000}, id == "priced"
+}
+
+func (p *priced) Invoke(ctx context.Context, req *provider.InvokeRequest) (*provider.InvokeResponse, error) {
+	return &provider.InvokeResponse{Output: json.RawMessage(`{"done":true}`)}, nil
+}
+
+// Machine payments wired from the configuration: a payment an account makes
+// with Payment-Authorization (beside its session) is listed with its receipt
+// by GET /api/billing, next to its Stripe credit purchases.
+func TestBillingListsPayments(t *testing.T) {
+	for _, backend := range servertest.Backends {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			se := servertest.New(t, backend, map[string]string{"PAY_TO_ADDRESS": "0x742d35cc6634c0532925a3b844bc9e7595f8fe00"})
+			ctx := context.Background()
+			m, closeM, err := machinePayments(ctx, se.Config, se.Store, se.Log)
+			if err != nil || m == nil {
+				t.Fatalf("machinePayments = %v, %v; want them on", m, err)
+			}
+			t.Cleanup(func() { closeM() })
+			box, _ := secrets.New(se.Config.MasterKey)
+			g := &gateway.Gateway{Store: se.Store, Dispatchers: []gateway.Dispatcher{&priced{}},
+				Payer: &gateway.PaymentStep{Platform: gateway.CreditsPayer{Store: se.Store}, Machine: m}, Secrets: box, Log: se.Log}
+			g.Routes(se.Router, se.Adapter)
+			t.Cleanup(func() { g.Close(context.Background()) })
+			if err := mountBilling(se.Server, g, box, se.Log); err != nil {
+				t.Fatal(err)
+			}
+			c := se.Client(t)
+			uid, csrf := c.SignUp("buyer@example.com", "password-b")
+			if err := se.Store.AddCredits(ctx, uid, 10_000_000, "purchase", "cs_test_pack"); err != nil {
+				t.Fatal(err)
+			}
+
+			resp402 := se.Client(t).Do("POST", "/api/v1/gateway", map[string]any{}, "X-Plugin-Id", "priced")
+			chs, _ := mpp.ParseChallenges(resp402.Header.Values("WWW-Authenticate"))
+			if resp402.Status != 402 || len(chs) != 1 {
+				t.Fatalf("unpaid call = %d with %d challenges", resp402.Status, len(chs))
+			}
+			if chs[0].Realm != "127.0.0.1" {
+				t.Errorf("realm = %q; want the public URL's host", chs[0].Realm)
+			}
+			cred := mpptest.NewWallet(t).PayMPP(t, m.Domain, chs[0], nil)
+			paid := c.Do("POST", "/api/v1/gateway", map[string]any{}, "X-Plugin-Id", "priced", "X-CSRF-Token", csrf,
+				"Payment-Authorization", cred)
+			if paid.Status != 200 || paid.Header.Get("Payment-Receipt") == "" {
+				t.Fatalf("paid call = %d %s", paid.Status, paid.Body)
+			}
+			var billing struct {
+				Payments []struct {
+					Method, Kind, Target, Receipt, Reference string
+					AmountMicroUsd                           int64
+				}
+			}
+			b := c.Do("GET", "/api/billing", nil).Expect(t, 200, "")
+			if err := json.Unmarshal(b.Body, &billing); err != nil {
+				t.Fatal(err)
+			}
+			if len(billing.Payments) != 2 {
+				t.Fatalf("payments = %+v; want the machine payment and the purchase", billing.Payments)
+			}
+			p := billing.Payments[0]
+			if p.Method != "mpp" || p.Kind != "call" || p.Target != "priced" || p.AmountMicroUsd != 20_000 ||
+				p.Receipt != paid.Header.Get("Payment-Receipt") {
+				t.Errorf("newest payment = %+v; want the MPP call with its receipt", p)
+			}
+			if q := billing.Payments[1]; q.Method != "stripe" || q.Reference != "cs_test_pack" {
+				t.Errorf("older payment = %+v; want the Stripe purchase", q)
+			}
+		})
+	}
+}
