@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/agentbot/gateway/core/billing"
 	"github.com/agentbot/gateway/core/config"
 	"github.com/agentbot/gateway/plugins"
 	"github.com/agentbot/gateway/plugins/ai"
@@ -45,7 +46,10 @@ func pluginSpecs(cfg *config.Config, log *slog.Logger) ([]plugins.Spec, error) {
 		spec := plugins.Spec{Name: name, Path: abs, SHA256: sum}
 		switch name {
 		case "agentbot-ai":
-			spec.Config, err = json.Marshal(aiConfig(cfg.AI))
+			var ac ai.Config
+			if ac, err = aiConfig(cfg); err == nil {
+				spec.Config, err = json.Marshal(ac)
+			}
 		case "agentbot-rendermcp":
 			spec.Config, err = json.Marshal(map[string]any{"url": cfg.RenderMCPURL})
 		}
@@ -57,7 +61,10 @@ func pluginSpecs(cfg *config.Config, log *slog.Logger) ([]plugins.Spec, error) {
 	return specs, nil
 }
 
-func aiConfig(c config.AIConfig) ai.Config {
+// aiConfig is the AI plugin's configuration: its upstreams, model table and
+// which models each plan may use (from the plans' configuration).
+func aiConfig(cfg *config.Config) (ai.Config, error) {
+	c := cfg.AI
 	out := ai.Config{Upstreams: map[string]ai.Upstream{
 		"openai":     {BaseURL: c.OpenAIBaseURL, APIKey: c.OpenAIKey},
 		"anthropic":  {BaseURL: c.AnthropicBaseURL, APIKey: c.AnthropicKey, Protocol: "anthropic"},
@@ -70,7 +77,15 @@ func aiConfig(c config.AIConfig) ai.Config {
 			_ = json.Unmarshal(b, &out.Models) // the plugin validates the table and reports problems
 		}
 	}
-	return out
+	plans, err := billing.LoadPlans(cfg.Billing)
+	if err != nil {
+		return out, err
+	}
+	out.Plans = map[string]ai.PlanModels{}
+	for _, p := range plans.All() {
+		out.Plans[p.Name] = ai.PlanModels{Tier: p.ModelTier, Models: p.Models}
+	}
+	return out, nil
 }
 
 func fileSHA256(path string) (string, error) {

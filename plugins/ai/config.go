@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"strings"
 )
 
 // Config is the AI provider's configuration, sent by the gateway with Configure.
@@ -16,6 +17,16 @@ type Config struct {
 	DefaultModel string  `json:"defaultModel,omitempty"`
 	// SystemPrompt is the "agent" id's default system prompt.
 	SystemPrompt string `json:"systemPrompt,omitempty"`
+	// Plans overrides which models each plan may use (the host's plan
+	// configuration); plans not listed keep the contract's tiers.
+	Plans map[string]PlanModels `json:"plans,omitempty"`
+}
+
+// PlanModels is what one plan may use: the model ids listed, or else every
+// model of its tier and below (small, mid, large, or all).
+type PlanModels struct {
+	Tier   string   `json:"tier,omitempty"`
+	Models []string `json:"models,omitempty"`
 }
 
 // Upstream is one provider's endpoint.
@@ -73,6 +84,13 @@ func parseConfig(raw json.RawMessage) (Config, error) {
 		}
 		if in.SystemPrompt != "" {
 			cfg.SystemPrompt = in.SystemPrompt
+		}
+		cfg.Plans = map[string]PlanModels{}
+		for name, pm := range in.Plans {
+			if pm.Tier != "" && pm.Tier != "all" && tierRank[pm.Tier] == 0 {
+				return cfg, fmt.Errorf("plan %q: tier must be small, mid, large or all", name)
+			}
+			cfg.Plans[strings.ToLower(name)] = pm
 		}
 	}
 	for name, u := range cfg.Upstreams {

@@ -209,6 +209,32 @@ func TestGenerateTextPlanGating(t *testing.T) {
 	}
 }
 
+// The host's plan configuration replaces the contract's tiers: a plan may be
+// given a tier, or an explicit model list.
+func TestGenerateTextPlanOverrides(t *testing.T) {
+	f := newFakeUpstream(t)
+	cfg := f.config()
+	cfg["plans"] = map[string]any{"solo": map[string]any{"models": []string{"gpt-4o"}},
+		"collective": map[string]any{"tier": "all"}, "label": map[string]any{"tier": "small"}}
+	c := serveAI(t, f, cfg)
+	for _, tt := range []struct {
+		plan    string
+		allowed []string
+	}{
+		{"solo", []string{"gpt-4o"}},
+		{"collective", networkModels},
+		{"label", smallModels},
+		{"network", networkModels}, // not overridden: the contract's tier
+	} {
+		for _, id := range networkModels {
+			resp := invoke(t, c, "generate-text", `{"prompt":"Hi","model":"`+id+`"}`, provider.Caller{Plan: tt.plan})
+			if want := slices.Contains(tt.allowed, id); want != (resp.Error == nil) {
+				t.Errorf("plan %s, model %s: error %v; want allowed=%v", tt.plan, id, errString(resp.Error), want)
+			}
+		}
+	}
+}
+
 func TestGenerateTextModelSelection(t *testing.T) {
 	f := newFakeUpstream(t)
 	c := serveAI(t, f, nil)

@@ -90,13 +90,26 @@ func validateModels(ms []Model, providers map[string]Upstream) error {
 
 // allowed lists the models a caller may use.
 func (p *Provider) allowed(plan string, admin bool) []string {
-	rank := planRank[strings.ToLower(plan)]
+	cfg := p.cfg()
+	plan = strings.ToLower(plan)
+	rank := planRank[plan]
+	var only []string
+	if pm, ok := cfg.Plans[plan]; ok {
+		if len(pm.Models) > 0 {
+			only = pm.Models
+		} else if r := tierRank[pm.Tier]; r > 0 {
+			rank = r
+		} else if pm.Tier == "all" {
+			rank = tierRank["network"]
+		}
+	}
 	if rank == 0 {
 		rank = 1
 	}
 	var out []string
-	for _, m := range p.cfg().Models {
-		if admin || tierRank[m.Tier] <= rank {
+	for _, m := range cfg.Models {
+		switch {
+		case admin, only == nil && tierRank[m.Tier] <= rank, only != nil && slices.Contains(only, m.ID):
 			out = append(out, m.ID)
 		}
 	}
