@@ -149,7 +149,11 @@ func (g *Gateway) list(w http.ResponseWriter, r *http.Request, _ httprouter.Para
 				"price": money.FormatUSD(g.price(t)), "currency": "usd"})
 		}
 	}
-	api.OK(w, map[string]any{"plugins": out, "default": DefaultID})
+	methods := []string{"stripe"}
+	if ps, ok := g.Payer.(*PaymentStep); ok && ps.Machine != nil {
+		methods = append(methods, "mpp", "x402")
+	}
+	api.OK(w, map[string]any{"plugins": out, "default": DefaultID, "paymentMethods": methods})
 	return nil
 }
 

@@ -137,6 +137,13 @@ func testMachinePayments(t *testing.T, backend string) {
 	w := mpptest.NewWallet(t)
 	anon := e.se.Client(t)
 
+	t.Run("the list names the payment methods", func(t *testing.T) {
+		l := anon.Do("GET", "/api/v1/gateway", nil).Expect(t, 200, "")
+		if m, _ := l.JSON["paymentMethods"].([]any); len(m) != 3 || m[1] != "mpp" || m[2] != "x402" {
+			t.Errorf("paymentMethods = %v; want [stripe mpp x402]", l.JSON["paymentMethods"])
+		}
+	})
+
 	t.Run("402 offers every method", func(t *testing.T) {
 		ch, resp := e.challenge(t, "priced")
 		if ch.Method != "evm" || ch.Intent != "charge" || ch.Realm != "gateway.test" || ch.Expires == "" {
