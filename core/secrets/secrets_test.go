@@ -54,7 +54,8 @@ func TestRoundTrip(t *testing.T) {
 	}
 	for _, tc := range tests {
 		sealed := box.Seal(tc.plaintext, tc.context)
-		if bytes.Contains(sealed, tc.plaintext) && len(tc.plaintext) > 0 {
+		// Only a plaintext long enough not to turn up in random bytes by chance.
+		if len(tc.plaintext) >= 8 && bytes.Contains(sealed, tc.plaintext) {
 			t.Errorf("Seal(%q, %q) = %x; contains the plaintext", tc.plaintext, tc.context, sealed)
 		}
 		got, err := box.Open(sealed, tc.context)
