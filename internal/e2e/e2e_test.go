@@ -150,6 +150,7 @@ func start(t *testing.T, vars map[string]string) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { m.Close(context.Background()) })
+	se.RoutesMounted()
 	return &env{Env: se, host: m.Host, up: up, gw: m.Gateway}
 }
 

@@ -38,6 +38,7 @@ func startPaid(t *testing.T) (*env, *atomic.Int64) {
 	}
 	skew := &atomic.Int64{}
 	step.Machine.Now = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+	e.RoutesMounted() // the clock is read by requests from the node clients
 	return e, skew
 }
 

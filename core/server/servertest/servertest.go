@@ -26,6 +26,19 @@ type Env struct {
 	*server.Server
 	URL  string
 	Mail *Outbox
+
+	// gate orders route registration before requests: see RoutesMounted.
+	gate *sync.RWMutex
+}
+
+// RoutesMounted marks the end of registering routes on the running server.
+// Requests from this process are ordered after it by the client itself, but
+// the race detector cannot see through a socket to another process (a node
+// or CLI client): every request passes the gate, which this call closes and
+// opens once, so that those requests happen after the routes were written.
+func (e *Env) RoutesMounted() {
+	e.gate.Lock()
+	e.gate.Unlock() //nolint:staticcheck // an empty critical section is the point
 }
 
 // Outbox records mail instead of sending it.
@@ -88,12 +101,18 @@ func New(t testing.TB, backend string, env map[string]string) *Env {
 	}
 	out := &Outbox{sent: make(chan struct{}, 16)}
 	srv.Identity.Mail = out
-	hs := httptest.NewServer(srv.Handler())
+	gate := &sync.RWMutex{}
+	h := srv.Handler()
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gate.RLock()
+		gate.RUnlock() //nolint:staticcheck // see RoutesMounted
+		h.ServeHTTP(w, r)
+	}))
 	t.Cleanup(func() {
 		hs.Close()
 		srv.Close(context.Background())
 	})
-	return &Env{Server: srv, URL: hs.URL, Mail: out}
+	return &Env{Server: srv, URL: hs.URL, Mail: out, gate: gate}
 }
 
 // Client is an HTTP client with a cookie jar and default headers.
