@@ -319,20 +319,16 @@ func (m *MachinePayments) authorizeMPP(ctx context.Context, r *http.Request, c *
 	if !m.now().Before(exp) {
 		return nil, m.refuse(r, c, "payment-expired", "The challenge expired at "+ch.Expires)
 	}
+	// The evm payload is x402's authorization, flattened, with a type and the signature.
 	var p struct {
-		Type        string `json:"type"`
-		From        string `json:"from"`
-		To          string `json:"to"`
-		Value       string `json:"value"`
-		ValidAfter  string `json:"validAfter"`
-		ValidBefore string `json:"validBefore"`
-		Nonce       string `json:"nonce"`
-		Signature   string `json:"signature"`
+		Type string `json:"type"`
+		x402.Authorization
+		Signature string `json:"signature"`
 	}
 	if json.Unmarshal(cred.Payload, &p) != nil || p.Type != "authorization" {
 		return nil, m.refuse(r, c, "invalid-payload", "The payload must be an EIP-3009 authorization")
 	}
-	a, sig, err := parseAuthorization(p.From, p.To, p.Value, p.ValidAfter, p.ValidBefore, p.Nonce, p.Signature)
+	a, sig, err := parseAuthorization(p.Authorization, p.Signature)
 	if err != nil {
 		return nil, m.refuse(r, c, "invalid-payload", "The authorization is malformed: "+err.Error())
 	}
@@ -369,8 +365,7 @@ func (m *MachinePayments) authorizeX402(ctx context.Context, r *http.Request, c 
 	if json.Unmarshal(pp.Payload, &ex) != nil {
 		return nil, m.refuse(r, c, "invalid-payload", "The payload must be an exact EVM authorization")
 	}
-	au := ex.Authorization
-	a, sig, err := parseAuthorization(au.From, au.To, au.Value, au.ValidAfter, au.ValidBefore, au.Nonce, ex.Signature)
+	a, sig, err := parseAuthorization(ex.Authorization, ex.Signature)
 	if err != nil {
 		return nil, m.refuse(r, c, "invalid-payload", "The authorization is malformed: "+err.Error())
 	}
@@ -393,25 +388,25 @@ func x402Payload(req x402.Requirements, a *evm.TransferAuthorization, sig []byte
 	return x402.PaymentPayload{X402Version: 2, Accepted: req, Payload: body}
 }
 
-func parseAuthorization(from, to, value, after, before, nonce, signature string) (*evm.TransferAuthorization, []byte, error) {
+func parseAuthorization(in x402.Authorization, signature string) (*evm.TransferAuthorization, []byte, error) {
 	var a evm.TransferAuthorization
 	var err error
-	if a.From, err = evm.ParseAddress(from); err != nil {
+	if a.From, err = evm.ParseAddress(in.From); err != nil {
 		return nil, nil, errors.New("from is not an address")
 	}
-	if a.To, err = evm.ParseAddress(to); err != nil {
+	if a.To, err = evm.ParseAddress(in.To); err != nil {
 		return nil, nil, errors.New("to is not an address")
 	}
-	if a.Value, err = evm.ParseUint256(value); err != nil {
+	if a.Value, err = evm.ParseUint256(in.Value); err != nil {
 		return nil, nil, errors.New("value is not an unsigned integer")
 	}
-	if a.ValidAfter, err = evm.ParseUint256(after); err != nil {
+	if a.ValidAfter, err = evm.ParseUint256(in.ValidAfter); err != nil {
 		return nil, nil, errors.New("validAfter is not an unsigned integer")
 	}
-	if a.ValidBefore, err = evm.ParseUint256(before); err != nil {
+	if a.ValidBefore, err = evm.ParseUint256(in.ValidBefore); err != nil {
 		return nil, nil, errors.New("validBefore is not an unsigned integer")
 	}
-	if a.Nonce, err = evm.ParseBytes32(nonce); err != nil {
+	if a.Nonce, err = evm.ParseBytes32(in.Nonce); err != nil {
 		return nil, nil, errors.New("nonce is not 32 bytes of hex")
 	}
 	sig, err := evm.ParseSignature(signature)
