@@ -185,7 +185,13 @@ func (m *MachinePayments) ttl() time.Duration {
 func (m *MachinePayments) offer(h http.Header, r *http.Request, c *Call, reason string) string {
 	is := m.Issuer
 	is.Now = m.now
-	ch, err := is.Issue("evm", "charge", m.terms(c), "Agentbot gateway call: "+c.ID)
+	// A caller whose Authorization carries their own credentials (an API key)
+	// is asked to send the payment in Payment-Authorization beside it.
+	header := ""
+	if v := r.Header.Get("Authorization"); v != "" && !strings.HasPrefix(strings.ToLower(v), "payment ") {
+		header = mpp.PaymentAuthorization
+	}
+	ch, err := is.IssueFor(header, "evm", "charge", m.terms(c), "Agentbot gateway call: "+c.ID)
 	id := ""
 	if err == nil {
 		h.Add("WWW-Authenticate", ch.Header())

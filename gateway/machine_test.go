@@ -265,7 +265,12 @@ func testMachinePayments(t *testing.T, backend string) {
 
 	t.Run("account pays with Payment-Authorization beside its API key; payment recorded", func(t *testing.T) {
 		c, uid := e.user(t, "payer@example.com", "")
-		ch, _ := e.challenge(t, "cheap")
+		r402 := c.Do("POST", "/api/v1/gateway", map[string]any{}, "X-Plugin-Id", "cheap")
+		chs, _ := mpp.ParseChallenges(r402.Header.Values("WWW-Authenticate"))
+		if r402.Status != 402 || len(chs) != 1 || chs[0].CredentialHeader != "Payment-Authorization" {
+			t.Fatalf("402 to a key holder = %d %+v; want a challenge asking for Payment-Authorization", r402.Status, chs)
+		}
+		ch := chs[0]
 		cred := w.PayMPP(t, domain, ch, nil)
 		resp := c.Do("POST", "/api/v1/gateway", map[string]any{}, "X-Plugin-Id", "cheap", "Payment-Authorization", cred)
 		if resp.Status != 200 {

@@ -26,6 +26,19 @@ type Challenge struct {
 	Digest      string
 	Opaque      string // base64url of a JCS string map; "" when absent
 	Description string // display only: not bound by the id
+	// CredentialHeader names the request header the client must send its credential in
+	// (mppx's extension: "Payment-Authorization" lets Authorization keep an
+	// API key); "" or "Authorization" is the default. Bound by the id.
+	CredentialHeader string
+}
+
+// PaymentAuthorization is the credential header for callers whose
+// Authorization header is taken by their own credentials.
+const PaymentAuthorization = "Payment-Authorization"
+
+// customHeader reports whether c names a credential header other than the default.
+func (c *Challenge) customHeader() bool {
+	return c.CredentialHeader != "" && !strings.EqualFold(c.CredentialHeader, "Authorization")
 }
 
 var b64 = base64.RawURLEncoding
@@ -40,10 +53,17 @@ func EncodeRequest(terms any) (string, error) {
 	return b64.EncodeToString(c), nil
 }
 
-// ComputeID is base64url(HMAC-SHA256(secret, realm|method|intent|request|expires|digest|opaque)).
+// ComputeID is base64url(HMAC-SHA256(secret, realm|method|intent|request|expires|digest|opaque)),
+// with the credential header's name in a slot before opaque when it is not
+// the default (as mppx binds it).
 func ComputeID(secret []byte, c *Challenge) string {
+	slots := []string{c.Realm, c.Method, c.Intent, c.Request, c.Expires, c.Digest}
+	if c.customHeader() {
+		slots = append(slots, c.CredentialHeader)
+	}
+	slots = append(slots, c.Opaque)
 	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(strings.Join([]string{c.Realm, c.Method, c.Intent, c.Request, c.Expires, c.Digest, c.Opaque}, "|")))
+	m.Write([]byte(strings.Join(slots, "|")))
 	return b64.EncodeToString(m.Sum(nil))
 }
 
@@ -60,6 +80,12 @@ var ErrSecret = errors.New("mpp: the secret must be at least 32 bytes")
 
 // Issue makes a challenge for method/intent with the given terms.
 func (is Issuer) Issue(method, intent string, terms any, description string) (*Challenge, error) {
+	return is.IssueFor("", method, intent, terms, description)
+}
+
+// IssueFor is Issue with the credential header the client must use ("" for
+// Authorization).
+func (is Issuer) IssueFor(header, method, intent string, terms any, description string) (*Challenge, error) {
 	if len(is.Secret) < 32 {
 		return nil, ErrSecret
 	}
@@ -76,7 +102,7 @@ func (is Issuer) Issue(method, intent string, terms any, description string) (*C
 		ttl = 5 * time.Minute
 	}
 	c := &Challenge{Realm: is.Realm, Method: method, Intent: intent, Request: req,
-		Expires: now().UTC().Add(ttl).Format("2006-01-02T15:04:05.000Z07:00"), Description: description}
+		Expires: now().UTC().Add(ttl).Format("2006-01-02T15:04:05.000Z07:00"), Description: description, CredentialHeader: header}
 	c.ID = ComputeID(is.Secret, c)
 	return c, nil
 }
@@ -125,6 +151,9 @@ func (c *Challenge) Header() string {
 	}
 	if c.Expires != "" {
 		param("expires", c.Expires, false)
+	}
+	if c.customHeader() {
+		param("header", c.CredentialHeader, false)
 	}
 	if c.Opaque != "" {
 		param("opaque", c.Opaque, false)

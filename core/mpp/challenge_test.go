@@ -26,6 +26,38 @@ func TestChallengeIDKnownAnswers(t *testing.T) {
 	}
 }
 
+// mppx binds a non-default credential header in a slot before opaque, and
+// renders it after expires (vectors computed with mppx 0.11.0's Challenge.from).
+func TestChallengeHeaderBinding(t *testing.T) {
+	secret := []byte("test-vector-secret")
+	req, _ := EncodeRequest(map[string]any{"amount": "1000000"})
+	base := Challenge{Realm: "api.example.com", Method: "tempo", Intent: "charge", Request: req}
+	opaque, _ := EncodeRequest(map[string]string{"pi": "pi_1"})
+	for _, tc := range []struct {
+		c          Challenge
+		id, header string
+	}{
+		{Challenge{Realm: base.Realm, Method: base.Method, Intent: base.Intent, Request: req, CredentialHeader: "Payment-Authorization"},
+			"S91xi-OFGZPMs-j7GsX0FDpIkmCcZT1P9XyV58WNy_U",
+			`Payment id="S91xi-OFGZPMs-j7GsX0FDpIkmCcZT1P9XyV58WNy_U", realm="api.example.com", method="tempo", intent="charge", request="eyJhbW91bnQiOiIxMDAwMDAwIn0", header="Payment-Authorization"`},
+		{Challenge{Realm: base.Realm, Method: base.Method, Intent: base.Intent, Request: req, CredentialHeader: "Payment-Authorization",
+			Expires: "2026-01-01T00:00:00.000Z", Digest: "sha-256=abc", Opaque: opaque},
+			"cpNZ1tupIFnW8Bbyz3PhR-WP5pmsHULVuNXVbge-qyk",
+			`Payment id="cpNZ1tupIFnW8Bbyz3PhR-WP5pmsHULVuNXVbge-qyk", realm="api.example.com", method="tempo", intent="charge", request="eyJhbW91bnQiOiIxMDAwMDAwIn0", digest="sha-256=abc", expires="2026-01-01T00:00:00.000Z", header="Payment-Authorization", opaque="eyJwaSI6InBpXzEifQ"`},
+		{Challenge{Realm: base.Realm, Method: base.Method, Intent: base.Intent, Request: req, CredentialHeader: "authorization"},
+			"X6v1eo7fJ76gAxqY0xN9Jd__4lUyDDYmriryOM-5FO4",
+			`Payment id="X6v1eo7fJ76gAxqY0xN9Jd__4lUyDDYmriryOM-5FO4", realm="api.example.com", method="tempo", intent="charge", request="eyJhbW91bnQiOiIxMDAwMDAwIn0"`},
+	} {
+		c := tc.c
+		if c.ID = ComputeID(secret, &c); c.ID != tc.id {
+			t.Errorf("ComputeID(header %q) = %q; want %q", c.CredentialHeader, c.ID, tc.id)
+		}
+		if got := c.Header(); got != tc.header {
+			t.Errorf("Header() = %s\nwant       %s", got, tc.header)
+		}
+	}
+}
+
 func TestCanonical(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{`{"b":1,"a":"x"}`, `{"a":"x","b":1}`},

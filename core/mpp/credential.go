@@ -64,6 +64,7 @@ func ParseCredential(token string) (*Credential, error) {
 			Digest      string          `json:"digest"`
 			Expires     string          `json:"expires"`
 			Opaque      json.RawMessage `json:"opaque"`
+			Header      string          `json:"header"`
 		} `json:"challenge"`
 		Payload json.RawMessage `json:"payload"`
 		Source  string          `json:"source"`
@@ -79,7 +80,8 @@ func ParseCredential(token string) (*Credential, error) {
 		return nil, fmt.Errorf("%w: payload must be an object", ErrMalformed)
 	}
 	c := &Credential{Payload: w.Payload, Source: w.Source, Challenge: Challenge{ID: ch.ID, Realm: ch.Realm,
-		Method: ch.Method, Intent: ch.Intent, Description: ch.Description, Digest: ch.Digest, Expires: ch.Expires}}
+		Method: ch.Method, Intent: ch.Intent, Description: ch.Description, Digest: ch.Digest, Expires: ch.Expires,
+		CredentialHeader: ch.Header}}
 	if c.Challenge.Request, err = b64Param(ch.Request); err != nil {
 		return nil, fmt.Errorf("%w: request: %v", ErrMalformed, err)
 	}
@@ -175,7 +177,8 @@ func ParseChallenges(values []string) ([]Challenge, error) {
 			}
 			out = append(out, Challenge{ID: params["id"], Realm: params["realm"], Method: params["method"],
 				Intent: params["intent"], Request: params["request"], Expires: params["expires"],
-				Digest: params["digest"], Opaque: params["opaque"], Description: params["description"]})
+				Digest: params["digest"], Opaque: params["opaque"], Description: params["description"],
+				CredentialHeader: params["header"]})
 		}
 	}
 	return out, nil

@@ -175,3 +175,27 @@ func FuzzParseChallenges(f *testing.F) {
 		_, _ = ParseChallenges([]string{s})
 	})
 }
+
+// A challenge naming Payment-Authorization round-trips through the header
+// and the echoed credential, and still verifies.
+func TestCredentialHeaderRoundTrip(t *testing.T) {
+	is := Issuer{Secret: []byte(strings.Repeat("s", 32)), Realm: "api.example.com"}
+	c, err := is.IssueFor(PaymentAuthorization, "evm", "charge", map[string]any{"amount": "1"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ParseChallenges([]string{c.Header()})
+	if err != nil || len(got) != 1 || got[0].CredentialHeader != PaymentAuthorization {
+		t.Fatalf("ParseChallenges = %+v, %v", got, err)
+	}
+	tok := credentialToken(t, map[string]any{"challenge": map[string]any{"id": c.ID, "realm": c.Realm, "method": c.Method,
+		"intent": c.Intent, "request": c.Request, "expires": c.Expires, "header": c.CredentialHeader}, "payload": map[string]any{}})
+	cred, err := ParseCredential(tok)
+	if err != nil || !is.Verify(&cred.Challenge) {
+		t.Fatalf("credential %+v (%v) does not verify", cred, err)
+	}
+	cred.Challenge.CredentialHeader = ""
+	if is.Verify(&cred.Challenge) {
+		t.Error("a credential that drops the bound header still verifies")
+	}
+}

@@ -89,6 +89,24 @@ func TestMachinePaymentClients(t *testing.T) {
 		}
 	})
 
+	t.Run("mppx CLI beside an API key: paid on the account", func(t *testing.T) {
+		c, uid := e.user(t, "cli-payer@example.com", "")
+		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, filepath.Join(dir, "node_modules", ".bin", "mppx"), url, "-i",
+			"-X", "POST", "-H", "X-Plugin-Id: test-echo", "-H", "Authorization: "+c.Header.Get("Authorization"),
+			"-H", "Content-Type: application/json", "-d", `{"message":"on my account"}`)
+		cmd.Env = append(os.Environ(), "HOME="+t.TempDir(), "NO_UPDATE_NOTIFIER=1", "MPPX_PRIVATE_KEY="+payerKey)
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(strings.ToLower(string(out)), "payment-receipt") {
+			t.Fatalf("mppx CLI with an API key: %v\n%s", err, out)
+		}
+		ps, err := e.Store.Payments(context.Background(), uid, 10)
+		if err != nil || len(ps) != 1 || ps[0].Protocol != "mpp" || !strings.EqualFold(ps[0].Payer, payerAddr) || ps[0].Target != "test-echo" {
+			t.Errorf("the account's payments = %+v, %v; want the CLI's payment", ps, err)
+		}
+	})
+
 	t.Run("mppx client", func(t *testing.T) {
 		got := payNode(t, dir, "mpp-fetch", url, "test-echo")
 		if got["status"] != 200.0 {

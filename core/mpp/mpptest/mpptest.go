@@ -68,6 +68,9 @@ func (w *Wallet) PayMPP(t testing.TB, d evm.Domain, ch mpp.Challenge, tamper fun
 		ValidBefore: big.NewInt(exp.Unix()), Nonce: evm.Keccak256([]byte(ch.ID + ch.Realm))}
 	echo := map[string]any{"id": ch.ID, "realm": ch.Realm, "method": ch.Method, "intent": ch.Intent,
 		"request": ch.Request, "expires": ch.Expires, "description": ch.Description}
+	if ch.CredentialHeader != "" {
+		echo["header"] = ch.CredentialHeader
+	}
 	if tamper != nil {
 		tamper(&a, echo)
 	}
