@@ -53,6 +53,9 @@ func DefaultRules() []Rule {
 		{Name: "register", Prefix: "/api/register", Rate: perMinute(10), PerIP: true},
 		{Name: "forgot-password", Prefix: "/api/auth/forgot-password", Rate: perMinute(10), PerIP: true},
 		{Name: "reset-password", Prefix: "/api/auth/reset-password", Rate: perMinute(10), PerIP: true},
+		// Stripe delivers webhooks in bursts from a few addresses; every
+		// delivery is signature-checked before it does any work.
+		{Name: "stripe-webhooks", Prefix: "/api/webhooks/stripe", Rate: perMinute(1000), PerIP: true},
 	}
 }
 

@@ -26,6 +26,7 @@ func TestDefaults(t *testing.T) {
 		"/api/v1/gateway": {100, false}, "/api/agents": {100, false}, "/api/chat": {60, false},
 		"/api/instance": {30, false}, "/api/provision": {5, true}, "/api/register": {10, true},
 		"/api/auth/forgot-password": {10, true}, "/api/auth/reset-password": {10, true},
+		"/api/webhooks/stripe": {1000, true},
 	}
 	rules := DefaultRules()
 	if len(rules) != len(want) {
