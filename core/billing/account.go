@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -223,5 +224,46 @@ func (s *Service) postBilling(w http.ResponseWriter, r *http.Request, _ httprout
 	default:
 		return api.BadRequest("INVALID_ACTION", "Invalid action; use create-checkout, enable-byok, disable-byok, get-usage or buy-credits")
 	}
+	return nil
+}
+
+// adminPayments: GET /api/admin/payments?limit= → every machine payment,
+// anonymous ones included, newest first, with the total: the operators' view
+// for reconciling settlements. Admins only.
+func (s *Service) adminPayments(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	p, err := auth.Require(r)
+	if err != nil {
+		return err
+	}
+	if !p.Admin {
+		return api.Forbidden("ADMIN_REQUIRED", "Only administrators can list all payments")
+	}
+	limit := 100
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 500 {
+			return api.BadRequest("INVALID_LIMIT", "limit must be a whole number from 1 to 500")
+		}
+		limit = n
+	}
+	mps, err := s.Store.AllPayments(r.Context(), limit)
+	if err != nil {
+		return err
+	}
+	out := make([]map[string]any, len(mps))
+	var total int64
+	for i, p := range mps {
+		total += p.AmountMicroUSD
+		var user any
+		if p.UserID != "" {
+			user = p.UserID
+		}
+		out[i] = map[string]any{"id": p.ID, "userId": user, "method": p.Protocol, "payer": p.Payer, "network": p.Network,
+			"asset": p.Asset, "assetAmount": p.Amount, "amount": json.Number(money.FormatUSD(p.AmountMicroUSD)),
+			"amountMicroUsd": p.AmountMicroUSD, "target": p.Target, "challengeId": p.ChallengeID, "reference": p.Reference,
+			"receipt": p.Receipt, "createdAt": p.CreatedAt.UTC().Format(time.RFC3339Nano)}
+	}
+	api.OK(w, map[string]any{"payments": out, "count": len(out), "totalMicroUsd": total,
+		"total": json.Number(money.FormatUSD(total))})
 	return nil
 }

@@ -93,6 +93,7 @@ func (s *Service) Routes(r *httprouter.Router, a api.Adapter) {
 	r.POST("/api/webhooks/stripe", a.Handle(s.webhook))
 	r.GET("/api/billing", a.Handle(s.getBilling))
 	r.POST("/api/billing", a.Handle(s.postBilling))
+	r.GET("/api/admin/payments", a.Handle(s.adminPayments))
 }
 
 func (s *Service) now() time.Time {

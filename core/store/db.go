@@ -50,6 +50,7 @@ type lookupSQL struct {
 	passwordReset  string // token hash → user_id, expires_at, used_at
 	referral       string // referral code → id
 	stripeCustomer string // Stripe customer id → id
+	allPayments    string // limit → payments rows (paymentColumns order), newest first
 }
 
 // scanAll collects rows with scan, closing them.

@@ -110,25 +110,46 @@ func (s *Store) RecordPayment(ctx context.Context, p *MachinePayment) error {
 
 // Payments lists the caller's machine payments, newest first.
 func (s *Store) Payments(ctx context.Context, userID string, limit int) ([]MachinePayment, error) {
-	if limit <= 0 || limit > 500 {
-		limit = 100
-	}
 	var out []MachinePayment
 	err := s.read(ctx, userID, func(q querier) error {
 		rs, err := q.Query(ctx, `SELECT `+paymentColumns+` FROM payments WHERE user_id = $1
-			ORDER BY created_at DESC, id LIMIT $2`, userID, limit)
+			ORDER BY created_at DESC, id LIMIT $2`, userID, pageSize(limit))
 		if err != nil {
 			return err
 		}
-		out, err = scanAll(rs, func(r rows) (MachinePayment, error) {
-			var p MachinePayment
-			err := r.Scan(&p.ID, &p.UserID, &p.Protocol, &p.Method, &p.Payer, &p.Network, &p.Asset, &p.Amount,
-				&p.AmountMicroUSD, &p.Target, &p.ChallengeID, &p.ClaimKey, &p.Reference, &p.Receipt, &p.CreatedAt)
-			return p, err
-		})
+		out, err = scanAll(rs, scanPayment)
 		return err
 	})
 	return out, err
+}
+
+// AllPayments lists every machine payment, anonymous ones included, newest
+// first: the operators' view. Callers must check the principal is an admin.
+func (s *Store) AllPayments(ctx context.Context, limit int) ([]MachinePayment, error) {
+	var out []MachinePayment
+	err := s.b.system(ctx, func(q querier) error {
+		rs, err := q.Query(ctx, s.b.lookups().allPayments, pageSize(limit))
+		if err != nil {
+			return err
+		}
+		out, err = scanAll(rs, scanPayment)
+		return err
+	})
+	return out, err
+}
+
+func pageSize(limit int) int {
+	if limit <= 0 || limit > 500 {
+		return 100
+	}
+	return limit
+}
+
+func scanPayment(r rows) (MachinePayment, error) {
+	var p MachinePayment
+	err := r.Scan(&p.ID, &p.UserID, &p.Protocol, &p.Method, &p.Payer, &p.Network, &p.Asset, &p.Amount,
+		&p.AmountMicroUSD, &p.Target, &p.ChallengeID, &p.ClaimKey, &p.Reference, &p.Receipt, &p.CreatedAt)
+	return p, err
 }
 
 // Replay is an answer kept for an Idempotency-Key.
@@ -212,12 +233,9 @@ type CreditEntry struct {
 // CreditEntries lists the caller's ledger entries of the given kinds (all
 // kinds when none), newest first.
 func (s *Store) CreditEntries(ctx context.Context, userID string, limit int, kinds ...string) ([]CreditEntry, error) {
-	if limit <= 0 || limit > 500 {
-		limit = 100
-	}
 	var out []CreditEntry
 	err := s.read(ctx, userID, func(q querier) error {
-		args := []any{userID, limit}
+		args := []any{userID, pageSize(limit)}
 		filter := ""
 		for i, k := range kinds {
 			if i == 0 {

@@ -85,6 +85,14 @@ func TestRecordPayment(t *testing.T) {
 		if got, err := s.Payments(ctx, bob.ID, 10); len(got) != 0 || err != nil {
 			t.Errorf("bob sees %d payments (%v); want 0", len(got), err)
 		}
+		all, err := s.AllPayments(ctx, 10)
+		if err != nil || len(all) != 2 {
+			t.Fatalf("AllPayments = %+v, %v; want alice's and the anonymous one", all, err)
+		}
+		owners := map[string]bool{all[0].UserID: true, all[1].UserID: true}
+		if !owners[alice.ID] || !owners[""] {
+			t.Errorf("AllPayments owners = %v; want alice and anonymous", owners)
+		}
 	})
 }
 

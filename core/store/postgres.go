@@ -149,6 +149,7 @@ var pgLookups = lookupSQL{
 	passwordReset:  `SELECT user_id, expires_at, used_at FROM agentbot_lookup_password_reset($1)`,
 	referral:       `SELECT id FROM agentbot_lookup_referral($1)`,
 	stripeCustomer: `SELECT id FROM agentbot_lookup_stripe_customer($1)`,
+	allPayments:    `SELECT ` + paymentColumns + ` FROM agentbot_list_payments($1)`,
 }
 
 func (b *pgBackend) lookups() *lookupSQL { return &pgLookups }

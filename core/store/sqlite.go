@@ -152,6 +152,7 @@ var sqliteLookups = lookupSQL{
 	passwordReset:  `SELECT user_id, expires_at, used_at FROM password_resets WHERE token_hash = $1`,
 	referral:       `SELECT id FROM users WHERE referral_code = upper($1)`,
 	stripeCustomer: `SELECT id FROM users WHERE stripe_customer_id = $1`,
+	allPayments:    `SELECT ` + paymentColumns + ` FROM payments ORDER BY created_at DESC, id LIMIT $1`,
 }
 
 func (b *sqliteBackend) lookups() *lookupSQL { return &sqliteLookups }

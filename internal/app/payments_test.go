@@ -31,7 +31,8 @@ func TestBillingListsPayments(t *testing.T) {
 	for _, backend := range servertest.Backends {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
-			se := servertest.New(t, backend, map[string]string{"PAY_TO_ADDRESS": "0x742d35cc6634c0532925a3b844bc9e7595f8fe00"})
+			se := servertest.New(t, backend, map[string]string{"PAY_TO_ADDRESS": "0x742d35cc6634c0532925a3b844bc9e7595f8fe00",
+				"ADMIN_EMAILS": "ops@example.com"})
 			ctx := context.Background()
 			m, closeM, err := machinePayments(ctx, se.Config, se.Store, se.Log)
 			if err != nil || m == nil {
@@ -87,6 +88,31 @@ func TestBillingListsPayments(t *testing.T) {
 			if q := billing.Payments[1]; q.Method != "stripe" || q.Reference != "cs_test_pack" {
 				t.Errorf("older payment = %+v; want the Stripe purchase", q)
 			}
+
+			// An anonymous payer; then the operators' view lists both payments.
+			anon := se.Client(t)
+			r402 := anon.Do("POST", "/api/v1/gateway", map[string]any{}, "X-Plugin-Id", "priced")
+			chs, _ = mpp.ParseChallenges(r402.Header.Values("WWW-Authenticate"))
+			anon.Do("POST", "/api/v1/gateway", map[string]any{}, "X-Plugin-Id", "priced",
+				"Authorization", mpptest.NewWallet(t).PayMPP(t, m.Domain, chs[0], nil)).Expect(t, 200, "")
+			c.Do("GET", "/api/admin/payments", nil).Expect(t, 403, "ADMIN_REQUIRED")
+			ops := se.Client(t)
+			ops.SignUp("ops@example.com", "password-ops")
+			all := ops.Do("GET", "/api/admin/payments", nil).Expect(t, 200, "")
+			var list struct {
+				Payments []struct {
+					UserID *string `json:"userId"`
+				}
+				TotalMicroUsd int64
+			}
+			if err := json.Unmarshal(all.Body, &list); err != nil {
+				t.Fatal(err)
+			}
+			if len(list.Payments) != 2 || list.TotalMicroUsd != 40_000 || list.Payments[0].UserID != nil ||
+				list.Payments[1].UserID == nil || *list.Payments[1].UserID != uid {
+				t.Errorf("admin payments = %s; want the anonymous payment then the account's, $0.04 in all", all.Body)
+			}
+			ops.Do("GET", "/api/admin/payments?limit=0", nil).Expect(t, 400, "INVALID_LIMIT")
 		})
 	}
 }
