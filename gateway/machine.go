@@ -246,9 +246,12 @@ type machinePayment struct {
 	refuse    func(code, detail string) *api.Error
 }
 
-// verifyTransfer checks an EIP-3009 authorization against a call's terms; the
-// error text is the reason given to the payer.
-func (m *MachinePayments) verifyTransfer(c *Call, a *evm.TransferAuthorization, sig []byte, minValidity time.Duration) (code string, err error) {
+// verifyTransfer checks an EIP-3009 authorization against a call's terms:
+// recipient, exact value, a validity window that has begun, has at least
+// minValidity left and ends no later than latest (so that its single-use
+// claim need only be kept that long), and the signature. The error text is
+// the reason given to the payer.
+func (m *MachinePayments) verifyTransfer(c *Call, a *evm.TransferAuthorization, sig []byte, minValidity time.Duration, latest time.Time) (code string, err error) {
 	now := m.now()
 	if a.To != m.PayTo {
 		return "verification-failed", errors.New("the authorization pays another recipient")
@@ -267,6 +270,10 @@ func (m *MachinePayments) verifyTransfer(c *Call, a *evm.TransferAuthorization, 
 	if a.ValidBefore.Cmp(big.NewInt(now.Add(minValidity).Unix())) <= 0 {
 		return "payment-expired", errors.New("the authorization has expired")
 	}
+	if a.ValidBefore.Cmp(big.NewInt(latest.Unix())) > 0 {
+		return "verification-failed", fmt.Errorf("the authorization stays valid past %s; sign one that expires sooner",
+			latest.Format(time.RFC3339))
+	}
 	if err := evm.VerifyTransfer(m.Domain, *a, sig); err != nil {
 		return "verification-failed", errors.New("the signature is not the payer's")
 	}
@@ -280,10 +287,8 @@ func claimKey(d evm.Domain, a *evm.TransferAuthorization) string {
 
 // claim takes the authorization's single use until it expires.
 func (m *MachinePayments) claim(ctx context.Context, r *http.Request, c *Call, key string, a *evm.TransferAuthorization) *api.Error {
+	// verifyTransfer bounded validBefore to minutes from now.
 	until := time.Unix(a.ValidBefore.Int64(), 0)
-	if !a.ValidBefore.IsInt64() {
-		until = m.now().Add(24 * time.Hour)
-	}
 	ok, err := m.Claims.Claim(ctx, key, until.Add(time.Minute))
 	if err != nil {
 		return api.Internal(fmt.Errorf("claim payment: %w", err))
@@ -344,7 +349,7 @@ func (m *MachinePayments) authorizeMPP(ctx context.Context, r *http.Request, c *
 	if cred.Source != "" && !strings.EqualFold(cred.Source, fmt.Sprintf("did:pkh:eip155:%d:%s", m.Domain.ChainID, a.From.Hex())) {
 		return nil, m.refuse(r, c, "verification-failed", "The credential's source is not the authorization's signer")
 	}
-	if code, err := m.verifyTransfer(c, a, sig, 0); err != nil {
+	if code, err := m.verifyTransfer(c, a, sig, 0, exp.Add(m.ttl())); err != nil {
 		return nil, m.refuse(r, c, code, err.Error())
 	}
 	key := claimKey(m.Domain, a)
@@ -376,7 +381,8 @@ func (m *MachinePayments) authorizeX402(ctx context.Context, r *http.Request, c 
 		return nil, m.refuse(r, c, "invalid-payload", "The authorization is malformed: "+err.Error())
 	}
 	// The facilitator rule: at least 6 seconds of validity left to settle in.
-	if code, err := m.verifyTransfer(c, a, sig, 6*time.Second); err != nil {
+	latest := m.now().Add(time.Duration(req.MaxTimeoutSeconds)*time.Second + 5*time.Minute) // clock skew
+	if code, err := m.verifyTransfer(c, a, sig, 6*time.Second, latest); err != nil {
 		return nil, m.refuse(r, c, code, err.Error())
 	}
 	key := claimKey(m.Domain, a)

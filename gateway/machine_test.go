@@ -221,6 +221,15 @@ func testMachinePayments(t *testing.T, backend string) {
 			"underpaid":      {w.PayMPP(t, domain, ch, func(a *evm.TransferAuthorization, _ map[string]any) { a.Value = big.NewInt(1) }), 402, "payment-insufficient"},
 			"other payee":    {w.PayMPP(t, domain, ch, func(a *evm.TransferAuthorization, _ map[string]any) { a.To = other.Address }), 402, "verification-failed"},
 			"unbound nonce":  {w.PayMPP(t, domain, ch, func(a *evm.TransferAuthorization, _ map[string]any) { a.Nonce[0] ^= 1 }), 402, "verification-failed"},
+			"valid for ever": {w.PayMPP(t, domain, ch, func(a *evm.TransferAuthorization, _ map[string]any) {
+				a.ValidBefore = new(big.Int).Lsh(big.NewInt(1), 200)
+			}), 402, "verification-failed"},
+			"not valid yet": {w.PayMPP(t, domain, ch, func(a *evm.TransferAuthorization, _ map[string]any) {
+				a.ValidAfter = big.NewInt(time.Now().Add(time.Hour).Unix())
+			}), 402, "verification-failed"},
+			"already expired": {w.PayMPP(t, domain, ch, func(a *evm.TransferAuthorization, _ map[string]any) {
+				a.ValidBefore = big.NewInt(time.Now().Add(-time.Minute).Unix())
+			}), 402, "payment-expired"},
 			"impostor": {w.PayMPP(t, domain, ch, func(a *evm.TransferAuthorization, _ map[string]any) { a.From = other.Address }), 402,
 				"verification-failed"},
 		} {
