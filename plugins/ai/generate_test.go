@@ -426,6 +426,9 @@ func TestGenerateTextUpstreamDown(t *testing.T) {
 	c := serveAI(t, f, cfg)
 	resp := invoke(t, c, "generate-text", `{"prompt":"Hi"}`, provider.Caller{Plan: "solo"})
 	checkErr(t, "generate-text with the upstream down", resp.Error, 502, "UPSTREAM_ERROR")
+	if resp.Error != nil && (strings.Contains(resp.Error.Message, "dial") || !strings.Contains(resp.Error.Message, "(connection refused)")) {
+		t.Errorf("message %q; want the host named without the socket's details", resp.Error.Message)
+	}
 }
 
 func TestInvokeUnknownCapability(t *testing.T) {

@@ -185,7 +185,9 @@ func upstreamErr(err error) *provider.Error {
 		if errors.Is(err, context.DeadlineExceeded) {
 			return provider.Errorf(504, "UPSTREAM_TIMEOUT", "The AI provider did not answer in time")
 		}
-		return provider.Errorf(502, "UPSTREAM_ERROR", "The AI provider failed: %v", err)
+		// Transport failures arrive as *upstream.Error; anything else is ours,
+		// and its text is not the caller's business.
+		return provider.Errorf(502, "UPSTREAM_ERROR", "The AI provider failed")
 	}
 	switch {
 	case ue.Status == 429:

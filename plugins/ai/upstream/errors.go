@@ -8,9 +8,12 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 	"unicode/utf8"
 )
@@ -87,7 +90,43 @@ func (e *Endpoint) transportError(ctx context.Context, err error) error {
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return fmt.Errorf("upstream: %w", ctxErr)
 	}
+	var uerr *url.Error
+	var nerr net.Error
+	if errors.As(err, &uerr) || errors.As(err, &nerr) {
+		return e.newError(0, networkMessage(err))
+	}
 	return e.newError(0, err.Error())
+}
+
+// networkMessage describes a network failure by host and kind, without the
+// socket's or resolver's addresses (which are the platform's, not the caller's).
+func networkMessage(err error) string {
+	host := ""
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		if u, perr := url.Parse(uerr.URL); perr == nil {
+			host = u.Host
+		}
+	}
+	var dnsErr *net.DNSError
+	var opErr *net.OpError
+	kind := "network error"
+	switch {
+	case errors.As(err, &dnsErr):
+		kind = "host not found"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		kind = "connection refused"
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		kind = "connection closed"
+	case errors.As(err, &opErr) && opErr.Timeout():
+		kind = "timed out"
+	case errors.As(err, &opErr) && opErr.Op == "dial":
+		kind = "cannot connect"
+	}
+	if host == "" {
+		return "could not reach the provider (" + kind + ")"
+	}
+	return "could not reach " + host + " (" + kind + ")"
 }
 
 // readBody reads a successful response's body, refusing more than limit bytes.

@@ -1,7 +1,12 @@
 package upstream
 
 import (
+	"errors"
+	"net"
 	"net/http"
+	"net/url"
+	"os"
+	"syscall"
 	"strings"
 	"testing"
 	"time"
@@ -80,6 +85,27 @@ func TestCleanMessage(t *testing.T) {
 		got := cleanMessage(tt.msg, tt.key)
 		if got != tt.want || utf8.RuneCountInString(got) > maxMessage {
 			t.Errorf("cleanMessage(%.40q, %q) = %.60q; want %.60q", tt.msg, tt.key, got, tt.want)
+		}
+	}
+}
+
+// Network failures name the host and the kind of failure, never the
+// platform's resolver or socket addresses.
+func TestNetworkMessage(t *testing.T) {
+	dns := &url.Error{Op: "Post", URL: "https://api.openai.com/v1/chat/completions",
+		Err: &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: "api.openai.com", Server: "10.255.255.53:53"}}}
+	refused := &url.Error{Op: "Post", URL: "http://127.0.0.1:9/v1",
+		Err: &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}}
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{dns, "could not reach api.openai.com (host not found)"},
+		{refused, "could not reach 127.0.0.1:9 (connection refused)"},
+		{&net.OpError{Op: "read", Net: "tcp", Err: errors.New("boom")}, "could not reach the provider (network error)"},
+	} {
+		if got := networkMessage(tc.err); got != tc.want {
+			t.Errorf("networkMessage(%v) = %q; want %q", tc.err, got, tc.want)
 		}
 	}
 }
