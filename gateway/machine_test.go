@@ -390,4 +390,15 @@ func TestMachinePaymentSettlementFailure(t *testing.T) {
 	if fs.calls.Load() != 1 {
 		t.Errorf("settler called %d times; want 1", fs.calls.Load())
 	}
+
+	// Over x402 the failure is reported in PAYMENT-RESPONSE as well.
+	e.m.Settler = fs
+	_, r402 := e.challenge(t, "cheap")
+	xr := e.se.Client(t).Do("POST", "/api/v1/gateway", map[string]any{}, "X-Plugin-Id", "cheap",
+		"PAYMENT-SIGNATURE", w.PayX402(t, domain, r402.Header.Get("PAYMENT-REQUIRED"), e.clock.now()))
+	problemCode(t, xr, 402, "verification-failed")
+	var sr x402.SettleResponse
+	if err := x402.DecodeHeader(xr.Header.Get("PAYMENT-RESPONSE"), &sr); err != nil || sr.Success || sr.ErrorReason == "" {
+		t.Errorf("PAYMENT-RESPONSE of a failed settlement = %+v, %v; want success false with a reason", sr, err)
+	}
 }

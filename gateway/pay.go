@@ -13,6 +13,7 @@ import (
 	"github.com/agentbot/gateway/core/money"
 	"github.com/agentbot/gateway/core/mpp"
 	"github.com/agentbot/gateway/core/store"
+	"github.com/agentbot/gateway/core/x402"
 )
 
 // Call is a gateway call awaiting payment.
@@ -262,7 +263,15 @@ func (p *PaymentStep) Settle(ctx context.Context, pay *Payment, o Outcome) error
 	header, value, err := m.settle(ctx, mp.call, pay)
 	if err != nil {
 		m.log().Warn("settle machine payment", "plugin", mp.call.ID, "err", err)
-		return mp.refuse("verification-failed", "The payment could not be settled")
+		refusal := mp.refuse("verification-failed", "The payment could not be settled")
+		if mp.protocol == "x402" {
+			// x402 reports a failed settlement in PAYMENT-RESPONSE too.
+			if v, err := x402.EncodeHeader(x402.SettleResponse{Success: false, ErrorReason: "settlement_failed",
+				Network: m.network(), Payer: mp.s.Authorization.From.Hex()}); err == nil {
+				refusal.Header.Set("PAYMENT-RESPONSE", v)
+			}
+		}
+		return refusal
 	}
 	pay.ReceiptHeader, pay.Receipt = header, value
 	return nil
