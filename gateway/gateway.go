@@ -142,7 +142,9 @@ func DefaultPrices() map[string]int64 {
 	return map[string]int64{"agent": 50_000, "generate-text": 10_000, "tts": 30_000, "stt": 20_000}
 }
 
-// flush pushes buffered bytes to the client.
+// flush pushes buffered bytes to the client. Only streams flush, so it also
+// moves the stream's deadlines (api.StreamDeadline).
 func flush(w http.ResponseWriter) {
+	api.StreamDeadline(w)
 	_ = http.NewResponseController(w).Flush()
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
 	"reflect"
 	"strings"
@@ -248,10 +249,18 @@ const adminEmail = "admin@example.com"
 // dispatcher and forwarder; opts adjust the gateway before it is mounted.
 func newEnv(t *testing.T, opts ...func(*gateway.Gateway)) *tenv {
 	t.Helper()
-	se := servertest.New(t, "sqlite", map[string]string{
+	return newEnvVars(t, nil, opts...)
+}
+
+// newEnvVars is newEnv with more configuration variables.
+func newEnvVars(t *testing.T, vars map[string]string, opts ...func(*gateway.Gateway)) *tenv {
+	t.Helper()
+	all := map[string]string{
 		"ADMIN_EMAILS":         adminEmail,
 		"AGENTBOT_RATE_LIMITS": "default=100000-M,/api/v1/gateway=100000-M",
-	})
+	}
+	maps.Copy(all, vars)
+	se := servertest.New(t, "sqlite", all)
 	d := newFakeDispatcher()
 	f := &fakeForwarder{}
 	prices := gateway.DefaultPrices()

@@ -34,7 +34,9 @@ var (
 type Authenticator struct {
 	Store *store.Store
 	JWT   JWT
-	// Admins holds lower-cased ADMIN_EMAILS.
+	// Admins holds ADMIN_EMAILS in their canonical (lower-case ASCII) form.
+	// They grant admin rights only to an account whose stored address is
+	// exactly one of them and verified.
 	Admins map[string]bool
 	// CSRFKey derives each session's CSRF token from its session token.
 	CSRFKey []byte
@@ -45,13 +47,16 @@ type Authenticator struct {
 	Log           *slog.Logger
 	Now           func() time.Time
 
-	// KeyCacheTTL bounds how long a resolved API key is trusted without asking
-	// the database again (0 disables the cache). Deleting a key evicts it on
-	// this node at once; other nodes notice within the TTL.
+	// KeyCacheTTL bounds how long a resolved API key, or a user's state behind
+	// a JWT (credential generation, address, role), is trusted without asking
+	// the database again (0 disables the caches). Deleting a key or moving a
+	// user's credential generation evicts it on this node at once (ForgetKey,
+	// ForgetUser); other nodes notice within the TTL.
 	KeyCacheTTL time.Duration
 
 	touched sync.Map // API key id → time.Time of the last persisted lastUsed
 	keys    keyCache
+	users   userCache
 }
 
 type state struct {
@@ -91,7 +96,7 @@ func (a *Authenticator) resolve(w http.ResponseWriter, r *http.Request, st *stat
 		if strings.HasPrefix(cred, APIKeyPrefix) {
 			st.p, st.err = a.apiKey(ctx, cred)
 		} else {
-			st.p, st.err = a.jwt(cred)
+			st.p, st.err = a.jwt(ctx, cred)
 		}
 		return
 	}
@@ -106,7 +111,7 @@ func (a *Authenticator) resolve(w http.ResponseWriter, r *http.Request, st *stat
 		}
 		return
 	}
-	st.p = a.principal(sess.UserID, sess.Email, sess.Role, MethodSession)
+	st.p = a.principal(sess.UserID, sess.Email, sess.Role, sess.EmailVerified, sess.Gen, MethodSession)
 	st.p.SessionID = sess.ID
 	st.sessionToken = c.Value
 	if !safeMethod(r.Method) {
@@ -139,9 +144,12 @@ func safeMethod(m string) bool {
 	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
 }
 
-func (a *Authenticator) principal(userID, email, role string, m Method) *Principal {
-	return &Principal{UserID: userID, Email: email, Role: role, Method: m,
-		Admin: role == "admin" || a.Admins[strings.ToLower(email)]}
+// principal builds a principal from the stored account. ADMIN_EMAILS match
+// the stored address exactly (it is stored in its canonical form) and only
+// once it is verified.
+func (a *Authenticator) principal(userID, email, role string, verified bool, gen int64, m Method) *Principal {
+	return &Principal{UserID: userID, Email: email, Role: role, EmailVerified: verified, Gen: gen, Method: m,
+		Admin: role == "admin" || (verified && a.Admins[email])}
 }
 
 func (a *Authenticator) apiKey(ctx context.Context, key string) (*Principal, *api.Error) {
@@ -165,7 +173,7 @@ func (a *Authenticator) apiKey(ctx context.Context, key string) (*Principal, *ap
 		}
 	}
 	a.touch(ctx, o)
-	p := a.principal(o.UserID, o.Email, o.Role, MethodAPIKey)
+	p := a.principal(o.UserID, o.Email, o.Role, o.EmailVerified, o.Gen, MethodAPIKey)
 	p.KeyID = o.KeyID
 	return p, nil
 }
@@ -193,12 +201,41 @@ func (a *Authenticator) touch(ctx context.Context, o *store.KeyOwner) {
 // ForgetKey drops a deleted key from this node's cache.
 func (a *Authenticator) ForgetKey(keyID string) { a.keys.forget(keyID) }
 
-func (a *Authenticator) jwt(token string) (*Principal, *api.Error) {
+// ForgetUser drops what this node caches about a user (their state behind
+// JWTs and their API keys' owner records), after a change to their credential
+// generation, address or role.
+func (a *Authenticator) ForgetUser(userID string) {
+	a.users.forget(userID)
+	a.keys.forgetUser(userID)
+}
+
+// jwt verifies a token, then re-derives the caller from the stored account:
+// a token of an older credential generation, or of a deleted user, is
+// refused, and the address, role and admin rights are the account's now, not
+// the token's claims.
+func (a *Authenticator) jwt(ctx context.Context, token string) (*Principal, *api.Error) {
 	c, err := a.JWT.Verify(token)
 	if err != nil {
 		return nil, ErrTokenInvalidHTTP
 	}
-	return a.principal(c.UserID, c.Email, c.Role, MethodJWT), nil
+	now := a.now()
+	st, ok := a.users.get(c.UserID, now)
+	if !ok {
+		st, err = a.Store.AuthState(ctx, c.UserID)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, ErrTokenInvalidHTTP
+		}
+		if err != nil {
+			return nil, api.Internal(err)
+		}
+		if a.KeyCacheTTL > 0 {
+			a.users.put(c.UserID, st, now.Add(a.KeyCacheTTL))
+		}
+	}
+	if st.Gen != c.Gen {
+		return nil, ErrTokenInvalidHTTP
+	}
+	return a.principal(c.UserID, st.Email, st.Role, st.EmailVerified, st.Gen, MethodJWT), nil
 }
 
 // CSRFToken is the CSRF token bound to a session token.

@@ -113,6 +113,18 @@ func (f *fixture) authenticator() *Authenticator {
 	}
 }
 
+// verify marks u's address verified, as following the mailed link does.
+func (f *fixture) verify(u *store.User) {
+	f.t.Helper()
+	tok := NewToken()
+	if err := f.s.CreateEmailVerification(context.Background(), u.ID, u.Email, Digest(tok), f.now.Add(time.Hour)); err != nil {
+		f.t.Fatal(err)
+	}
+	if _, err := f.s.VerifyEmail(context.Background(), Digest(tok)); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
 func (f *fixture) user(email, role string) *store.User {
 	f.t.Helper()
 	u, err := f.s.CreateUser(context.Background(), store.NewUser{Email: email, Name: email, PasswordHash: "x", Role: role})
@@ -172,20 +184,35 @@ func withCookie(method, token string) *http.Request {
 func TestAuthenticate(t *testing.T) {
 	f := newFixture(t)
 	ada := f.user("Ada@Example.com", "user")
-	boss := f.user("Boss@Example.COM", "user")
+	boss := f.user("boss@example.com", "user")
+	f.verify(boss)
+	// ADMIN_EMAILS match the stored (canonical) address exactly, once verified.
+	unverifiedBoss := f.user("boss2@example.com", "user")
+	shouty := f.user("BOSS3@example.com", "user")
+	f.verify(shouty)
 	root := f.user("root@example.com", "admin")
+	unverifiedKey, _ := f.apiKey(unverifiedBoss)
+	shoutyKey, _ := f.apiKey(shouty)
+	f.a.Admins["boss2@example.com"], f.a.Admins["boss3@example.com"] = true, true
 
 	adaKey, adaKeyRow := f.apiKey(ada)
 	bossKey, _ := f.apiKey(boss)
 	rootKey, _ := f.apiKey(root)
 	adaTok, adaSess := f.session(ada, f.now.Add(30*24*time.Hour))
 	bossTok, _ := f.session(boss, f.now.Add(30*24*time.Hour))
-	adaJWT, _, err := f.a.JWT.Issue(&Principal{UserID: ada.ID, Email: ada.Email, Role: "user"})
+	adaJWT, _, err := f.a.JWT.Issue(&Principal{UserID: ada.ID, Email: ada.Email, Role: "user", Gen: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rootJWT, _, _ := f.a.JWT.Issue(&Principal{UserID: root.ID, Email: root.Email, Role: "admin"})
-	otherJWT, _, _ := JWT{Secret: []byte("another-secret-0123456789abcdef012")}.Issue(&Principal{UserID: ada.ID, Role: "user"})
+	rootJWT, _, _ := f.a.JWT.Issue(&Principal{UserID: root.ID, Email: root.Email, Role: "admin", Gen: 1})
+	otherJWT, _, _ := JWT{Secret: []byte("another-secret-0123456789abcdef012")}.Issue(&Principal{UserID: ada.ID, Role: "user", Gen: 1})
+	// A token claiming admin for a user who is not: the role is re-derived.
+	adaAdminJWT, _, _ := f.a.JWT.Issue(&Principal{UserID: ada.ID, Email: ada.Email, Role: "admin", Admin: true, Gen: 1})
+	staleJWT, _, _ := f.a.JWT.Issue(&Principal{UserID: root.ID, Email: root.Email, Role: "admin", Gen: 1})
+	if err := f.s.SignOutEverywhere(context.Background(), root.ID); err != nil {
+		t.Fatal(err)
+	}
+	rootJWT, _, _ = f.a.JWT.Issue(&Principal{UserID: root.ID, Email: root.Email, Role: "admin", Gen: 2})
 
 	type want struct {
 		userID    string
@@ -208,7 +235,9 @@ func TestAuthenticate(t *testing.T) {
 			r.Header.Set("Authorization", "bearer "+adaKey)
 			return r
 		}(), &want{userID: ada.ID, method: MethodAPIKey, keyID: adaKeyRow.ID}, 0, ""},
-		{"API key of an ADMIN_EMAILS user, any case", bearer("GET", bossKey), &want{userID: boss.ID, method: MethodAPIKey, admin: true}, 0, ""},
+		{"API key of a verified ADMIN_EMAILS user", bearer("GET", bossKey), &want{userID: boss.ID, method: MethodAPIKey, admin: true}, 0, ""},
+		{"API key of an unverified ADMIN_EMAILS user", bearer("GET", unverifiedKey), &want{userID: unverifiedBoss.ID, method: MethodAPIKey}, 0, ""},
+		{"API key of a non-canonical stored address", bearer("GET", shoutyKey), &want{userID: shouty.ID, method: MethodAPIKey}, 0, ""},
 		{"API key of an admin-role user", bearer("GET", rootKey), &want{userID: root.ID, method: MethodAPIKey, admin: true}, 0, ""},
 		{"unknown well-formed API key", bearer("GET", NewAPIKey()), nil, 401, "INVALID_API_KEY"},
 		{"malformed API key", bearer("GET", "sk_nothex"), nil, 401, "INVALID_API_KEY"},
@@ -217,6 +246,8 @@ func TestAuthenticate(t *testing.T) {
 		{"JWT", bearer("GET", adaJWT), &want{userID: ada.ID, method: MethodJWT}, 0, ""},
 		{"JWT on POST needs no CSRF", bearer("POST", adaJWT), &want{userID: ada.ID, method: MethodJWT}, 0, ""},
 		{"admin JWT", bearer("GET", rootJWT), &want{userID: root.ID, method: MethodJWT, admin: true}, 0, ""},
+		{"JWT claiming admin for a user", bearer("GET", adaAdminJWT), &want{userID: ada.ID, method: MethodJWT}, 0, ""},
+		{"JWT of an older generation", bearer("GET", staleJWT), nil, 401, "TOKEN_INVALID"},
 		{"JWT of another secret", bearer("GET", otherJWT), nil, 401, "TOKEN_INVALID"},
 		{"garbage bearer", bearer("GET", "not.a.jwt"), nil, 401, "TOKEN_INVALID"},
 		{"empty bearer", bearer("GET", ""), nil, 401, "TOKEN_INVALID"},
@@ -272,7 +303,7 @@ func TestAuthenticatePrincipalFields(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Principal{UserID: ada.ID, Email: "ada@example.com", Role: "user", Method: MethodAPIKey, KeyID: k.ID}
+	want := Principal{UserID: ada.ID, Email: "ada@example.com", Role: "user", Method: MethodAPIKey, KeyID: k.ID, Gen: 1}
 	if *p != want {
 		t.Errorf("Require(API key) = %+v; want %+v", *p, want)
 	}

@@ -12,6 +12,9 @@ type Claims struct {
 	UserID string `json:"userId"`
 	Email  string `json:"email"`
 	Role   string `json:"role"`
+	// Gen is the user's credential generation when the token was issued; a
+	// token of an older generation is refused.
+	Gen int64 `json:"gen"`
 	jwt.RegisteredClaims
 }
 
@@ -29,8 +32,11 @@ func (j JWT) now() time.Time {
 	return time.Now()
 }
 
-// Issue signs a token for p.
+// Issue signs a token for p, of p's credential generation.
 func (j JWT) Issue(p *Principal) (string, time.Time, error) {
+	if p.Gen < 1 {
+		return "", time.Time{}, errors.New("auth: a token needs the user's credential generation")
+	}
 	ttl := j.TTL
 	if ttl == 0 {
 		ttl = 7 * 24 * time.Hour
@@ -41,7 +47,7 @@ func (j JWT) Issue(p *Principal) (string, time.Time, error) {
 	if p.Admin {
 		role = "admin"
 	}
-	c := Claims{UserID: p.UserID, Email: p.Email, Role: role, RegisteredClaims: jwt.RegisteredClaims{
+	c := Claims{UserID: p.UserID, Email: p.Email, Role: role, Gen: p.Gen, RegisteredClaims: jwt.RegisteredClaims{
 		IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(exp),
 	}}
 	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(j.Secret)
@@ -59,7 +65,7 @@ func (j JWT) Verify(token string) (*Claims, error) {
 		jwt.WithExpirationRequired(),
 		jwt.WithTimeFunc(j.now),
 	)
-	if err != nil || c.UserID == "" || (c.Role != "user" && c.Role != "admin") {
+	if err != nil || c.UserID == "" || c.Gen < 1 || (c.Role != "user" && c.Role != "admin") {
 		return nil, ErrTokenInvalid
 	}
 	return &c, nil

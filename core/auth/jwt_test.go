@@ -39,7 +39,7 @@ func handToken(header, claims string, secret []byte) string {
 // claimsJSON returns claims valid at jwtEpoch, with changes applied.
 func claimsJSON(t *testing.T, change func(m map[string]any)) string {
 	t.Helper()
-	m := map[string]any{"userId": "usr_1", "email": "ada@example.com", "role": "user",
+	m := map[string]any{"userId": "usr_1", "email": "ada@example.com", "role": "user", "gen": 1,
 		"iat": jwtEpoch.Unix(), "exp": jwtEpoch.Add(time.Hour).Unix()}
 	if change != nil {
 		change(m)
@@ -71,9 +71,9 @@ func TestJWTRoundTrip(t *testing.T) {
 		p        *Principal
 		wantRole string
 	}{
-		{"user", &Principal{UserID: "usr_1", Email: "ada@example.com", Role: "user"}, "user"},
-		{"admin role", &Principal{UserID: "usr_2", Email: "root@example.com", Role: "admin", Admin: true}, "admin"},
-		{"admin by email", &Principal{UserID: "usr_3", Email: "boss@example.com", Role: "user", Admin: true}, "admin"},
+		{"user", &Principal{Gen: 1, UserID: "usr_1", Email: "ada@example.com", Role: "user"}, "user"},
+		{"admin role", &Principal{Gen: 1, UserID: "usr_2", Email: "root@example.com", Role: "admin", Admin: true}, "admin"},
+		{"admin by email", &Principal{Gen: 1, UserID: "usr_3", Email: "boss@example.com", Role: "user", Admin: true}, "admin"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -105,7 +105,7 @@ func TestJWTRoundTrip(t *testing.T) {
 
 func TestJWTClaimNames(t *testing.T) {
 	j := JWT{Secret: []byte(testSecret), Now: fixedClock(jwtEpoch)}
-	tok, _, err := j.Issue(&Principal{UserID: "usr_1", Email: "ada@example.com", Role: "user"})
+	tok, _, err := j.Issue(&Principal{Gen: 1, UserID: "usr_1", Email: "ada@example.com", Role: "user"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestJWTClaimNames(t *testing.T) {
 	if err := json.Unmarshal(raw, &m); err != nil {
 		t.Fatalf("claims %s: %v", raw, err)
 	}
-	for _, k := range []string{"userId", "email", "role", "exp"} {
+	for _, k := range []string{"userId", "email", "role", "gen", "exp"} {
 		if _, ok := m[k]; !ok {
 			t.Errorf("Issue claims = %s; want member %q", raw, k)
 		}
@@ -124,7 +124,7 @@ func TestJWTClaimNames(t *testing.T) {
 
 func TestJWTExpiry(t *testing.T) {
 	issuer := JWT{Secret: []byte(testSecret), TTL: time.Hour, Now: fixedClock(jwtEpoch)}
-	tok, _, err := issuer.Issue(&Principal{UserID: "usr_1", Email: "a@example.com", Role: "user"})
+	tok, _, err := issuer.Issue(&Principal{Gen: 1, UserID: "usr_1", Email: "a@example.com", Role: "user"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,6 +190,9 @@ func TestJWTRejects(t *testing.T) {
 		{"userId not a string", signWith(t, jwt.SigningMethodHS256, secret, claimsJSON(t, func(m map[string]any) { m["userId"] = 7 }))},
 		{"role superuser", signWith(t, jwt.SigningMethodHS256, secret, claimsJSON(t, func(m map[string]any) { m["role"] = "superuser" }))},
 		{"role Admin", signWith(t, jwt.SigningMethodHS256, secret, claimsJSON(t, func(m map[string]any) { m["role"] = "Admin" }))},
+		{"missing generation", signWith(t, jwt.SigningMethodHS256, secret, claimsJSON(t, func(m map[string]any) { delete(m, "gen") }))},
+		{"generation 0", signWith(t, jwt.SigningMethodHS256, secret, claimsJSON(t, func(m map[string]any) { m["gen"] = 0 }))},
+		{"generation not a number", signWith(t, jwt.SigningMethodHS256, secret, claimsJSON(t, func(m map[string]any) { m["gen"] = "1" }))},
 		{"missing role", signWith(t, jwt.SigningMethodHS256, secret, claimsJSON(t, func(m map[string]any) { delete(m, "role") }))},
 		{"tampered claims", parts[0] + "." + b64(claimsJSON(t, func(m map[string]any) { m["role"] = "admin" })) + "." + parts[2]},
 		{"tampered signature", parts[0] + "." + parts[1] + "." + strings.Repeat("A", len(parts[2]))},
@@ -216,7 +219,7 @@ func TestJWTRejects(t *testing.T) {
 func TestJWTSecretMatters(t *testing.T) {
 	a := JWT{Secret: []byte(testSecret)}
 	b := JWT{Secret: []byte(testSecret + "x")}
-	tok, _, err := a.Issue(&Principal{UserID: "usr_1", Role: "user"})
+	tok, _, err := a.Issue(&Principal{Gen: 1, UserID: "usr_1", Role: "user"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +233,7 @@ func TestJWTSecretMatters(t *testing.T) {
 
 func ExampleJWT() {
 	j := JWT{Secret: []byte(testSecret), TTL: time.Hour, Now: fixedClock(jwtEpoch)}
-	tok, exp, _ := j.Issue(&Principal{UserID: "usr_1", Email: "ada@example.com", Role: "user"})
+	tok, exp, _ := j.Issue(&Principal{Gen: 1, UserID: "usr_1", Email: "ada@example.com", Role: "user"})
 	c, err := j.Verify(tok)
 	fmt.Println(c.UserID, c.Role, exp.Format(time.RFC3339), err)
 	// Output: usr_1 user 2030-01-02T04:04:05Z <nil>

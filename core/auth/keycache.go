@@ -50,3 +50,51 @@ func (c *keyCache) forget(keyID string) {
 		}
 	}
 }
+
+func (c *keyCache) forgetUser(userID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for d, e := range c.m {
+		if e.owner.UserID == userID {
+			delete(c.m, d)
+		}
+	}
+}
+
+// userCache maps user ids to their authentication state for a short time, so
+// that checking a JWT's credential generation costs no database round trip
+// on the hot path. Bounded like keyCache.
+type userCache struct {
+	mu sync.RWMutex
+	m  map[string]userEntry
+}
+
+type userEntry struct {
+	st      *store.AuthState
+	expires time.Time
+}
+
+func (c *userCache) get(userID string, now time.Time) (*store.AuthState, bool) {
+	c.mu.RLock()
+	e, ok := c.m[userID]
+	c.mu.RUnlock()
+	if !ok || !now.Before(e.expires) {
+		return nil, false
+	}
+	return e.st, true
+}
+
+func (c *userCache) put(userID string, st *store.AuthState, expires time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= keyCacheMax {
+		c.m = make(map[string]userEntry)
+	}
+	c.m[userID] = userEntry{st: st, expires: expires}
+}
+
+func (c *userCache) forget(userID string) {
+	c.mu.Lock()
+	delete(c.m, userID)
+	c.mu.Unlock()
+}

@@ -19,8 +19,13 @@ type Principal struct {
 	UserID string
 	Email  string
 	Role   string // as stored: "user" or "admin"
-	// Admin is true for role admin or an email in ADMIN_EMAILS.
-	Admin  bool
+	// EmailVerified: the user proved they read mail sent to Email.
+	EmailVerified bool
+	// Admin is true for role admin or a verified email in ADMIN_EMAILS,
+	// derived from the stored account, never from a token's claims.
+	Admin bool
+	// Gen is the user's credential generation (carried in the JWTs issued).
+	Gen    int64
 	Method Method
 	// KeyID is set for MethodAPIKey, SessionID for MethodSession.
 	KeyID     string

@@ -69,6 +69,15 @@ type Config struct {
 	LogFormat      string
 	LoginFailLimit int64
 	LoginFailWin   time.Duration
+
+	// VerifyTTL is how long an email verification link works.
+	VerifyTTL time.Duration
+	// ReferralMonthlyCap: referrals one referrer is paid for per month.
+	ReferralMonthlyCap int
+	// HTTP server timeouts: reading a whole request, keeping an idle
+	// connection, and writing a response (a stream resets its write deadline
+	// with each chunk instead, and ignores the read deadline).
+	ReadTimeout, IdleTimeout, WriteTimeout time.Duration
 }
 
 // AIConfig is the AI provider's upstreams (CONTRACT §12); keys may be empty.
@@ -209,7 +218,13 @@ func Load(getenv Getenv) (*Config, error) {
 			bad("ADMIN_EMAILS", "%q is not an email address", e)
 			continue
 		}
-		// "Name <addr>" is accepted; only the address is matched.
+		// "Name <addr>" is accepted; only the address is matched, in the
+		// canonical form accounts store (lower-case ASCII), and only once
+		// the account has verified it.
+		if !isPrintableASCII(a.Address) {
+			bad("ADMIN_EMAILS", "%q must be printable ASCII (an internationalised domain in its xn-- form)", e)
+			continue
+		}
 		c.AdminEmails[strings.ToLower(a.Address)] = true
 	}
 
@@ -359,6 +374,25 @@ func Load(getenv Getenv) (*Config, error) {
 		c.KeyCacheTTL = durationVar(v, "AGENTBOT_KEY_CACHE_TTL", bad)
 	}
 	c.ShutdownGrace = durationVar(get("AGENTBOT_SHUTDOWN_GRACE", "30s"), "AGENTBOT_SHUTDOWN_GRACE", bad)
+	c.VerifyTTL = durationVar(get("AGENTBOT_VERIFY_TTL", "24h"), "AGENTBOT_VERIFY_TTL", bad)
+	if c.VerifyTTL > 0 && (c.VerifyTTL < 10*time.Minute || c.VerifyTTL > 7*24*time.Hour) {
+		bad("AGENTBOT_VERIFY_TTL", "must be between 10m and 168h")
+	}
+	c.ReferralMonthlyCap = intVar(get("AGENTBOT_REFERRAL_MONTHLY_CAP", "20"), "AGENTBOT_REFERRAL_MONTHLY_CAP", 0, 100000, bad)
+	c.ReadTimeout = durationVar(get("AGENTBOT_READ_TIMEOUT", "60s"), "AGENTBOT_READ_TIMEOUT", bad)
+	c.IdleTimeout = durationVar(get("AGENTBOT_IDLE_TIMEOUT", "120s"), "AGENTBOT_IDLE_TIMEOUT", bad)
+	c.WriteTimeout = durationVar(get("AGENTBOT_WRITE_TIMEOUT", "120s"), "AGENTBOT_WRITE_TIMEOUT", bad)
+	for _, v := range []struct {
+		name string
+		d    time.Duration
+	}{{"AGENTBOT_READ_TIMEOUT", c.ReadTimeout}, {"AGENTBOT_IDLE_TIMEOUT", c.IdleTimeout}, {"AGENTBOT_WRITE_TIMEOUT", c.WriteTimeout}} {
+		if v.d > 0 && v.d < time.Second {
+			bad(v.name, "must be at least 1s")
+		}
+	}
+	if c.WriteTimeout > 0 && c.PluginTimeout >= c.WriteTimeout {
+		bad("AGENTBOT_WRITE_TIMEOUT", "must be longer than AGENTBOT_PLUGIN_TIMEOUT (%v), or slow calls could never answer", c.PluginTimeout)
+	}
 	if c.SessionTTL > 0 && c.SessionTTL < 2*time.Hour {
 		bad("AGENTBOT_SESSION_TTL", "must be at least 2h")
 	}
@@ -452,6 +486,15 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+func isPrintableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func boolVar(v, name string, bad func(string, string, ...any)) bool {

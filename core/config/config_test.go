@@ -214,6 +214,13 @@ func TestLoadRejects(t *testing.T) {
 		{"AGENTBOT_PUBLIC_URL", "ftp://files.example.com"},
 		{"AGENTBOT_PUBLIC_URL", "api.example.com"},
 		{"ADMIN_EMAILS", "admin@example.com, not-an-email"},
+		{"ADMIN_EMAILS", "\u212aim@example.com"}, // the Kelvin sign, which Go folds to k
+		{"AGENTBOT_VERIFY_TTL", "1m"},
+		{"AGENTBOT_VERIFY_TTL", "1000h"},
+		{"AGENTBOT_REFERRAL_MONTHLY_CAP", "-1"},
+		{"AGENTBOT_READ_TIMEOUT", "500ms"},
+		{"AGENTBOT_IDLE_TIMEOUT", "soon"},
+		{"AGENTBOT_WRITE_TIMEOUT", "30s"}, // not longer than the plugin timeout
 		{"AGENTBOT_CORS_ORIGINS", "app.example.com"},
 		{"AGENTBOT_CORS_ORIGINS", "https://app.example.com/path"},
 		{"AGENTBOT_CORS_ORIGINS", "https://ok.example.com,*.example.com"},

@@ -12,7 +12,8 @@ import (
 	"github.com/agentbot/gateway/core/store"
 )
 
-// ReferralBonus is what a referral gives each side: 10 credits (CONTRACT §5).
+// ReferralBonus is what a referral gives each side: 10 credits, paid once the
+// referred account verifies its address.
 const ReferralBonus = 10 * store.CreditMicroUSD
 
 // credits: GET /api/credits → {credits, balanceMicroUsd, referralCode,

@@ -97,7 +97,7 @@ func TestBadJWTsAreTokenInvalid(t *testing.T) {
 	uid, _ := c.SignUp("jwt@example.com", "password-j")
 	secret := env.Config.JWTSecret
 	claims := func(exp time.Time) jwt.MapClaims {
-		return jwt.MapClaims{"userId": uid, "email": "jwt@example.com", "role": "user", "exp": exp.Unix()}
+		return jwt.MapClaims{"userId": uid, "email": "jwt@example.com", "role": "user", "gen": 1, "exp": exp.Unix()}
 	}
 	sign := func(m jwt.SigningMethod, key []byte, cl jwt.MapClaims) string {
 		s, err := jwt.NewWithClaims(m, cl).SignedString(key)
@@ -109,13 +109,22 @@ func TestBadJWTsAreTokenInvalid(t *testing.T) {
 	seg := func(v any) string { b, _ := json.Marshal(v); return base64.RawURLEncoding.EncodeToString(b) }
 	none := seg(map[string]string{"alg": "none", "typ": "JWT"}) + "." + seg(claims(time.Now().Add(time.Hour))) + "."
 	good := sign(jwt.SigningMethodHS256, secret, claims(time.Now().Add(time.Hour)))
+	noGen := claims(time.Now().Add(time.Hour))
+	delete(noGen, "gen")
+	futureGen := claims(time.Now().Add(time.Hour))
+	futureGen["gen"] = 2
+	otherUser := claims(time.Now().Add(time.Hour))
+	otherUser["userId"] = "usr_doesnotexist"
 	cases := map[string]string{
-		"alg none":     none,
-		"HS512":        sign(jwt.SigningMethodHS512, secret, claims(time.Now().Add(time.Hour))),
-		"wrong secret": sign(jwt.SigningMethodHS256, []byte("another-secret-another-secret-another"), claims(time.Now().Add(time.Hour))),
-		"expired":      sign(jwt.SigningMethodHS256, secret, claims(time.Now().Add(-time.Minute))),
-		"tampered":     good[:len(good)-2] + "xx",
-		"garbage":      "not.a.jwt",
+		"no generation": sign(jwt.SigningMethodHS256, secret, noGen),
+		"not current":   sign(jwt.SigningMethodHS256, secret, futureGen),
+		"no such user":  sign(jwt.SigningMethodHS256, secret, otherUser),
+		"alg none":      none,
+		"HS512":         sign(jwt.SigningMethodHS512, secret, claims(time.Now().Add(time.Hour))),
+		"wrong secret":  sign(jwt.SigningMethodHS256, []byte("another-secret-another-secret-another"), claims(time.Now().Add(time.Hour))),
+		"expired":       sign(jwt.SigningMethodHS256, secret, claims(time.Now().Add(-time.Minute))),
+		"tampered":      good[:len(good)-2] + "xx",
+		"garbage":       "not.a.jwt",
 	}
 	for name, tok := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -143,9 +152,9 @@ func TestPasswordResetWorksOnceAndExpires(t *testing.T) {
 		if r.Str("message") != want || want != "If an account exists, a reset link has been sent" {
 			t.Errorf("forgot-password answers differ: %q vs %q", r.Str("message"), want)
 		}
-		msg := env.Mail.Wait(t)
+		msg := env.Mail.WaitFor(t, "reset@example.com", "Reset")
 		token := regexp.MustCompile(`token=([0-9a-f]{64})`).FindStringSubmatch(msg.Text)
-		if msg.To != "reset@example.com" || token == nil {
+		if token == nil {
 			t.Fatalf("reset mail = %+v; want a link with the token", msg)
 		}
 		anon.Do("POST", "/api/auth/reset-password", map[string]any{"token": token[1], "password": "short"}).Expect(t, 400, "VALIDATION_ERROR")
@@ -158,7 +167,7 @@ func TestPasswordResetWorksOnceAndExpires(t *testing.T) {
 		// A token past its hour never works.
 		env.Identity.Now = func() time.Time { return time.Now().Add(-2 * time.Hour) }
 		anon.Do("POST", "/api/auth/forgot-password", map[string]any{"email": "reset@example.com"}).Expect(t, 200, "")
-		msg = env.Mail.Wait(t)
+		msg = env.Mail.WaitFor(t, "reset@example.com", "Reset")
 		old := regexp.MustCompile(`token=([0-9a-f]{64})`).FindStringSubmatch(msg.Text)
 		anon.Do("POST", "/api/auth/reset-password", map[string]any{"token": old[1], "password": "expired-password"}).Expect(t, 400, "INVALID_TOKEN")
 		anon.Do("POST", "/api/auth/reset-password", map[string]any{"token": strings.Repeat("ab", 32), "password": "whatever-pw"}).Expect(t, 400, "INVALID_TOKEN")
@@ -269,6 +278,7 @@ func TestSettingsEmailConflictAndPasswordChange(t *testing.T) {
 		b.SignUp("second@example.com", "password-2")
 		a.Do("POST", "/api/settings", map[string]any{"email": "SECOND@example.com"}, "X-CSRF-Token", ac).Expect(t, 409, "EMAIL_IN_USE")
 		a.Do("POST", "/api/settings", map[string]any{"email": "renamed@example.com"}, "X-CSRF-Token", ac).Expect(t, 200, "")
+		a.VerifyEmail("renamed@example.com")
 		a2 := env.Client(t)
 		a2.Do("POST", "/api/auth/login", map[string]any{"email": "renamed@example.com", "password": "password-1"}).Expect(t, 200, "")
 		a.Do("POST", "/api/settings/password", map[string]any{"currentPassword": "password-1", "newPassword": "password-1b"}, "X-CSRF-Token", ac).Expect(t, 200, "")
@@ -328,9 +338,13 @@ func TestRegisterRateLimitPerIP(t *testing.T) {
 func TestAdminsFromConfig(t *testing.T) {
 	env := servertest.New(t, "sqlite", map[string]string{"ADMIN_EMAILS": "Boss@Example.com"})
 	c := env.Client(t)
-	c.SignUp("boss@example.com", "password-boss")
-	if r := c.Do("GET", "/api/settings", nil).Expect(t, 200, ""); r.Str("role") != "admin" {
-		t.Errorf("role = %q; want admin", r.Str("role"))
+	c.SignUpUnverified("BOSS@example.com", "password-boss")
+	if r := c.Do("GET", "/api/settings", nil).Expect(t, 200, ""); r.Str("role") != "user" || r.JSON["emailVerified"] != false {
+		t.Errorf("unverified ADMIN_EMAILS account = %s; want role user until verified", r.Body)
+	}
+	c.VerifyEmail("boss@example.com")
+	if r := c.Do("GET", "/api/settings", nil).Expect(t, 200, ""); r.Str("role") != "admin" || r.JSON["emailVerified"] != true {
+		t.Errorf("verified = %s; want role admin", r.Body)
 	}
 	key := c.Do("POST", "/api/keys", map[string]any{"name": "k"}, "X-CSRF-Token", c.Do("GET", "/api/auth/csrf", nil).Str("csrfToken")).Str("key")
 	tok := c.Do("POST", "/api/auth/token", nil, "Authorization", "Bearer "+key).Str("token")
@@ -366,15 +380,61 @@ func TestCreditsAndReferral(t *testing.T) {
 		anon.Do("POST", "/api/register", map[string]any{"email": "x@example.com", "password": "password-x", "referralCode": "ZZZZZZZZ"}).Expect(t, 400, "INVALID_REFERRAL_CODE")
 		anon.Do("POST", "/api/register", map[string]any{"email": "new@example.com", "password": "password-n", "referralCode": strings.ToLower(code)}).Expect(t, 200, "")
 		anon.Do("POST", "/api/auth/login", map[string]any{"email": "new@example.com", "password": "password-n"}).Expect(t, 200, "")
+		// Nothing spendable before the referred account verifies its address.
+		if r := anon.Do("GET", "/api/credits", nil).Expect(t, 200, ""); r.JSON["credits"] != float64(0) {
+			t.Errorf("unverified referee credits = %s; want 0", r.Body)
+		}
+		if r := ref.Do("GET", "/api/credits", nil).Expect(t, 200, ""); r.JSON["credits"] != float64(0) || r.JSON["referralCount"] != float64(0) {
+			t.Errorf("referrer credits before verification = %s; want 0", r.Body)
+		}
+		anon.VerifyEmail("new@example.com")
 		if r := anon.Do("GET", "/api/credits", nil).Expect(t, 200, ""); r.JSON["credits"] != float64(10) || r.JSON["balanceMicroUsd"] != float64(10_000_000) {
 			t.Errorf("referee credits = %s; want 10", r.Body)
 		}
 		if r := ref.Do("GET", "/api/credits", nil).Expect(t, 200, ""); r.JSON["credits"] != float64(10) || r.JSON["referralCount"] != float64(1) {
 			t.Errorf("referrer credits = %s; want 10 and one referral", r.Body)
 		}
+		// A sub-address of an address that earned a bonus earns none.
+		sub := env.Client(t)
+		sub.Do("POST", "/api/register", map[string]any{"email": "new+2@example.com", "password": "password-n", "referralCode": code}).Expect(t, 200, "")
+		sub.Do("POST", "/api/auth/login", map[string]any{"email": "new+2@example.com", "password": "password-n"}).Expect(t, 200, "")
+		sub.VerifyEmail("new+2@example.com")
+		if r := sub.Do("GET", "/api/credits", nil).Expect(t, 200, ""); r.JSON["credits"] != float64(0) {
+			t.Errorf("sub-address referee credits = %s; want 0", r.Body)
+		}
+		if r := ref.Do("GET", "/api/credits", nil).Expect(t, 200, ""); r.JSON["credits"] != float64(10) {
+			t.Errorf("referrer after a sub-address referral = %s; want still 10", r.Body)
+		}
 		if _, err := env.Store.CredentialByEmail(context.Background(), "x@example.com"); err == nil {
 			t.Error("a registration with an unknown referral code stored a user")
 		}
 		env.Client(t).Do("GET", "/api/credits", nil).Expect(t, 401, "AUTH_REQUIRED")
 	})
+}
+
+// A referrer is paid for at most AGENTBOT_REFERRAL_MONTHLY_CAP referrals a
+// month; past it, neither side is paid.
+func TestReferralMonthlyCap(t *testing.T) {
+	env := servertest.New(t, "sqlite", map[string]string{"AGENTBOT_REFERRAL_MONTHLY_CAP": "2",
+		"AGENTBOT_RATE_LIMITS": "/api/register=1000-M"})
+	ref := env.Client(t)
+	ref.SignUp("farmer@example.com", "password-f")
+	code := ref.Do("GET", "/api/credits", nil).Str("referralCode")
+	for i := range 4 {
+		email := fmt.Sprintf("sock%d@example.com", i)
+		c := env.Client(t)
+		c.Do("POST", "/api/register", map[string]any{"email": email, "password": "password-s", "referralCode": code}).Expect(t, 200, "")
+		c.Do("POST", "/api/auth/login", map[string]any{"email": email, "password": "password-s"}).Expect(t, 200, "")
+		c.VerifyEmail(email)
+		want := float64(10)
+		if i >= 2 {
+			want = 0
+		}
+		if r := c.Do("GET", "/api/credits", nil).Expect(t, 200, ""); r.JSON["credits"] != want {
+			t.Errorf("referee %d credits = %s; want %v", i, r.Body, want)
+		}
+	}
+	if r := ref.Do("GET", "/api/credits", nil).Expect(t, 200, ""); r.JSON["credits"] != float64(20) || r.JSON["referralCount"] != float64(2) {
+		t.Errorf("referrer = %s; want 20 credits from 2 referrals", r.Body)
+	}
 }

@@ -14,7 +14,8 @@ import (
 )
 
 // changePassword: POST /api/settings/password {currentPassword, newPassword}
-// → {success: true}; every other session of the user is revoked.
+// → {success: true}; every other session of the user is revoked, and every
+// JWT issued before (a new credential generation).
 func (s *Service) changePassword(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
 	p, err := auth.Require(r)
 	if err != nil {
@@ -47,6 +48,7 @@ func (s *Service) changePassword(w http.ResponseWriter, r *http.Request, _ httpr
 	if err := s.Store.SetPassword(r.Context(), p.UserID, newHash, p.SessionID); err != nil {
 		return storeErr(err, "User not found")
 	}
+	s.Auth.ForgetUser(p.UserID)
 	api.OK(w, map[string]any{"success": true})
 	return nil
 }
@@ -67,15 +69,7 @@ func (s *Service) forgotPassword(w http.ResponseWriter, r *http.Request, _ httpr
 	if err != nil {
 		return err
 	}
-	s.mailWG.Add(1)
-	go func() {
-		defer s.mailWG.Done()
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 30*time.Second)
-		defer cancel()
-		if err := s.sendReset(ctx, email); err != nil {
-			s.log().ErrorContext(ctx, "password reset mail", "request_id", api.RequestID(r.Context()), "err", err)
-		}
-	}()
+	s.background(r, "password reset mail", func(ctx context.Context) error { return s.sendReset(ctx, email) })
 	api.OK(w, map[string]any{"message": forgotMessage})
 	return nil
 }
@@ -108,7 +102,8 @@ func (s *Service) sendReset(ctx context.Context, email string) error {
 }
 
 // resetPassword: POST /api/auth/reset-password {token, password} → 200; an
-// unknown, used or expired token is 400 INVALID_TOKEN. All sessions are revoked.
+// unknown, used or expired token is 400 INVALID_TOKEN. All sessions are
+// revoked, and every JWT.
 func (s *Service) resetPassword(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
 	var req struct {
 		Token    string `json:"token"`
@@ -123,16 +118,28 @@ func (s *Service) resetPassword(w http.ResponseWriter, r *http.Request, _ httpro
 	if err := checkPassword("Password", req.Password); err != nil {
 		return err
 	}
+	errInvalid := api.BadRequest("INVALID_TOKEN", "Invalid or expired reset token")
+	// The token is checked before the password is hashed: a made-up token
+	// costs a lookup, not a bcrypt.
+	digest := auth.Digest(req.Token)
+	if err := s.Store.CheckPasswordReset(r.Context(), digest); err != nil {
+		if errorsIs(err, store.ErrTokenInvalid) {
+			return errInvalid
+		}
+		return err
+	}
 	hash, err := s.Passwords.Hash(req.Password)
 	if err != nil {
 		return err
 	}
-	if _, err := s.Store.ResetPassword(r.Context(), auth.Digest(req.Token), hash); err != nil {
+	userID, err := s.Store.ResetPassword(r.Context(), digest, hash)
+	if err != nil {
 		if errorsIs(err, store.ErrTokenInvalid) {
-			return api.BadRequest("INVALID_TOKEN", "Invalid or expired reset token")
+			return errInvalid
 		}
 		return err
 	}
+	s.Auth.ForgetUser(userID)
 	api.OK(w, map[string]any{"message": "Password reset successfully"})
 	return nil
 }

@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/julienschmidt/httprouter"
@@ -16,7 +17,9 @@ type registerRequest struct {
 	ReferralCode string `json:"referralCode"`
 }
 
-// register: POST /api/register {email, password, name?, referralCode?} → 200 {id, email, name}.
+// register: POST /api/register {email, password, name?, referralCode?} → 200
+// {id, email, name, emailVerified: false}; a verification link is mailed to
+// the address.
 func (s *Service) register(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
 	var req registerRequest
 	if err := s.Bots.decode(r, &req); err != nil {
@@ -59,10 +62,14 @@ func (s *Service) register(w http.ResponseWriter, r *http.Request, _ httprouter.
 		return err
 	}
 	if referrer != "" {
-		if err := s.Store.ApplyReferral(r.Context(), u.ID, referrer, ReferralBonus); err != nil {
-			s.log().ErrorContext(r.Context(), "referral credits", "user_id", u.ID, "err", err)
+		// Recorded now, paid (to both sides) when the address is verified.
+		if err := s.Store.SetReferrer(r.Context(), u.ID, referrer); err != nil {
+			s.log().ErrorContext(r.Context(), "referral", "user_id", u.ID, "err", err)
 		}
 	}
-	api.OK(w, map[string]any{"id": u.ID, "email": u.Email, "name": u.Name})
+	s.background(r, "verification mail", func(ctx context.Context) error {
+		return s.sendVerification(ctx, u.ID, u.Email, false)
+	})
+	api.OK(w, map[string]any{"id": u.ID, "email": u.Email, "name": u.Name, "emailVerified": false})
 	return nil
 }

@@ -1,7 +1,8 @@
-// Package identity serves accounts and credentials over HTTP (CONTRACT §2):
-// registration, sign-in and sign-out, CSRF tokens, API keys, JWT issuance,
-// profile settings, password change and reset. Handlers are thin: decode,
-// principal, store call, encode.
+// Package identity serves accounts and credentials over HTTP: registration,
+// email verification, sign-in and sign-out (one session or everywhere), CSRF
+// tokens, API keys, JWT issuance, profile settings, password change and reset,
+// credits and referrals. Handlers are thin: decode, principal, store call,
+// encode. README.md ("Authentication") describes the rules.
 package identity
 
 import (
@@ -20,11 +21,17 @@ import (
 	"github.com/agentbot/gateway/core/store"
 )
 
+// Passwords hashes and checks passwords (auth.Passwords: bcrypt).
+type Passwords interface {
+	Hash(password string) (string, error)
+	Check(hash, password string) bool
+}
+
 // Service holds what the identity endpoints need.
 type Service struct {
 	Store     *store.Store
 	Auth      *auth.Authenticator
-	Passwords auth.Passwords
+	Passwords Passwords
 	Mail      mail.Sender
 	// Failures throttles failed sign-ins per IP and per account.
 	Failures *ratelimit.Counter
@@ -34,6 +41,12 @@ type Service struct {
 	PublicURL  string
 	SessionTTL time.Duration
 	ResetTTL   time.Duration // 1 hour when zero
+	VerifyTTL  time.Duration // 24 hours when zero
+	// Referral is what a referral pays once the referred account verifies
+	// its address.
+	Referral store.ReferralRule
+	// AddressKey keys the digests of addresses that earned a referral bonus.
+	AddressKey []byte
 	Log        *slog.Logger
 	Now        func() time.Time
 
@@ -46,6 +59,9 @@ func (s *Service) Routes(r *httprouter.Router, a api.Adapter) {
 	r.POST("/api/auth/login", a.Handle(s.login))
 	r.POST("/api/auth/callback/credentials", a.Handle(s.login))
 	r.POST("/api/auth/logout", a.Handle(s.logout))
+	r.POST("/api/auth/logout-all", a.Handle(s.logoutAll))
+	r.POST("/api/auth/verify-email", a.Handle(s.verifyEmail))
+	r.POST("/api/auth/verify-email/resend", a.Handle(s.resendVerification))
 	r.GET("/api/auth/csrf", a.Handle(s.csrf))
 	r.POST("/api/auth/token", a.Handle(s.token))
 	r.POST("/api/auth/forgot-password", a.Handle(s.forgotPassword))
@@ -59,6 +75,20 @@ func (s *Service) Routes(r *httprouter.Router, a api.Adapter) {
 	r.PATCH("/api/settings", a.Handle(s.patchSettings))
 	r.POST("/api/settings/password", a.Handle(s.changePassword))
 	r.GET("/api/credits", a.Handle(s.credits))
+}
+
+// background runs fn (sending mail) after the response, bounded in time and
+// waited for by Close.
+func (s *Service) background(r *http.Request, what string, fn func(ctx context.Context) error) {
+	s.mailWG.Add(1)
+	go func() {
+		defer s.mailWG.Done()
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 30*time.Second)
+		defer cancel()
+		if err := fn(ctx); err != nil {
+			s.log().ErrorContext(ctx, what, "request_id", api.RequestID(r.Context()), "err", err)
+		}
+	}()
 }
 
 // Close waits for mail being sent in the background.

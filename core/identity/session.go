@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/julienschmidt/httprouter"
@@ -32,35 +33,25 @@ func (s *Service) login(w http.ResponseWriter, r *http.Request, _ httprouter.Par
 		return api.Validation("Password is required")
 	}
 	ctx := r.Context()
-	keys := []string{"login:ip:" + s.ClientIP(r), "login:acct:" + lower(email)}
-	for _, k := range keys {
-		blocked, retry, err := s.Failures.Blocked(ctx, k)
-		if err != nil {
-			s.log().WarnContext(ctx, "sign-in throttle unavailable", "err", err)
-			continue
-		}
-		if blocked {
-			e := *api.ErrRateLimited
-			e.Message = "Too many failed sign-in attempts; try again later"
-			e.Header = http.Header{"Retry-After": {itoa(int64(retry.Seconds()) + 1)}}
-			return &e
-		}
+	// Each attempt is counted before the password is checked, per IP and per
+	// account, and forgiven only if it succeeds: concurrent guesses cannot
+	// all pass a check made before any of them was counted.
+	reserved, err := s.reserveAttempt(ctx, "login:ip:"+s.ClientIP(r), "login:acct:"+email)
+	if err != nil {
+		return err
 	}
 	cred, err := s.Store.CredentialByEmail(ctx, email)
 	hash := ""
 	if err == nil {
 		hash = cred.PasswordHash
 	} else if !errorsIs(err, errNotFound) {
+		s.forgive(ctx, reserved)
 		return err
 	}
 	if !s.Passwords.Check(hash, req.Password) {
-		for _, k := range keys {
-			if err := s.Failures.Fail(ctx, k); err != nil {
-				s.log().WarnContext(ctx, "sign-in throttle unavailable", "err", err)
-			}
-		}
 		return errBadCredentials
 	}
+	s.forgive(ctx, reserved)
 	token := auth.NewToken()
 	exp := s.now().Add(s.sessionTTL())
 	if _, err := s.Store.CreateSession(ctx, cred.UserID, auth.Digest(token), exp); err != nil {
@@ -72,10 +63,58 @@ func (s *Service) login(w http.ResponseWriter, r *http.Request, _ httprouter.Par
 	}
 	s.Auth.SetSessionCookie(w, token, exp)
 	api.OK(w, map[string]any{
-		"user":      map[string]any{"id": u.ID, "email": u.Email, "name": u.Name},
+		"user":      map[string]any{"id": u.ID, "email": u.Email, "name": u.Name, "emailVerified": u.EmailVerified},
 		"csrfToken": s.Auth.CSRFToken(token),
 		"expiresAt": exp.Format(timeFormat),
 	})
+	return nil
+}
+
+// reserveAttempt counts one sign-in attempt under each key, or answers 429
+// (taking back what it counted) when any key has used its attempts. When the
+// counter store is unavailable the attempt is let through, logged.
+func (s *Service) reserveAttempt(ctx context.Context, keys ...string) ([]string, error) {
+	var reserved []string
+	for _, k := range keys {
+		ok, retry, err := s.Failures.Reserve(ctx, k)
+		if err != nil {
+			s.log().WarnContext(ctx, "sign-in throttle unavailable", "err", err)
+			continue
+		}
+		if !ok {
+			s.forgive(ctx, reserved)
+			e := *api.ErrRateLimited
+			e.Message = "Too many failed sign-in attempts; try again later"
+			e.Header = http.Header{"Retry-After": {itoa(int64(retry.Seconds()) + 1)}}
+			return nil, &e
+		}
+		reserved = append(reserved, k)
+	}
+	return reserved, nil
+}
+
+func (s *Service) forgive(ctx context.Context, keys []string) {
+	for _, k := range keys {
+		if err := s.Failures.Forgive(ctx, k); err != nil {
+			s.log().WarnContext(ctx, "sign-in throttle unavailable", "err", err)
+		}
+	}
+}
+
+// logoutAll: POST /api/auth/logout-all signs the user out everywhere: every
+// session ends (this one too) and every JWT issued so far is refused (a new
+// credential generation). API keys are not touched; delete them one by one.
+func (s *Service) logoutAll(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	p, err := auth.Require(r)
+	if err != nil {
+		return err
+	}
+	if err := s.Store.SignOutEverywhere(r.Context(), p.UserID); err != nil {
+		return storeErr(err, "User not found")
+	}
+	s.Auth.ForgetUser(p.UserID)
+	s.Auth.ClearSessionCookie(w)
+	api.OK(w, map[string]any{"success": true})
 	return nil
 }
 

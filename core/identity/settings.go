@@ -2,7 +2,9 @@ package identity
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 
 	"github.com/julienschmidt/httprouter"
@@ -26,8 +28,13 @@ func (s *Service) settingsJSON(r *http.Request, p *auth.Principal, u *store.User
 	if p.Admin {
 		role = "admin"
 	}
+	var pending any
+	if u.PendingEmail != "" {
+		pending = u.PendingEmail
+	}
 	return map[string]any{
-		"id": u.ID, "email": u.Email, "name": u.Name, "role": role, "plan": plan,
+		"id": u.ID, "email": u.Email, "emailVerified": u.EmailVerified, "pendingEmail": pending,
+		"name": u.Name, "role": role, "plan": plan,
 		"subscriptionStatus": u.SubscriptionStatus, "credits": json.Number(money.FormatUSD(credits)),
 		"twoFactorEnabled": u.TwoFactorEnabled, "notifications": u.Notifications,
 		"createdAt": u.CreatedAt.UTC().Format(timeFormat),
@@ -58,7 +65,10 @@ type settingsRequest struct {
 	Notifications json.RawMessage `json:"notifications"`
 }
 
-// postSettings: POST /api/settings {name?, email?}; a taken email is 409.
+// postSettings: POST /api/settings {name?, email?}. A new email does not
+// replace the current one: it becomes pendingEmail, a verification link goes
+// to it (and a notice to the current address), and the change happens when
+// the link is used. An address another account has is 409.
 func (s *Service) postSettings(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
 	return s.updateSettings(w, r, true)
 }
@@ -77,7 +87,10 @@ func (s *Service) updateSettings(w http.ResponseWriter, r *http.Request, allowEm
 	if err := api.Decode(r, &req); err != nil {
 		return err
 	}
-	var up store.UserUpdate
+	var (
+		up       store.UserUpdate
+		newEmail string
+	)
 	if req.Name != nil {
 		name, err := checkName("Name", *req.Name, 100)
 		if err != nil {
@@ -89,11 +102,14 @@ func (s *Service) updateSettings(w http.ResponseWriter, r *http.Request, allowEm
 		if !allowEmail {
 			return api.Validation("Change the email with POST /api/settings")
 		}
-		email, err := normEmail(*req.Email)
-		if err != nil {
+		if newEmail, err = normEmail(*req.Email); err != nil {
 			return err
 		}
-		up.Email = &email
+		if c, err := s.Store.CredentialByEmail(r.Context(), newEmail); err == nil && c.UserID != p.UserID {
+			return api.Conflict("EMAIL_IN_USE", "Email already in use")
+		} else if err != nil && !errorsIs(err, store.ErrNotFound) {
+			return err
+		}
 	}
 	if req.Notifications != nil && !bytes.Equal(req.Notifications, []byte("null")) {
 		var obj map[string]any
@@ -107,11 +123,19 @@ func (s *Service) updateSettings(w http.ResponseWriter, r *http.Request, allowEm
 		up.Notifications = compact
 	}
 	u, err := s.Store.UpdateUser(r.Context(), p.UserID, up)
-	if errorsIs(err, store.ErrConflict) {
-		return api.Conflict("EMAIL_IN_USE", "Email already in use")
-	}
 	if err != nil {
 		return storeErr(err, "User not found")
+	}
+	if newEmail != "" {
+		old := u.Email
+		if u, err = s.Store.SetPendingEmail(r.Context(), p.UserID, newEmail); err != nil {
+			return storeErr(err, "User not found")
+		}
+		if next := u.PendingEmail; next != "" {
+			s.background(r, "verification mail", func(ctx context.Context) error {
+				return errors.Join(s.sendVerification(ctx, p.UserID, next, true), s.notifyChange(ctx, old, next))
+			})
+		}
 	}
 	out, err := s.settingsJSON(r, p, u)
 	if err != nil {

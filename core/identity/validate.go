@@ -15,18 +15,29 @@ import (
 
 var errorsIs = errors.Is
 
-// emailRE is the seed's rule: something@something.something, no spaces.
+// emailRE: something@something.something, no spaces.
 var emailRE = regexp.MustCompile(`^[^\s@]+@[^\s@]+\.[^\s@]+$`)
 
+// normEmail returns an address in the one canonical form the platform stores,
+// compares and matches against ADMIN_EMAILS: printable ASCII, lower-cased.
+// Addresses with other characters are refused rather than folded, because
+// Unicode case folding differs between Go and the databases (the Kelvin sign
+// K folds to k in Go, not in SQLite), and look-alikes would slip between them.
+// Internationalised domains work in their punycode (xn--) form.
 func normEmail(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return "", api.Validation("Email is required")
 	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return "", api.Validation("Email must be printable ASCII (write an internationalised domain in its xn-- form)")
+		}
+	}
 	if len(s) > 254 || !emailRE.MatchString(s) {
 		return "", api.Validation("Invalid email address")
 	}
-	return s, nil
+	return strings.ToLower(s), nil
 }
 
 func checkPassword(field, pw string) error {
@@ -60,12 +71,10 @@ func checkName(field, name string, max int) (string, error) {
 
 var referralRE = regexp.MustCompile(`^[A-Za-z0-9-]{1,20}$`)
 
-// timeFormat renders timestamps (CONTRACT §1: RFC 3339 UTC).
+// timeFormat renders timestamps (RFC 3339, UTC, milliseconds).
 const timeFormat = "2006-01-02T15:04:05.000Z07:00"
 
 var errNotFound = store.ErrNotFound
-
-func lower(s string) string { return strings.ToLower(s) }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 

@@ -2,6 +2,8 @@ package ratelimit
 
 import (
 	"context"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,51 +15,69 @@ func TestCounterMemory(t *testing.T) {
 	testCounter(t, memory.NewStore())
 }
 
-// testCounter checks Counter semantics against store with 5 failures per 15 min.
+// testCounter checks Counter semantics against store with 5 attempts per 15 min.
 func testCounter(t *testing.T, store limiter.Store) {
 	ctx := context.Background()
 	window := 15 * time.Minute
 	c := NewCounter(store, limiter.Rate{Period: window, Limit: 5})
-	blocked := func(key string, want bool) {
+	reserve := func(key string, want bool) {
 		t.Helper()
-		got, retry, err := c.Blocked(ctx, key)
+		got, retry, err := c.Reserve(ctx, key)
 		if err != nil {
-			t.Fatalf("Blocked(%q): %v", key, err)
+			t.Fatalf("Reserve(%q): %v", key, err)
 		}
 		if got != want {
-			t.Fatalf("Blocked(%q) = %v; want %v", key, got, want)
+			t.Fatalf("Reserve(%q) = %v; want %v", key, got, want)
 		}
-		if want && (retry < time.Second || retry > window) {
-			t.Errorf("Blocked(%q) retryAfter = %v; want 1s..%v", key, retry, window)
+		if !want && (retry < time.Second || retry > window) {
+			t.Errorf("Reserve(%q) retryAfter = %v; want 1s..%v", key, retry, window)
 		}
-		if !want && retry != 0 {
-			t.Errorf("Blocked(%q) retryAfter = %v; want 0 when not blocked", key, retry)
+		if want && retry != 0 {
+			t.Errorf("Reserve(%q) retryAfter = %v; want 0 when allowed", key, retry)
 		}
 	}
-	fail := func(key string) {
+	forgive := func(key string) {
 		t.Helper()
-		if err := c.Fail(ctx, key); err != nil {
-			t.Fatalf("Fail(%q): %v", key, err)
+		if err := c.Forgive(ctx, key); err != nil {
+			t.Fatalf("Forgive(%q): %v", key, err)
 		}
 	}
 
-	blocked("a@example.com", false)
-	for range 4 {
-		fail("a@example.com")
-		blocked("a@example.com", false)
-		blocked("a@example.com", false) // peeking does not count
+	// Forgiven attempts (successes) never add up.
+	for range 20 {
+		reserve("a@example.com", true)
+		forgive("a@example.com")
 	}
-	fail("a@example.com")
-	blocked("a@example.com", true)
-	blocked("a@example.com", true)
-	blocked("b@example.com", false) // keys are independent
-	fail("a@example.com")           // failing past the limit stays blocked
-	blocked("a@example.com", true)
+	for range 5 { // five failures
+		reserve("a@example.com", true)
+	}
+	reserve("a@example.com", false)
+	reserve("a@example.com", false) // refused attempts are not counted, and stay refused
+	reserve("b@example.com", true)  // keys are independent
 
 	if err := c.Reset(ctx, "a@example.com"); err != nil {
 		t.Fatalf("Reset: %v", err)
 	}
-	blocked("a@example.com", false)
-	fail("a@example.com")
-	blocked("a@example.com", false)
+	reserve("a@example.com", true)
+
+	// 40 concurrent attempts on a fresh key: exactly 5 are let through.
+	var allowed atomic.Int64
+	var wg sync.WaitGroup
+	for range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ok, _, err := c.Reserve(ctx, "race@example.com")
+			if err != nil {
+				t.Error(err)
+			}
+			if ok {
+				allowed.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := allowed.Load(); n != 5 {
+		t.Errorf("40 concurrent Reserve = %d allowed; want 5", n)
+	}
 }

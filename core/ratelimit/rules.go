@@ -42,6 +42,10 @@ func perMinute(n int64) limiter.Rate {
 	return limiter.Rate{Formatted: fmt.Sprintf("%d-M", n), Period: time.Minute, Limit: n}
 }
 
+func perHour(n int64) limiter.Rate {
+	return limiter.Rate{Formatted: fmt.Sprintf("%d-H", n), Period: time.Hour, Limit: n}
+}
+
 // DefaultRules returns the contract's rule table (CONTRACT §4).
 func DefaultRules() []Rule {
 	return []Rule{
@@ -53,6 +57,9 @@ func DefaultRules() []Rule {
 		{Name: "register", Prefix: "/api/register", Rate: perMinute(10), PerIP: true},
 		{Name: "forgot-password", Prefix: "/api/auth/forgot-password", Rate: perMinute(10), PerIP: true},
 		{Name: "reset-password", Prefix: "/api/auth/reset-password", Rate: perMinute(10), PerIP: true},
+		{Name: "verify-email", Prefix: "/api/auth/verify-email", Rate: perMinute(10), PerIP: true},
+		// Each resend mails a link: a few an hour per account.
+		{Name: "verify-email-resend", Prefix: "/api/auth/verify-email/resend", Rate: perHour(5)},
 		// Stripe delivers webhooks in bursts from a few addresses; every
 		// delivery is signature-checked before it does any work.
 		{Name: "stripe-webhooks", Prefix: "/api/webhooks/stripe", Rate: perMinute(1000), PerIP: true},

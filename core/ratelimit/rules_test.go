@@ -20,13 +20,15 @@ func mustRate(t testing.TB, s string) limiter.Rate {
 
 func TestDefaults(t *testing.T) {
 	want := map[string]struct {
-		limit int64
-		perIP bool
+		limit  int64
+		perIP  bool
+		period time.Duration
 	}{
-		"/api/v1/gateway": {100, false}, "/api/agents": {100, false}, "/api/chat": {60, false},
-		"/api/instance": {30, false}, "/api/provision": {5, true}, "/api/register": {10, true},
-		"/api/auth/forgot-password": {10, true}, "/api/auth/reset-password": {10, true},
-		"/api/webhooks/stripe": {1000, true},
+		"/api/v1/gateway": {100, false, time.Minute}, "/api/agents": {100, false, time.Minute}, "/api/chat": {60, false, time.Minute},
+		"/api/instance": {30, false, time.Minute}, "/api/provision": {5, true, time.Minute}, "/api/register": {10, true, time.Minute},
+		"/api/auth/forgot-password": {10, true, time.Minute}, "/api/auth/reset-password": {10, true, time.Minute},
+		"/api/auth/verify-email": {10, true, time.Minute}, "/api/auth/verify-email/resend": {5, false, time.Hour},
+		"/api/webhooks/stripe": {1000, true, time.Minute},
 	}
 	rules := DefaultRules()
 	if len(rules) != len(want) {
@@ -39,8 +41,8 @@ func TestDefaults(t *testing.T) {
 			t.Errorf("DefaultRules() has unexpected prefix %q", r.Prefix)
 			continue
 		}
-		if r.Rate.Limit != w.limit || r.Rate.Period != time.Minute || r.PerIP != w.perIP {
-			t.Errorf("DefaultRules()[%q] = %d/%v perIP=%v; want %d/1m perIP=%v", r.Prefix, r.Rate.Limit, r.Rate.Period, r.PerIP, w.limit, w.perIP)
+		if r.Rate.Limit != w.limit || r.Rate.Period != w.period || r.PerIP != w.perIP {
+			t.Errorf("DefaultRules()[%q] = %d/%v perIP=%v; want %d/%v perIP=%v", r.Prefix, r.Rate.Limit, r.Rate.Period, r.PerIP, w.limit, w.period, w.perIP)
 		}
 		if names[r.Name] || r.Name == "" {
 			t.Errorf("DefaultRules() name %q is empty or repeated", r.Name)

@@ -60,10 +60,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 	}
 	s := &Server{Config: cfg, Log: log, Store: st, closeLimits: closeLimits, BodyLimits: map[string]int64{},
 		ClientIP: ratelimit.ClientIP{Trusted: cfg.TrustedProxies}, Adapter: api.Adapter{Log: log}}
-	csrfKey := hmac.New(sha256.New, cfg.JWTSecret)
-	csrfKey.Write([]byte("agentbot csrf key v1"))
 	s.Auth = &auth.Authenticator{Store: st, JWT: auth.JWT{Secret: cfg.JWTSecret}, Admins: cfg.AdminEmails,
-		CSRFKey: csrfKey.Sum(nil), SessionTTL: cfg.SessionTTL, SecureCookies: !cfg.Dev, Log: log,
+		CSRFKey: derive(cfg.JWTSecret, "agentbot csrf key v1"), SessionTTL: cfg.SessionTTL, SecureCookies: !cfg.Dev, Log: log,
 		KeyCacheTTL: cfg.KeyCacheTTL}
 	s.Limiter = ratelimit.New(lstore, cfg.RateLimits)
 	s.Limiter.Log = log
@@ -84,7 +82,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 	s.Identity = &identity.Service{Store: st, Auth: s.Auth, Passwords: auth.Passwords{Cost: cfg.BcryptCost},
 		Mail: sender, Failures: ratelimit.NewCounter(lstore, failRate), ClientIP: s.ClientIP.Of,
 		Bots: identity.BotFilter{Enabled: cfg.BotFilter, Honeypot: cfg.BotHoneypot}, PublicURL: cfg.PublicURL,
-		SessionTTL: cfg.SessionTTL, Log: log}
+		SessionTTL: cfg.SessionTTL, VerifyTTL: cfg.VerifyTTL, Log: log,
+		Referral:   store.ReferralRule{Bonus: identity.ReferralBonus, MonthlyCap: cfg.ReferralMonthlyCap},
+		AddressKey: derive(cfg.MasterKey, "agentbot referral address key v1")}
 
 	r := httprouter.New()
 	r.HandleOPTIONS = true
@@ -101,6 +101,30 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 	checks := []health.Check{{Name: "database", Fn: st.Ping}}
 	r.Handler(http.MethodGet, "/api/health", &health.Handler{Started: time.Now(), Checks: checks, Detail: cfg.Dev, Log: log})
 	return s, nil
+}
+
+// derive returns a key for one purpose from a secret.
+func derive(secret []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(purpose))
+	return m.Sum(nil)
+}
+
+// HTTPServer returns the http.Server that serves h with the configured
+// timeouts: a whole request must arrive within ReadTimeout (headers within
+// 10 s), a response must be written within WriteTimeout, and an idle
+// keep-alive connection is closed after IdleTimeout. Streaming responses lift
+// the read deadline and move the write deadline with each chunk
+// (api.StreamDeadline), so a long stream lives while the client reads it.
+func HTTPServer(cfg *config.Config, h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: min(10*time.Second, cfg.ReadTimeout),
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 }
 
 // Handler is the router behind the full middleware chain, outermost first:

@@ -79,18 +79,21 @@ func (s *Store) DeleteAPIKey(ctx context.Context, userID, id string) error {
 
 // KeyOwner is who an API key authenticates.
 type KeyOwner struct {
-	KeyID    string
-	UserID   string
-	Email    string
-	Role     string
-	LastUsed *time.Time
+	KeyID  string
+	UserID string
+	Email  string
+	Role   string
+	// EmailVerified and Gen are the owner's, as of the lookup.
+	EmailVerified bool
+	Gen           int64
+	LastUsed      *time.Time
 }
 
 // APIKeyByHash finds a key by its digest before a principal exists.
 func (s *Store) APIKeyByHash(ctx context.Context, keyHash []byte) (*KeyOwner, error) {
 	var o KeyOwner
 	err := s.b.system(ctx, func(q querier) error {
-		return q.QueryRow(ctx, s.b.lookups().apiKey, keyHash).Scan(&o.KeyID, &o.UserID, &o.Email, &o.Role, &o.LastUsed)
+		return q.QueryRow(ctx, s.b.lookups().apiKey, keyHash).Scan(&o.KeyID, &o.UserID, &o.Email, &o.Role, &o.EmailVerified, &o.Gen, &o.LastUsed)
 	})
 	if err != nil {
 		return nil, err

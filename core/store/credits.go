@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"time"
 )
 
 // CreditMicroUSD is one credit in micro-USD: credits are dollars.
@@ -125,21 +126,98 @@ func (s *Store) ReferrerByCode(ctx context.Context, code string) (string, error)
 	return id, err
 }
 
-// ApplyReferral credits bonus to a new user and to the referrer, once each.
-func (s *Store) ApplyReferral(ctx context.Context, newUserID, referrerID string, bonus int64) error {
-	if newUserID == referrerID {
+// SetReferrer records who referred a new account. Nothing is paid until the
+// account verifies its address (SettleReferral).
+func (s *Store) SetReferrer(ctx context.Context, userID, referrerID string) error {
+	if userID == referrerID {
 		return nil
 	}
-	err := s.write(ctx, newUserID, func(q querier) error {
-		if _, err := q.Exec(ctx, `UPDATE users SET referred_by = $2 WHERE id = $1`, newUserID, referrerID); err != nil {
+	return s.write(ctx, userID, func(q querier) error {
+		_, err := q.Exec(ctx, `UPDATE users SET referred_by = $2 WHERE id = $1`, userID, referrerID)
+		return err
+	})
+}
+
+// ReferralOutcome is how a referral was decided.
+type ReferralOutcome string
+
+const (
+	ReferralNone      ReferralOutcome = ""          // not referred, or decided before
+	ReferralPaid      ReferralOutcome = "paid"      // both sides credited
+	ReferralCapped    ReferralOutcome = "capped"    // the referrer reached their monthly cap
+	ReferralDuplicate ReferralOutcome = "duplicate" // the address earned a bonus before
+)
+
+// ReferralRule bounds what referrals pay.
+type ReferralRule struct {
+	Bonus int64 // micro-USD to each side
+	// MonthlyCap is how many referrals one referrer is paid for per calendar
+	// month (UTC); 0 pays none.
+	MonthlyCap int
+}
+
+// SettleReferral decides, once per referred account, whether its referral
+// pays: both sides get rule.Bonus unless the referrer was already paid
+// rule.MonthlyCap referrals this month or the address (addressKey, a keyed
+// digest of the verified address in a canonical form) earned a bonus before.
+// Call it when the account has verified an address. Referrals to one referrer
+// are decided one at a time (the referrer's row is locked), so concurrent
+// verifications cannot overshoot the cap.
+func (s *Store) SettleReferral(ctx context.Context, refereeID string, addressKey []byte, rule ReferralRule) (ReferralOutcome, error) {
+	now := s.now()
+	var referrer string
+	err := s.write(ctx, refereeID, func(q querier) error {
+		return q.QueryRow(ctx, `UPDATE users SET referral_settled_at = $2
+			WHERE id = $1 AND referral_settled_at IS NULL AND referred_by IS NOT NULL RETURNING referred_by`,
+			refereeID, now).Scan(&referrer)
+	})
+	if errors.Is(err, ErrNotFound) || (err == nil && (referrer == "" || referrer == refereeID)) {
+		return ReferralNone, nil
+	}
+	if err != nil {
+		return ReferralNone, err
+	}
+	monthStart := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	outcome := ReferralPaid
+	err = s.write(ctx, referrer, func(q querier) error {
+		n, err := q.Exec(ctx, `UPDATE users SET updated_at = updated_at WHERE id = $1`, referrer)
+		if err != nil {
 			return err
 		}
-		return s.appendCredit(ctx, q, newUserID, bonus, "referral", "referee:"+referrerID)
+		if n == 0 { // the referrer's account is gone
+			outcome = ReferralNone
+			return nil
+		}
+		var paid int
+		if err := q.QueryRow(ctx, `SELECT count(*) FROM credit_entries
+			WHERE user_id = $1 AND kind = 'referral' AND reference LIKE 'referred:%' AND created_at >= $2`,
+			referrer, monthStart).Scan(&paid); err != nil {
+			return err
+		}
+		if paid >= rule.MonthlyCap {
+			outcome = ReferralCapped
+			return nil
+		}
+		n, err = q.Exec(ctx, `INSERT INTO referral_claims (address_hash, created_at) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+			addressKey, now)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			outcome = ReferralDuplicate
+			return nil
+		}
+		return s.appendCredit(ctx, q, referrer, rule.Bonus, "referral", "referred:"+refereeID)
 	})
-	if err != nil && !errors.Is(err, ErrConflict) {
-		return err
+	if err != nil || outcome != ReferralPaid {
+		return outcome, err
 	}
-	return s.once(ctx, referrerID, bonus, "referral", "referred:"+newUserID)
+	// Two transactions, because each is scoped to one user: a failure here
+	// leaves the referee unpaid (the caller logs it); it never pays twice.
+	err = s.write(ctx, refereeID, func(q querier) error {
+		return s.appendCredit(ctx, q, refereeID, rule.Bonus, "referral", "referee:"+referrer)
+	})
+	return outcome, err
 }
 
 const referralAlphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"

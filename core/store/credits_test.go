@@ -113,16 +113,103 @@ func TestReferral(t *testing.T) {
 		if _, err := s.ReferrerByCode(ctx, "NOPE0000"); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("unknown code = %v; want ErrNotFound", err)
 		}
-		nu := mustUser(t, s, "newbie@example.com")
-		for range 2 {
-			if err := s.ApplyReferral(ctx, nu.ID, ref.ID, 10*store.CreditMicroUSD); err != nil {
+		rule := store.ReferralRule{Bonus: 10 * store.CreditMicroUSD, MonthlyCap: 2}
+		key := func(addr string) []byte { return []byte("key:" + addr) }
+		refer := func(email string) string {
+			t.Helper()
+			nu := mustUser(t, s, email)
+			if err := s.SetReferrer(ctx, nu.ID, ref.ID); err != nil {
+				t.Fatal(err)
+			}
+			if b, _ := s.Credits(ctx, nu.ID); b != 0 {
+				t.Errorf("a referred, unverified account has %d; want nothing spendable", b)
+			}
+			return nu.ID
+		}
+		balance := func(id string) int64 { n, _ := s.Credits(ctx, id); return n }
+
+		a := refer("a@example.com")
+		for range 2 { // decided once per account
+			if _, err := s.SettleReferral(ctx, a, key("a"), rule); err != nil {
 				t.Fatal(err)
 			}
 		}
-		a, _ := s.CreditSummary(ctx, ref.ID)
-		b, _ := s.CreditSummary(ctx, nu.ID)
-		if a.BalanceMicroUSD != 10*store.CreditMicroUSD || a.ReferralCount != 1 || b.BalanceMicroUSD != 10*store.CreditMicroUSD {
-			t.Errorf("after a referral: referrer %+v, newbie %+v; want 10 credits each, one referral", a, b)
+		if balance(a) != rule.Bonus || balance(ref.ID) != rule.Bonus {
+			t.Errorf("after one referral: referee %d, referrer %d; want %d each", balance(a), balance(ref.ID), rule.Bonus)
+		}
+		// An address that earned a bonus never earns another.
+		b := refer("b@example.com")
+		if o, err := s.SettleReferral(ctx, b, key("a"), rule); err != nil || o != store.ReferralDuplicate {
+			t.Errorf("same address again = %q, %v; want duplicate", o, err)
+		}
+		c := refer("c@example.com")
+		if o, err := s.SettleReferral(ctx, c, key("c"), rule); err != nil || o != store.ReferralPaid {
+			t.Errorf("second referral = %q, %v; want paid", o, err)
+		}
+		// The cap is per referrer and month.
+		d := refer("d@example.com")
+		if o, err := s.SettleReferral(ctx, d, key("d"), rule); err != nil || o != store.ReferralCapped {
+			t.Errorf("third referral in a month with cap 2 = %q, %v; want capped", o, err)
+		}
+		if balance(b) != 0 || balance(d) != 0 || balance(ref.ID) != 2*rule.Bonus {
+			t.Errorf("refused referrals paid: b %d, d %d, referrer %d", balance(b), balance(d), balance(ref.ID))
+		}
+		// Not referred: nothing.
+		e := mustUser(t, s, "e@example.com")
+		if o, err := s.SettleReferral(ctx, e.ID, key("e"), rule); err != nil || o != store.ReferralNone {
+			t.Errorf("unreferred account = %q, %v", o, err)
+		}
+		if sum, _ := s.CreditSummary(ctx, ref.ID); sum.ReferralCount != 2 {
+			t.Errorf("referralCount = %d; want 2", sum.ReferralCount)
+		}
+		for _, id := range []string{ref.ID, a, c} {
+			if sum, err := s.LedgerSum(ctx, id); err != nil || sum != balance(id) {
+				t.Errorf("ledger of %s = %d, %v; want the balance %d", id, sum, err, balance(id))
+			}
+		}
+	})
+}
+
+// Concurrent verifications of many referred accounts never pay a referrer
+// past the monthly cap.
+func TestReferralCapHoldsUnderConcurrency(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, cfg store.Config) {
+		ctx := context.Background()
+		s := storetest.Open(t, cfg)
+		ref := mustUser(t, s, "referrer@example.com")
+		rule := store.ReferralRule{Bonus: store.CreditMicroUSD, MonthlyCap: 5}
+		ids := make([]string, 20)
+		for i := range ids {
+			u := mustUser(t, s, fmt.Sprintf("r%d@example.com", i))
+			if err := s.SetReferrer(ctx, u.ID, ref.ID); err != nil {
+				t.Fatal(err)
+			}
+			ids[i] = u.ID
+		}
+		var wg sync.WaitGroup
+		outcomes := make(chan store.ReferralOutcome, len(ids))
+		for i, id := range ids {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				o, err := s.SettleReferral(ctx, id, []byte(fmt.Sprint("addr", i)), rule)
+				if err != nil {
+					t.Error(err)
+				}
+				outcomes <- o
+			}()
+		}
+		wg.Wait()
+		close(outcomes)
+		count := map[store.ReferralOutcome]int{}
+		for o := range outcomes {
+			count[o]++
+		}
+		if count[store.ReferralPaid] != 5 || count[store.ReferralCapped] != 15 {
+			t.Errorf("outcomes = %v; want 5 paid, 15 capped", count)
+		}
+		if n, _ := s.Credits(ctx, ref.ID); n != 5*rule.Bonus {
+			t.Errorf("referrer balance = %d; want %d", n, 5*rule.Bonus)
 		}
 	})
 }

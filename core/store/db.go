@@ -44,13 +44,15 @@ type rows interface {
 // lookupSQL holds the queries that run before a principal is known. Each takes
 // one argument and returns at most one row, with the columns documented.
 type lookupSQL struct {
-	userByEmail    string // email → id, email, role, password_hash
-	session        string // token hash → id, user_id, email, role, expires_at
-	apiKey         string // key hash → id, user_id, email, role, last_used_at
-	passwordReset  string // token hash → user_id, expires_at, used_at
-	referral       string // referral code → id
-	stripeCustomer string // Stripe customer id → id
-	allPayments    string // limit → payments rows (paymentColumns order), newest first
+	userByEmail string // email → id, email, role, password_hash
+	session     string // token hash → id, user_id, email, role, email_verified, credential_gen, expires_at
+	apiKey      string // key hash → id, user_id, email, role, email_verified, credential_gen, last_used_at
+	// token hash → user_id, email, expires_at, used_at
+	emailVerification string
+	passwordReset     string // token hash → user_id, expires_at, used_at
+	referral          string // referral code → id
+	stripeCustomer    string // Stripe customer id → id
+	allPayments       string // limit → payments rows (paymentColumns order), newest first
 }
 
 // scanAll collects rows with scan, closing them.

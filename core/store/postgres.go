@@ -60,16 +60,25 @@ func openPostgres(ctx context.Context, url string, log *slog.Logger) (*pgBackend
 }
 
 // privilegedRole explains why the pool's current role would escape row-level
-// security, or returns "" when it would not.
+// security, or returns "" when it would not: it is a superuser or has
+// BYPASSRLS, owns a table, or is a member of a role that owns a table or is a
+// superuser or has BYPASSRLS (a member inherits an owner's exemption, or can
+// SET ROLE to it).
 func privilegedRole(ctx context.Context, pool *pgxpool.Pool) (string, error) {
 	var (
-		role          string
-		super, bypass bool
-		owned         int
+		role, viaOwner, viaPriv string
+		super, bypass           bool
+		owned                   int
 	)
 	err := pool.QueryRow(ctx, `SELECT current_user, r.rolsuper, r.rolbypassrls,
-		(SELECT count(*) FROM pg_tables t WHERE t.schemaname = 'public' AND t.tableowner = current_user)
-		FROM pg_roles r WHERE r.rolname = current_user`).Scan(&role, &super, &bypass, &owned)
+		(SELECT count(*) FROM pg_tables t WHERE t.schemaname = 'public' AND t.tableowner = current_user),
+		COALESCE((SELECT string_agg(DISTINCT t.tableowner, ', ') FROM pg_tables t
+			WHERE t.schemaname = 'public' AND t.tableowner <> current_user
+			AND pg_has_role(current_user, t.tableowner, 'MEMBER')), ''),
+		COALESCE((SELECT string_agg(m.rolname, ', ') FROM pg_roles m
+			WHERE m.rolname <> current_user AND (m.rolsuper OR m.rolbypassrls)
+			AND pg_has_role(current_user, m.oid, 'MEMBER')), '')
+		FROM pg_roles r WHERE r.rolname = current_user`).Scan(&role, &super, &bypass, &owned, &viaOwner, &viaPriv)
 	if err != nil {
 		return "", fmt.Errorf("connect to PostgreSQL: %w", err)
 	}
@@ -80,6 +89,10 @@ func privilegedRole(ctx context.Context, pool *pgxpool.Pool) (string, error) {
 		return fmt.Sprintf("role %q has BYPASSRLS", role), nil
 	case owned > 0:
 		return fmt.Sprintf("role %q owns %d tables", role, owned), nil
+	case viaOwner != "":
+		return fmt.Sprintf("role %q is a member of the table owner %s", role, viaOwner), nil
+	case viaPriv != "":
+		return fmt.Sprintf("role %q is a member of the privileged role %s", role, viaPriv), nil
 	}
 	return "", nil
 }
@@ -143,13 +156,14 @@ func (b *pgBackend) system(ctx context.Context, fn func(q querier) error) error 
 }
 
 var pgLookups = lookupSQL{
-	userByEmail:    `SELECT id, email, role, password_hash FROM agentbot_lookup_user_by_email($1)`,
-	session:        `SELECT id, user_id, email, role, expires_at FROM agentbot_lookup_session($1)`,
-	apiKey:         `SELECT id, user_id, email, role, last_used_at FROM agentbot_lookup_api_key($1)`,
-	passwordReset:  `SELECT user_id, expires_at, used_at FROM agentbot_lookup_password_reset($1)`,
-	referral:       `SELECT id FROM agentbot_lookup_referral($1)`,
-	stripeCustomer: `SELECT id FROM agentbot_lookup_stripe_customer($1)`,
-	allPayments:    `SELECT ` + paymentColumns + ` FROM agentbot_list_payments($1)`,
+	userByEmail:       `SELECT id, email, role, password_hash FROM agentbot_lookup_user_by_email($1)`,
+	session:           `SELECT id, user_id, email, role, email_verified, credential_gen, expires_at FROM agentbot_lookup_session($1)`,
+	apiKey:            `SELECT id, user_id, email, role, email_verified, credential_gen, last_used_at FROM agentbot_lookup_api_key($1)`,
+	emailVerification: `SELECT user_id, email, expires_at, used_at FROM agentbot_lookup_email_verification($1)`,
+	passwordReset:     `SELECT user_id, expires_at, used_at FROM agentbot_lookup_password_reset($1)`,
+	referral:          `SELECT id FROM agentbot_lookup_referral($1)`,
+	stripeCustomer:    `SELECT id FROM agentbot_lookup_stripe_customer($1)`,
+	allPayments:       `SELECT ` + paymentColumns + ` FROM agentbot_list_payments($1)`,
 }
 
 func (b *pgBackend) lookups() *lookupSQL { return &pgLookups }

@@ -13,7 +13,7 @@ import (
 )
 
 // tenantTables are the user-owned tables, every one under row-level security.
-var tenantTables = []string{"users", "api_keys", "sessions", "password_resets", "credit_entries", "usage_events", "byok_keys", "skill_kv", "credit_balances"}
+var tenantTables = []string{"users", "api_keys", "sessions", "password_resets", "credit_entries", "usage_events", "byok_keys", "skill_kv", "credit_balances", "email_verifications"}
 
 // rlsProbe counts, as userID, the rows of every user-owned table with no WHERE
 // clause at all, and tries to write a row for another user. Only row-level
@@ -77,6 +77,9 @@ func seedTwoUsers(t *testing.T, s *store.Store) (a, b *store.User) {
 			t.Fatal(err)
 		}
 		if err := s.AddCredits(ctx, u.ID, 100, "purchase", "seed"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CreateEmailVerification(ctx, u.ID, u.Email, digest("v"+u.ID), s.Now().Add(3600e9)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -167,7 +170,7 @@ func TestRLSProbeCatchesPrivilegedRoles(t *testing.T) {
 	a, b := seedTwoUsers(t, s)
 	// Every seeded row: two of each, and no password resets.
 	everything := map[string]int{"users": 2, "api_keys": 2, "sessions": 2, "password_resets": 0, "credit_entries": 2,
-		"usage_events": 2, "byok_keys": 2, "skill_kv": 2, "credit_balances": 2}
+		"usage_events": 2, "byok_keys": 2, "skill_kv": 2, "credit_balances": 2, "email_verifications": 2}
 	visible, _ := rlsProbe(t, pg.Owner, a.ID, b.ID)
 	if !maps.Equal(visible, everything) {
 		t.Errorf("as the owner/superuser the probe sees %v; want every row %v", visible, everything)
@@ -219,6 +222,61 @@ func TestPostgresPrivilegedURLServesAsAppRole(t *testing.T) {
 	var role string
 	if err := s.RawQueryRowForTest(context.Background(), "SELECT current_user").Scan(&role); err != nil || role != store.AppRole {
 		t.Errorf("serving role = %q, %v; want %q", role, err, store.AppRole)
+	}
+}
+
+// A login that is merely a member of the tables' owner inherits the owner's
+// exemption from row-level security: the store must not serve as it.
+func TestPostgresMemberOfOwnerServesAsAppRole(t *testing.T) {
+	pg := storetest.Postgres(t)
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, storetest.AdminURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	suffix := pg.Name[len("agentbot_t_"):]
+	owner, member := "agentbot_t_own_"+suffix, "agentbot_t_mem_"+suffix
+	t.Cleanup(func() {
+		c, err := pgx.Connect(context.Background(), storetest.AdminURL())
+		if err == nil {
+			for _, r := range []string{member, owner} {
+				c.Exec(context.Background(), "DROP OWNED BY "+r) //nolint:errcheck
+				c.Exec(context.Background(), "DROP ROLE "+r)     //nolint:errcheck
+			}
+			c.Close(context.Background())
+		}
+	})
+	for _, q := range []string{
+		"CREATE ROLE " + owner + " NOLOGIN NOSUPERUSER",
+		"CREATE ROLE " + member + " LOGIN NOSUPERUSER IN ROLE " + owner + ", " + store.AppRole,
+	} {
+		if _, err := admin.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	oc, err := pgx.Connect(ctx, pg.Owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer oc.Close(ctx)
+	for _, table := range tenantTables {
+		if _, err := oc.Exec(ctx, "ALTER TABLE "+table+" OWNER TO "+owner); err != nil {
+			t.Fatal(err)
+		}
+	}
+	memberURL := strings.Replace(pg.Serving, storetest.LoginRole, member, 1)
+	// The member does escape RLS when used directly ...
+	s0 := storetest.Open(t, pg.Config())
+	a, b := seedTwoUsers(t, s0)
+	if visible, _ := rlsProbe(t, memberURL, a.ID, b.ID); visible["api_keys"] != 2 {
+		t.Fatalf("as a member of the owner the probe sees %v; the premise (members inherit the exemption) fails", visible)
+	}
+	// ... so the store pins it to the application role.
+	s := storetest.Open(t, store.Config{DatabaseURL: memberURL})
+	var role string
+	if err := s.RawQueryRowForTest(ctx, "SELECT current_user").Scan(&role); err != nil || role != store.AppRole {
+		t.Errorf("serving role for a member of the owner = %q, %v; want %q", role, err, store.AppRole)
 	}
 }
 

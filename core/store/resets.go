@@ -18,9 +18,34 @@ func (s *Store) CreatePasswordReset(ctx context.Context, userID string, tokenHas
 	})
 }
 
+// CheckPasswordReset tells whether a reset token is usable now (known, unused,
+// unexpired) without consuming it: ErrTokenInvalid when it is not. Callers
+// check before the costly password hash, so unknown tokens cost a lookup only.
+func (s *Store) CheckPasswordReset(ctx context.Context, tokenHash []byte) error {
+	var (
+		userID  string
+		expires time.Time
+		usedAt  *time.Time
+	)
+	err := s.b.system(ctx, func(q querier) error {
+		return q.QueryRow(ctx, s.b.lookups().passwordReset, tokenHash).Scan(&userID, &expires, &usedAt)
+	})
+	if errors.Is(err, ErrNotFound) {
+		return ErrTokenInvalid
+	}
+	if err != nil {
+		return err
+	}
+	if usedAt != nil || !s.now().Before(expires) {
+		return ErrTokenInvalid
+	}
+	return nil
+}
+
 // ResetPassword consumes a reset token and sets the password in one
 // transaction: the token works once (also under concurrent use), never after
-// expiry, and every session of the user is revoked. It returns the user's id.
+// expiry, every session of the user is revoked and every JWT refused (a new
+// credential generation). It returns the user's id.
 func (s *Store) ResetPassword(ctx context.Context, tokenHash []byte, passwordHash string) (string, error) {
 	var (
 		userID   string
@@ -50,7 +75,8 @@ func (s *Store) ResetPassword(ctx context.Context, tokenHash []byte, passwordHas
 		if n != 1 {
 			return ErrTokenInvalid
 		}
-		if _, err := q.Exec(ctx, `UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1`, userID, passwordHash, now); err != nil {
+		if _, err := q.Exec(ctx, `UPDATE users SET password_hash = $2, credential_gen = credential_gen + 1, updated_at = $3
+			WHERE id = $1`, userID, passwordHash, now); err != nil {
 			return err
 		}
 		_, err = q.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1`, userID)

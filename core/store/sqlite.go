@@ -145,14 +145,15 @@ func sqliteTx(ctx context.Context, db *sql.DB, stmts *stmtCache, fn func(q queri
 
 var sqliteLookups = lookupSQL{
 	userByEmail: `SELECT id, email, role, password_hash FROM users WHERE lower(email) = lower($1)`,
-	session: `SELECT s.id, s.user_id, u.email, u.role, s.expires_at
+	session: `SELECT s.id, s.user_id, u.email, u.role, u.email_verified_at IS NOT NULL, u.credential_gen, s.expires_at
 		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1`,
-	apiKey: `SELECT k.id, k.user_id, u.email, u.role, k.last_used_at
+	apiKey: `SELECT k.id, k.user_id, u.email, u.role, u.email_verified_at IS NOT NULL, u.credential_gen, k.last_used_at
 		FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = $1`,
-	passwordReset:  `SELECT user_id, expires_at, used_at FROM password_resets WHERE token_hash = $1`,
-	referral:       `SELECT id FROM users WHERE referral_code = upper($1)`,
-	stripeCustomer: `SELECT id FROM users WHERE stripe_customer_id = $1`,
-	allPayments:    `SELECT ` + paymentColumns + ` FROM payments ORDER BY created_at DESC, id LIMIT $1`,
+	emailVerification: `SELECT user_id, email, expires_at, used_at FROM email_verifications WHERE token_hash = $1`,
+	passwordReset:     `SELECT user_id, expires_at, used_at FROM password_resets WHERE token_hash = $1`,
+	referral:          `SELECT id FROM users WHERE referral_code = upper($1)`,
+	stripeCustomer:    `SELECT id FROM users WHERE stripe_customer_id = $1`,
+	allPayments:       `SELECT ` + paymentColumns + ` FROM payments ORDER BY created_at DESC, id LIMIT $1`,
 }
 
 func (b *sqliteBackend) lookups() *lookupSQL { return &sqliteLookups }

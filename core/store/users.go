@@ -16,8 +16,14 @@ type User struct {
 	SubscriptionStatus string
 	Notifications      json.RawMessage
 	TwoFactorEnabled   bool
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
+	// EmailVerified: the owner proved they read mail sent to Email.
+	EmailVerified bool
+	// PendingEmail is a new address waiting for its verification ("" if none).
+	PendingEmail string
+	// Gen is the credential generation; JWTs of an older one are refused.
+	Gen       int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // NewUser is what registration stores.
@@ -28,7 +34,8 @@ type NewUser struct {
 	Role         string
 }
 
-const userColumns = `id, email, name, role, plan, subscription_status, notifications, two_factor_enabled, created_at, updated_at`
+const userColumns = `id, email, name, role, plan, subscription_status, notifications, two_factor_enabled,
+	email_verified_at IS NOT NULL, COALESCE(pending_email, ''), credential_gen, created_at, updated_at`
 
 func scanUser(r row) (*User, error) {
 	var (
@@ -36,7 +43,7 @@ func scanUser(r row) (*User, error) {
 		notif string
 	)
 	if err := r.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.Plan, &u.SubscriptionStatus, &notif,
-		&u.TwoFactorEnabled, &u.CreatedAt, &u.UpdatedAt); err != nil {
+		&u.TwoFactorEnabled, &u.EmailVerified, &u.PendingEmail, &u.Gen, &u.CreatedAt, &u.UpdatedAt); err != nil {
 		return nil, err
 	}
 	u.Notifications = json.RawMessage(notif)
@@ -74,14 +81,14 @@ func (s *Store) User(ctx context.Context, userID string) (*User, error) {
 	return u, err
 }
 
-// UserUpdate holds the profile fields to change; nil fields are kept.
+// UserUpdate holds the profile fields to change; nil fields are kept. The
+// email address changes only through verification (SetPendingEmail, VerifyEmail).
 type UserUpdate struct {
 	Name          *string
-	Email         *string
 	Notifications json.RawMessage
 }
 
-// UpdateUser changes the caller's profile. A taken email is ErrConflict.
+// UpdateUser changes the caller's profile.
 func (s *Store) UpdateUser(ctx context.Context, userID string, up UserUpdate) (*User, error) {
 	var u *User
 	err := s.write(ctx, userID, func(q querier) error {
@@ -93,11 +100,10 @@ func (s *Store) UpdateUser(ctx context.Context, userID string, up UserUpdate) (*
 		var err error
 		u, err = scanUser(q.QueryRow(ctx, `UPDATE users SET
 			name = COALESCE($2, name),
-			email = COALESCE($3, email),
-			notifications = COALESCE($4, notifications),
-			updated_at = $5
+			notifications = COALESCE($3, notifications),
+			updated_at = $4
 			WHERE id = $1 RETURNING `+userColumns,
-			userID, up.Name, up.Email, notif, s.now()))
+			userID, up.Name, notif, s.now()))
 		return err
 	})
 	return u, err
@@ -133,11 +139,13 @@ func (s *Store) PasswordHash(ctx context.Context, userID string) (string, error)
 	return h, err
 }
 
-// SetPassword replaces the caller's password hash and revokes every session but
+// SetPassword replaces the caller's password hash, moves to a new credential
+// generation (every JWT issued before is refused) and revokes every session but
 // keepSessionID ("" revokes all).
 func (s *Store) SetPassword(ctx context.Context, userID, hash, keepSessionID string) error {
 	return s.write(ctx, userID, func(q querier) error {
-		n, err := q.Exec(ctx, `UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1`, userID, hash, s.now())
+		n, err := q.Exec(ctx, `UPDATE users SET password_hash = $2, credential_gen = credential_gen + 1, updated_at = $3
+			WHERE id = $1`, userID, hash, s.now())
 		if err != nil {
 			return err
 		}

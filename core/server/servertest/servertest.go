@@ -11,9 +11,11 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/agentbot/gateway/core/config"
 	"github.com/agentbot/gateway/core/mail"
@@ -41,30 +43,76 @@ func (e *Env) RoutesMounted() {
 	e.gate.Unlock() //nolint:staticcheck // an empty critical section is the point
 }
 
-// Outbox records mail instead of sending it.
+// Outbox records mail instead of sending it. Sending never blocks.
 type Outbox struct {
-	mu   sync.Mutex
-	msgs []mail.Message
-	sent chan struct{}
+	mu    sync.Mutex
+	msgs  []mail.Message
+	taken []bool
+	more  chan struct{} // closed and replaced at each Send
 }
 
 // Send implements mail.Sender.
 func (o *Outbox) Send(_ context.Context, m mail.Message) error {
 	o.mu.Lock()
+	defer o.mu.Unlock()
 	o.msgs = append(o.msgs, m)
-	o.mu.Unlock()
-	o.sent <- struct{}{}
+	o.taken = append(o.taken, false)
+	close(o.more)
+	o.more = make(chan struct{})
 	return nil
 }
 
-// Wait blocks until a message has been sent and returns it.
-func (o *Outbox) Wait(t testing.TB) mail.Message {
+// WaitFor returns the oldest message not returned before that is addressed to
+// to and whose subject contains subject, waiting up to 10 s for it.
+func (o *Outbox) WaitFor(t testing.TB, to, subject string) mail.Message {
 	t.Helper()
-	<-o.sent
+	deadline := time.After(10 * time.Second)
+	for {
+		o.mu.Lock()
+		for i, m := range o.msgs {
+			if !o.taken[i] && m.To == to && strings.Contains(m.Subject, subject) {
+				o.taken[i] = true
+				o.mu.Unlock()
+				return m
+			}
+		}
+		more := o.more
+		o.mu.Unlock()
+		select {
+		case <-more:
+		case <-deadline:
+			t.Fatalf("no mail to %s about %q within 10s", to, subject)
+		}
+	}
+}
+
+// Count returns how many messages were sent to to.
+func (o *Outbox) Count(to string) int {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return o.msgs[len(o.msgs)-1]
+	n := 0
+	for _, m := range o.msgs {
+		if m.To == to {
+			n++
+		}
+	}
+	return n
 }
+
+var tokenRE = regexp.MustCompile(`token=([0-9a-f]{64})`)
+
+// Token returns the 64-hex-character token of the link in m.
+func Token(t testing.TB, m mail.Message) string {
+	t.Helper()
+	tok := tokenRE.FindStringSubmatch(m.Text)
+	if tok == nil {
+		t.Fatalf("mail to %s (%q) has no token link: %s", m.To, m.Subject, m.Text)
+	}
+	return tok[1]
+}
+
+// VerifySubject is the subject of verification mail.
+const VerifySubject = "Verify your email"
 
 // Backends lists the store backends the server can run on.
 var Backends = []string{"sqlite", "postgres"}
@@ -87,6 +135,12 @@ func New(t testing.TB, backend string, env map[string]string) *Env {
 	for k, v := range env {
 		vars[k] = v
 	}
+	// SignUp verifies every address it registers; tests that create many
+	// users must not run into the per-IP verification limit, unless they set
+	// it themselves.
+	if rl := vars["AGENTBOT_RATE_LIMITS"]; !strings.Contains(rl, "/api/auth/verify-email=") {
+		vars["AGENTBOT_RATE_LIMITS"] = strings.TrimPrefix(rl+",/api/auth/verify-email=100000-M", ",")
+	}
 	cfg, err := config.Load(func(k string) string { return vars[k] })
 	if err != nil {
 		t.Fatal(err)
@@ -99,15 +153,20 @@ func New(t testing.TB, backend string, env map[string]string) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := &Outbox{sent: make(chan struct{}, 16)}
+	out := &Outbox{more: make(chan struct{})}
 	srv.Identity.Mail = out
 	gate := &sync.RWMutex{}
 	h := srv.Handler()
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	hs := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		gate.RLock()
 		gate.RUnlock() //nolint:staticcheck // see RoutesMounted
 		h.ServeHTTP(w, r)
 	}))
+	// The production server's timeouts, as configured.
+	prod := server.HTTPServer(cfg, hs.Config.Handler, log)
+	hs.Config.ReadHeaderTimeout, hs.Config.ReadTimeout = prod.ReadHeaderTimeout, prod.ReadTimeout
+	hs.Config.WriteTimeout, hs.Config.IdleTimeout = prod.WriteTimeout, prod.IdleTimeout
+	hs.Start()
 	t.Cleanup(func() {
 		hs.Close()
 		srv.Close(context.Background())
@@ -118,6 +177,7 @@ func New(t testing.TB, backend string, env map[string]string) *Env {
 // Client is an HTTP client with a cookie jar and default headers.
 type Client struct {
 	t      testing.TB
+	env    *Env
 	base   string
 	HTTP   *http.Client
 	Header http.Header
@@ -126,7 +186,7 @@ type Client struct {
 // Client returns a new client (its own cookie jar) for e.
 func (e *Env) Client(t testing.TB) *Client {
 	jar, _ := cookiejar.New(nil)
-	return &Client{t: t, base: e.URL, HTTP: &http.Client{Jar: jar},
+	return &Client{t: t, env: e, base: e.URL, HTTP: &http.Client{Jar: jar},
 		Header: http.Header{"User-Agent": {"servertest"}}}
 }
 
@@ -195,11 +255,28 @@ func (r *Response) Expect(t testing.TB, status int, code string) *Response {
 	return r
 }
 
-// SignUp registers and signs in a user, returning the CSRF token.
+// SignUp registers a user, verifies their address with the link mailed to
+// it, and signs in, returning the CSRF token.
 func (c *Client) SignUp(email, password string) (userID, csrf string) {
+	c.t.Helper()
+	userID, csrf = c.SignUpUnverified(email, password)
+	c.VerifyEmail(email)
+	return userID, csrf
+}
+
+// SignUpUnverified registers and signs in a user without verifying the
+// address, returning the CSRF token.
+func (c *Client) SignUpUnverified(email, password string) (userID, csrf string) {
 	c.t.Helper()
 	r := c.Do("POST", "/api/register", map[string]any{"email": email, "password": password}).Expect(c.t, 200, "")
 	userID = r.Str("id")
 	r = c.Do("POST", "/api/auth/login", map[string]any{"email": email, "password": password}).Expect(c.t, 200, "")
 	return userID, r.Str("csrfToken")
+}
+
+// VerifyEmail uses the next verification link mailed to email.
+func (c *Client) VerifyEmail(email string) {
+	c.t.Helper()
+	tok := Token(c.t, c.env.Mail.WaitFor(c.t, email, VerifySubject))
+	c.Do("POST", "/api/auth/verify-email", map[string]any{"token": tok}).Expect(c.t, 200, "")
 }
