@@ -305,3 +305,31 @@ func (c *countingPasswords) Check(hash, pw string) bool {
 	c.checks.Add(1)
 	return c.Passwords.Check(hash, pw)
 }
+
+// Requested verification mails (resends, changes of address) are bounded per
+// account and per recipient: the endpoints are no mail cannon.
+func TestVerificationMailsAreBounded(t *testing.T) {
+	env := servertest.New(t, "sqlite", nil)
+	c := env.Client(t)
+	_, csrf := c.SignUp("cannon@example.com", "password-c")
+	for i := range 5 {
+		c.Do("POST", "/api/settings", map[string]any{"email": fmt.Sprintf("v%d@example.com", i)}, "X-CSRF-Token", csrf).Expect(t, 200, "")
+	}
+	r := c.Do("POST", "/api/settings", map[string]any{"email": "v5@example.com"}, "X-CSRF-Token", csrf).Expect(t, 429, "RATE_LIMITED")
+	if r.Header.Get("Retry-After") == "" {
+		t.Error("429 without Retry-After")
+	}
+	// Many accounts aiming at one victim address.
+	for i := range 6 {
+		a := env.Client(t)
+		_, ac := a.SignUp(fmt.Sprintf("shooter%d@example.com", i), "password-s")
+		want := 200
+		if i == 5 {
+			want = 429
+		}
+		a.Do("POST", "/api/settings", map[string]any{"email": "victim@example.com"}, "X-CSRF-Token", ac).Expect(t, want, "")
+	}
+	if n := env.Mail.Count("victim@example.com"); n > 5 {
+		t.Errorf("%d mails reached the victim; want at most 5", n)
+	}
+}

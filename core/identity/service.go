@@ -35,6 +35,10 @@ type Service struct {
 	Mail      mail.Sender
 	// Failures throttles failed sign-ins per IP and per account.
 	Failures *ratelimit.Counter
+	// Mails bounds the verification mails sent on request (resends, changes
+	// of address) per account and per recipient, so the endpoints cannot be
+	// turned into a mail cannon. Nil: unbounded.
+	Mails *ratelimit.Counter
 	ClientIP func(*http.Request) string
 	Bots     BotFilter
 	// PublicURL prefixes the links sent by mail.

@@ -105,10 +105,16 @@ func (s *Service) updateSettings(w http.ResponseWriter, r *http.Request, allowEm
 		if newEmail, err = normEmail(*req.Email); err != nil {
 			return err
 		}
-		if c, err := s.Store.CredentialByEmail(r.Context(), newEmail); err == nil && c.UserID != p.UserID {
+		c, err := s.Store.CredentialByEmail(r.Context(), newEmail)
+		if err == nil && c.UserID != p.UserID {
 			return api.Conflict("EMAIL_IN_USE", "Email already in use")
 		} else if err != nil && !errorsIs(err, store.ErrNotFound) {
 			return err
+		}
+		if err != nil { // another address than the current one: a link will be mailed
+			if err := s.reserveMail(r, p.UserID, newEmail); err != nil {
+				return err
+			}
 		}
 	}
 	if req.Notifications != nil && !bytes.Equal(req.Notifications, []byte("null")) {

@@ -117,10 +117,35 @@ func (s *Service) resendVerification(w http.ResponseWriter, r *http.Request, _ h
 		// verified as it is; the user sets it again.
 		return api.Conflict("EMAIL_NOT_CANONICAL", "Set your email address again with POST /api/settings to verify it")
 	}
+	if err := s.reserveMail(r, u.ID, to); err != nil {
+		return err
+	}
 	s.background(r, "verification mail", func(ctx context.Context) error {
 		return s.sendVerification(ctx, u.ID, to, change)
 	})
 	api.OK(w, map[string]any{"success": true, "email": to})
+	return nil
+}
+
+// reserveMail counts one requested verification mail for the account and for
+// the recipient, or answers 429.
+func (s *Service) reserveMail(r *http.Request, userID, to string) error {
+	if s.Mails == nil {
+		return nil
+	}
+	for _, k := range []string{"verify-mail:user:" + userID, "verify-mail:to:" + to} {
+		ok, retry, err := s.Mails.Reserve(r.Context(), k)
+		if err != nil {
+			s.log().WarnContext(r.Context(), "verification mail throttle unavailable", "err", err)
+			continue
+		}
+		if !ok {
+			e := *api.ErrRateLimited
+			e.Message = "Too many verification mails; try again later"
+			e.Header = http.Header{"Retry-After": {itoa(int64(retry.Seconds()) + 1)}}
+			return &e
+		}
+	}
 	return nil
 }
 
