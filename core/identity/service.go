@@ -38,7 +38,7 @@ type Service struct {
 	// Mails bounds the verification mails sent on request (resends, changes
 	// of address) per account and per recipient, so the endpoints cannot be
 	// turned into a mail cannon. Nil: unbounded.
-	Mails *ratelimit.Counter
+	Mails    *ratelimit.Counter
 	ClientIP func(*http.Request) string
 	Bots     BotFilter
 	// PublicURL prefixes the links sent by mail.

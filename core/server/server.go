@@ -82,7 +82,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 	s.Identity = &identity.Service{Store: st, Auth: s.Auth, Passwords: auth.Passwords{Cost: cfg.BcryptCost},
 		Mail: sender, Failures: ratelimit.NewCounter(lstore, failRate), ClientIP: s.ClientIP.Of,
 		Mails: ratelimit.NewCounter(lstore, limiter.Rate{Period: time.Hour, Limit: 5}),
-		Bots: identity.BotFilter{Enabled: cfg.BotFilter, Honeypot: cfg.BotHoneypot}, PublicURL: cfg.PublicURL,
+		Bots:  identity.BotFilter{Enabled: cfg.BotFilter, Honeypot: cfg.BotHoneypot}, PublicURL: cfg.PublicURL,
 		SessionTTL: cfg.SessionTTL, VerifyTTL: cfg.VerifyTTL, Log: log,
 		Referral:   store.ReferralRule{Bonus: identity.ReferralBonus, MonthlyCap: cfg.ReferralMonthlyCap},
 		AddressKey: derive(cfg.MasterKey, "agentbot referral address key v1")}
