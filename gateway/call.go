@@ -97,9 +97,6 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, id string, body 
 	req := &provider.InvokeRequest{Capability: id, Input: input, Caller: g.caller(p, ci, api.RequestID(r.Context()))}
 	w.Header().Set("X-Plugin-Id", id)
 	if stream && target.Streaming && !raw {
-		if err := g.prepay(w, r, c, pay); err != nil {
-			return err
-		}
 		return g.stream(w, r, d, req, c, pay, start)
 	}
 	resp, err := d.Invoke(r.Context(), req)
@@ -115,7 +112,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, id string, body 
 	default:
 		usage = resp.Usage
 	}
-	if perr := g.finish(r.Context(), c, pay, failed, usage, start); perr != nil && failed == nil {
+	if perr := g.finish(r.Context(), c, pay, failed, false, usage, start); perr != nil && failed == nil {
 		return perr
 	}
 	if failed != nil {
@@ -240,17 +237,26 @@ func (g *Gateway) caller(p *auth.Principal, ci *store.CallerInfo, requestID stri
 // BYOKContext is the associated data a user's sealed key for provider is bound to.
 func BYOKContext(userID, provider string) string { return "byok|" + userID + "|" + provider }
 
-// prepay settles a machine payment before a stream starts: its headers go
-// out before the outcome is known, and the receipt must go with them.
-func (g *Gateway) prepay(w http.ResponseWriter, r *http.Request, c *Call, pay *Payment) error {
+// prepay returns what settles a machine payment as a stream's response
+// starts (nil when there is none): its headers go out before the outcome is
+// known, and the receipt must go with them. Until then nothing has been sent,
+// so a stream that fails first releases the payment instead. A client that
+// has already gone is not charged; a settlement once begun is finished.
+func (g *Gateway) prepay(w http.ResponseWriter, r *http.Request, c *Call, pay *Payment) func() error {
 	if pay.machine == nil {
 		return nil
 	}
-	if err := g.Payer.Settle(r.Context(), pay, Outcome{OK: true, CostMicroUSD: c.PriceMicroUSD}); err != nil {
-		return err
+	return func() error {
+		if r.Context().Err() != nil {
+			return callError(context.Canceled)
+		}
+		ctx := context.WithoutCancel(r.Context())
+		if err := g.Payer.Settle(ctx, pay, Outcome{OK: true, CostMicroUSD: c.PriceMicroUSD}); err != nil {
+			return err
+		}
+		setReceipt(w, pay)
+		return nil
 	}
-	setReceipt(w, pay)
-	return nil
 }
 
 // setReceipt adds a settled machine payment's receipt to the response.
@@ -264,20 +270,24 @@ func setReceipt(w http.ResponseWriter, pay *Payment) {
 }
 
 // finish settles the payment and records usage, whatever happened to the
-// client's connection. It returns the answer to give instead of the call's
-// output when a machine payment could not be settled.
-func (g *Gateway) finish(ctx context.Context, c *Call, pay *Payment, failed *api.Error, usage provider.Usage, start time.Time) *api.Error {
+// client's connection. A call is charged when it succeeded or when some of its
+// output reached the client (delivered: a stream that failed or was abandoned
+// midway); otherwise it is refunded. It returns the answer to give instead of
+// the call's output when a machine payment could not be settled.
+func (g *Gateway) finish(ctx context.Context, c *Call, pay *Payment, failed *api.Error, delivered bool,
+	usage provider.Usage, start time.Time) *api.Error {
 	ctx = context.WithoutCancel(ctx)
 	status := http.StatusOK
 	if failed != nil {
 		status = failed.Status
 	}
+	charged := failed == nil || delivered || (pay.machine != nil && pay.machine.settled)
 	cost := int64(0)
-	if failed == nil {
+	if charged {
 		cost = c.PriceMicroUSD
 	}
 	var refused *api.Error
-	if err := g.Payer.Settle(ctx, pay, Outcome{OK: failed == nil, CostMicroUSD: cost}); err != nil {
+	if err := g.Payer.Settle(ctx, pay, Outcome{OK: charged, CostMicroUSD: cost}); err != nil {
 		if pay.machine != nil && errors.As(err, &refused) {
 			status, cost = refused.Status, 0
 		} else {

@@ -153,9 +153,6 @@ func (g *Gateway) chatCompletions(w http.ResponseWriter, r *http.Request) error 
 	id := "chatcmpl-" + strings.TrimPrefix(api.RequestID(r.Context()), "req_")
 	created := g.now().Unix()
 	if req.Stream && target.Streaming {
-		if err := g.prepay(w, r, c, pay); err != nil {
-			return err
-		}
 		return g.chatStream(w, r, d, preq, c, pay, start, id, created, req)
 	}
 	resp, err := d.Invoke(r.Context(), preq)
@@ -180,7 +177,7 @@ func (g *Gateway) chatCompletions(w http.ResponseWriter, r *http.Request) error 
 			failed = malformedError(err)
 		}
 	}
-	if perr := g.finish(r.Context(), c, pay, failed, usage, start); perr != nil && failed == nil {
+	if perr := g.finish(r.Context(), c, pay, failed, false, usage, start); perr != nil && failed == nil {
 		return perr
 	}
 	if failed != nil {
@@ -214,7 +211,7 @@ func oaUsage(u provider.Usage) map[string]any {
 
 func (g *Gateway) chatStream(w http.ResponseWriter, r *http.Request, d Dispatcher, preq *provider.InvokeRequest,
 	c *Call, pay *Payment, start time.Time, id string, created int64, req oaRequest) error {
-	out := &sse{w: w}
+	out := &sse{w: w, open: g.prepay(w, r, c, pay)}
 	model := req.Model
 	first := true
 	finish := "stop"
@@ -246,12 +243,15 @@ func (g *Gateway) chatStream(w http.ResponseWriter, r *http.Request, d Dispatche
 			delta["role"] = "assistant"
 			first = false
 		}
-		return out.event("", chunk(delta, nil))
+		if *ch.Delta == "" {
+			return out.event("", chunk(delta, nil))
+		}
+		return out.content(chunk(delta, nil))
 	}, out.keepAlive)
 	if failed != nil && r.Context().Err() != nil {
 		failed = callError(r.Context().Err())
 	}
-	g.finish(r.Context(), c, pay, failed, usage, start)
+	g.finish(r.Context(), c, pay, failed, out.delivered, usage, start)
 	if failed != nil {
 		if !out.started {
 			return failed

@@ -318,8 +318,9 @@ func TestChatCompletionsStreamClientDisconnect(t *testing.T) {
 	if err := <-canceled; err == nil {
 		t.Fatal("the dispatcher's context was not canceled when the client went away")
 	}
-	if events := e.waitUsage(t, uid, 1); len(events) != 1 || events[0].Status != 499 || events[0].PriceMicroUSD != 0 {
-		t.Errorf("usage = %+v; want one uncharged 499", events)
+	// The first delta reached the client: the call is charged.
+	if events := e.waitUsage(t, uid, 1); len(events) != 1 || events[0].Status != 499 || events[0].PriceMicroUSD != 10_000 {
+		t.Errorf("usage = %+v; want one 499, charged", events)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"time"
 
@@ -14,9 +15,10 @@ import (
 // pump runs a streaming call and hands its chunks to onData on the calling
 // goroutine, in order, the moment they arrive. Until the first data chunk it
 // calls onIdle every keepAlive. It returns the usage reported and the failure,
-// if any: a chunk carrying an error, an onData error, or a dispatch error.
+// if any: a chunk carrying an error, an onData or onIdle error (an *api.Error
+// as it is, any other as the client having gone), or a dispatch error.
 func (g *Gateway) pump(ctx context.Context, d Dispatcher, req *provider.InvokeRequest,
-	onData func(json.RawMessage) error, onIdle func()) (provider.Usage, *api.Error) {
+	onData func(json.RawMessage) error, onIdle func() error) (provider.Usage, *api.Error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	chunks := make(chan *provider.Chunk, 8)
@@ -71,25 +73,54 @@ func (g *Gateway) pump(ctx context.Context, d Dispatcher, req *provider.InvokeRe
 			}
 			waiting = nil // keepalives only until the first chunk
 			if err := onData(buf.Bytes()); err != nil {
-				failed = callError(context.Canceled)
+				failed = writeFailure(err)
 				cancel()
 			}
 		case <-waiting:
-			onIdle()
+			if err := onIdle(); err != nil {
+				failed, waiting = writeFailure(err), nil
+				cancel()
+			}
 		}
 	}
+}
+
+// writeFailure is the failure of a stream whose writer returned err: the
+// answer it carries, or the client having gone.
+func writeFailure(err error) *api.Error {
+	var e *api.Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return callError(context.Canceled)
 }
 
 // sse writes server-sent events, committing the headers lazily so that a
 // failure before any output can still be an ordinary JSON error.
 type sse struct {
-	w       http.ResponseWriter
+	w http.ResponseWriter
+	// open, if set, runs once just before the headers are committed (a
+	// machine payment settles there, its receipt going out with them); its
+	// error ends the stream with nothing sent.
+	open    func() error
+	openErr error
 	started bool
+	// delivered records that some of the call's output reached the client:
+	// from then on the call is charged, whatever happens next.
+	delivered bool
 }
 
-func (s *sse) commit() {
+func (s *sse) commit() error {
 	if s.started {
-		return
+		return nil
+	}
+	if s.openErr != nil {
+		return s.openErr
+	}
+	if s.open != nil {
+		if s.openErr = s.open(); s.openErr != nil {
+			return s.openErr
+		}
 	}
 	s.started = true
 	h := s.w.Header()
@@ -97,31 +128,48 @@ func (s *sse) commit() {
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
 	s.w.WriteHeader(http.StatusOK)
+	return nil
 }
 
 func (s *sse) event(name string, data []byte) error {
-	s.commit()
+	if err := s.commit(); err != nil {
+		return err
+	}
 	return writeEvent(s.w, name, data)
 }
 
-func (s *sse) keepAlive() {
-	s.commit()
+// content writes an unnamed event carrying the call's output.
+func (s *sse) content(data json.RawMessage) error {
+	if err := s.event("", data); err != nil {
+		return err
+	}
+	s.delivered = true
+	return nil
+}
+
+func (s *sse) keepAlive() error {
+	if err := s.commit(); err != nil {
+		return err
+	}
 	if _, err := s.w.Write([]byte(": keepalive\n\n")); err == nil {
 		flush(s.w)
 	}
+	return nil
 }
 
 // stream answers a streaming call as text/event-stream: each chunk is written
 // and flushed the moment it arrives; keepalive comments are sent while waiting
 // for the first; a failure after output has begun travels as an "error" event.
+// The call is charged once a chunk has reached the client, even if the stream
+// then fails or the client leaves; it is refunded only if nothing did.
 func (g *Gateway) stream(w http.ResponseWriter, r *http.Request, d Dispatcher, req *provider.InvokeRequest,
 	c *Call, pay *Payment, start time.Time) error {
-	out := &sse{w: w}
-	usage, failed := g.pump(r.Context(), d, req, func(data json.RawMessage) error { return out.event("", data) }, out.keepAlive)
+	out := &sse{w: w, open: g.prepay(w, r, c, pay)}
+	usage, failed := g.pump(r.Context(), d, req, out.content, out.keepAlive)
 	if failed != nil && r.Context().Err() != nil {
 		failed = callError(context.Canceled)
 	}
-	g.finish(r.Context(), c, pay, failed, usage, start)
+	g.finish(r.Context(), c, pay, failed, out.delivered, usage, start)
 	if failed != nil {
 		if !out.started {
 			return failed

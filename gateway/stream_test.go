@@ -248,8 +248,10 @@ func TestStreamClientDisconnect(t *testing.T) {
 		name   string
 		first  *provider.Chunk // sent before waiting; nil: wait at once
 		tokens int64
+		price  int64 // charged: output reached the client
 	}{
-		{name: "mid-stream", first: &provider.Chunk{Data: json.RawMessage(`{"delta":"a"}`), Usage: &provider.Usage{InputTokens: 4}}, tokens: 4},
+		{name: "mid-stream", first: &provider.Chunk{Data: json.RawMessage(`{"delta":"a"}`), Usage: &provider.Usage{InputTokens: 4}},
+			tokens: 4, price: 10_000},
 		{name: "while waiting for the first chunk"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -285,8 +287,8 @@ func TestStreamClientDisconnect(t *testing.T) {
 				t.Fatal("the dispatcher's context was not canceled when the client went away")
 			}
 			events := e.waitUsage(t, uid, 1)
-			if len(events) != 1 || events[0].Status != 499 || events[0].PriceMicroUSD != 0 || events[0].InputTokens != tt.tokens {
-				t.Errorf("usage = %+v; want one uncharged 499 with the tokens seen", events)
+			if len(events) != 1 || events[0].Status != 499 || events[0].PriceMicroUSD != tt.price || events[0].InputTokens != tt.tokens {
+				t.Errorf("usage = %+v; want one 499 charged %d with the tokens seen", events, tt.price)
 			}
 		})
 	}

@@ -74,7 +74,8 @@ func TestUsageRecorded(t *testing.T) {
 		{Target: "agent", Status: 403, PaymentMethod: "stripe"},
 		{Target: "agent", Status: 504, PaymentMethod: "stripe"},
 		{Target: "generate-text", Status: 200, InputTokens: 5, OutputTokens: 3, PriceMicroUSD: 10_000, UpstreamMicroUSD: 40, PaymentMethod: "stripe"},
-		{Target: "generate-text", Status: 500, InputTokens: 2, OutputTokens: 1, PaymentMethod: "stripe"},
+		// A stream that failed after output reached the client is charged.
+		{Target: "generate-text", Status: 500, InputTokens: 2, OutputTokens: 1, PriceMicroUSD: 10_000, PaymentMethod: "stripe"},
 		{Target: "free-thing", Status: 200, PaymentMethod: "free"},
 		{Target: "agent", Status: 502, InputTokens: 6, PaymentMethod: "stripe"}, // malformed output is not charged
 	}

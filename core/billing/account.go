@@ -129,6 +129,8 @@ func (s *Service) renderPlans() map[string]any {
 			"a2aMessagesPerDay": p.A2AMessagesPerDay,
 			"modelTier":         p.ModelTier,
 			"models":            models,
+			"maxTokens":         p.MaxTokens,
+			"maxPromptBytes":    p.MaxPromptBytes,
 			"available":         s.Stripe != nil && p.StripePrice != "",
 		}
 	}

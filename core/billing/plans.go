@@ -64,6 +64,13 @@ type Plan struct {
 	ModelTier string `json:"modelTier"`
 	// Models, when set, lists the model ids the plan may use instead of the tier.
 	Models []string `json:"models,omitempty"`
+	// MaxTokens caps the output tokens one chat request may ask for (and is
+	// what a request that names none gets); MaxPromptBytes caps its prompt
+	// text. A call's price is flat, so what it buys must be bounded; callers
+	// without an active plan (credits, machine payments) get the cheapest
+	// plan's caps.
+	MaxTokens      int `json:"maxTokens"`
+	MaxPromptBytes int `json:"maxPromptBytes"`
 	// StripePrice is the Stripe price id (STRIPE_PRICE_<PLAN>); "" when unset.
 	StripePrice string `json:"-"`
 }
@@ -71,10 +78,14 @@ type Plan struct {
 // DefaultPlans are the seed's plans (CONTRACT §5), cheapest first.
 func DefaultPlans() []Plan {
 	return []Plan{
-		{Name: "solo", PricePence: 2900, Agents: 1, SkillsPerAgent: 3, A2AMessagesPerDay: 100, ModelTier: "small"},
-		{Name: "collective", PricePence: 6900, Agents: 3, SkillsPerAgent: 10, A2AMessagesPerDay: 500, ModelTier: "mid"},
-		{Name: "label", PricePence: 14900, Agents: 10, SkillsPerAgent: 25, A2AMessagesPerDay: 2000, ModelTier: "large"},
-		{Name: "network", PricePence: 49900, Agents: Unlimited, SkillsPerAgent: 100, A2AMessagesPerDay: 10000, ModelTier: "all"},
+		{Name: "solo", PricePence: 2900, Agents: 1, SkillsPerAgent: 3, A2AMessagesPerDay: 100, ModelTier: "small",
+			MaxTokens: 1024, MaxPromptBytes: 16 << 10},
+		{Name: "collective", PricePence: 6900, Agents: 3, SkillsPerAgent: 10, A2AMessagesPerDay: 500, ModelTier: "mid",
+			MaxTokens: 2048, MaxPromptBytes: 32 << 10},
+		{Name: "label", PricePence: 14900, Agents: 10, SkillsPerAgent: 25, A2AMessagesPerDay: 2000, ModelTier: "large",
+			MaxTokens: 4096, MaxPromptBytes: 64 << 10},
+		{Name: "network", PricePence: 49900, Agents: Unlimited, SkillsPerAgent: 100, A2AMessagesPerDay: 10000, ModelTier: "all",
+			MaxTokens: 8192, MaxPromptBytes: 128 << 10},
 	}
 }
 
@@ -121,6 +132,10 @@ func (p Plan) validate() error {
 		return errors.New(`a2aMessagesPerDay must be a positive integer or "unlimited"`)
 	case !slices.Contains(ModelTiers, p.ModelTier):
 		return fmt.Errorf("modelTier %q must be one of %s", p.ModelTier, strings.Join(ModelTiers, ", "))
+	case p.MaxTokens < 1 || p.MaxTokens > MaxTokensCeiling:
+		return fmt.Errorf("maxTokens must be an integer from 1 to %d", MaxTokensCeiling)
+	case p.MaxPromptBytes < 1 || p.MaxPromptBytes > MaxPromptBytesCeiling:
+		return fmt.Errorf("maxPromptBytes must be an integer from 1 to %d", MaxPromptBytesCeiling)
 	}
 	for _, m := range p.Models {
 		if strings.TrimSpace(m) == "" {
@@ -129,6 +144,13 @@ func (p Plan) validate() error {
 	}
 	return nil
 }
+
+// The largest caps a plan may set: the most output tokens the AI provider
+// accepts in a request, and the request body limit (1 MiB).
+const (
+	MaxTokensCeiling      = 1_000_000
+	MaxPromptBytesCeiling = 1 << 20
+)
 
 // planOverride is one plan's entry in the AGENTBOT_PLANS file: every field is
 // optional and replaces the default's.
@@ -139,6 +161,8 @@ type planOverride struct {
 	A2AMessagesPerDay *Limit    `json:"a2aMessagesPerDay"`
 	ModelTier         *string   `json:"modelTier"`
 	Models            *[]string `json:"models"`
+	MaxTokens         *int      `json:"maxTokens"`
+	MaxPromptBytes    *int      `json:"maxPromptBytes"`
 }
 
 // LoadPlans returns the default plans with the AGENTBOT_PLANS file's
@@ -200,6 +224,12 @@ func applyOverrides(plans []Plan, raw []byte) ([]Plan, error) {
 		}
 		if o.Models != nil {
 			p.Models = *o.Models
+		}
+		if o.MaxTokens != nil {
+			p.MaxTokens = *o.MaxTokens
+		}
+		if o.MaxPromptBytes != nil {
+			p.MaxPromptBytes = *o.MaxPromptBytes
 		}
 	}
 	return plans, nil

@@ -24,11 +24,12 @@ func TestDefaultPlans(t *testing.T) {
 		agents, skills, a2a Limit
 		tier                string
 		stripePrice         string
+		maxTokens, maxBytes int
 	}{
-		{"solo", 2900, 1, 3, 100, "small", "price_solo"},
-		{"collective", 6900, 3, 10, 500, "mid", ""},
-		{"label", 14900, 10, 25, 2000, "large", ""},
-		{"network", 49900, Unlimited, 100, 10000, "all", ""},
+		{"solo", 2900, 1, 3, 100, "small", "price_solo", 1024, 16384},
+		{"collective", 6900, 3, 10, 500, "mid", "", 2048, 32768},
+		{"label", 14900, 10, 25, 2000, "large", "", 4096, 65536},
+		{"network", 49900, Unlimited, 100, 10000, "all", "", 8192, 131072},
 	}
 	all := ps.All()
 	if len(all) != len(want) {
@@ -37,7 +38,8 @@ func TestDefaultPlans(t *testing.T) {
 	for i, w := range want {
 		p, ok := ps.Get(w.name)
 		if !ok || all[i].Name != w.name || p.PricePence != w.pence || p.Agents != w.agents || p.SkillsPerAgent != w.skills ||
-			p.A2AMessagesPerDay != w.a2a || p.ModelTier != w.tier || p.StripePrice != w.stripePrice {
+			p.A2AMessagesPerDay != w.a2a || p.ModelTier != w.tier || p.StripePrice != w.stripePrice ||
+			p.MaxTokens != w.maxTokens || p.MaxPromptBytes != w.maxBytes {
 			t.Errorf("Get(%q) = %+v, %v; want %+v (position %d)", w.name, p, ok, w, i)
 		}
 		if got := ps.Rank(w.name); got != i+1 {
@@ -71,7 +73,7 @@ func writePlans(t *testing.T, body string) string {
 
 func TestLoadPlansOverrides(t *testing.T) {
 	path := writePlans(t, `{"solo": {"pricePence": 3500, "agents": 2, "models": ["gpt-4o-mini"]},
-		"label": {"agents": "unlimited", "modelTier": "all"}}`)
+		"label": {"agents": "unlimited", "modelTier": "all", "maxTokens": 16000, "maxPromptBytes": 200000}}`)
 	ps, err := LoadPlans(config.BillingConfig{PlansFile: path})
 	if err != nil {
 		t.Fatal(err)
@@ -82,8 +84,12 @@ func TestLoadPlansOverrides(t *testing.T) {
 		t.Errorf("solo = %+v; want price 3500, 2 agents, the rest default, models [gpt-4o-mini]", solo)
 	}
 	label, _ := ps.Get("label")
-	if label.Agents != Unlimited || label.ModelTier != "all" || label.PricePence != 14900 {
-		t.Errorf("label = %+v; want unlimited agents, tier all, default price", label)
+	if label.Agents != Unlimited || label.ModelTier != "all" || label.PricePence != 14900 || label.MaxTokens != 16000 ||
+		label.MaxPromptBytes != 200000 {
+		t.Errorf("label = %+v; want unlimited agents, tier all, default price, caps 16000 tokens and 200000 bytes", label)
+	}
+	if solo.MaxTokens != 1024 || solo.MaxPromptBytes != 16384 {
+		t.Errorf("solo caps = %d, %d; want the defaults", solo.MaxTokens, solo.MaxPromptBytes)
 	}
 	if c, _ := ps.Get("collective"); c.PricePence != 6900 {
 		t.Errorf("collective = %+v; want the default", c)
@@ -103,6 +109,11 @@ func TestLoadPlansErrors(t *testing.T) {
 		{"bad limit word", `{"solo": {"skillsPerAgent": "lots"}}`, `must be a positive integer or "unlimited"`},
 		{"bad tier", `{"solo": {"modelTier": "huge"}}`, `modelTier "huge" must be one of small, mid, large, all`},
 		{"empty model", `{"solo": {"models": [""]}}`, "models must not contain empty ids"},
+		{"zero max tokens", `{"solo": {"maxTokens": 0}}`, "maxTokens must be an integer from 1 to 1000000"},
+		{"max tokens too high", `{"solo": {"maxTokens": 1000001}}`, "maxTokens must be an integer from 1 to 1000000"},
+		{"unlimited max tokens", `{"solo": {"maxTokens": "unlimited"}}`, `plan "solo"`},
+		{"negative prompt bytes", `{"network": {"maxPromptBytes": -1}}`, "maxPromptBytes must be an integer from 1 to 1048576"},
+		{"prompt bytes too high", `{"network": {"maxPromptBytes": 1048577}}`, "maxPromptBytes must be an integer from 1 to 1048576"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -138,7 +138,8 @@ type PaymentsConfig struct {
 	AssetName     string
 	AssetVersion  string
 	AssetDecimals int
-	// FacilitatorURL settles through an x402 facilitator; unset → local recorder.
+	// FacilitatorURL settles through an x402 facilitator; unset → the local
+	// recorder, which moves no money and is allowed in dev mode only.
 	FacilitatorURL string
 	// ChallengeTTL is how long a challenge stays payable.
 	ChallengeTTL time.Duration
@@ -326,11 +327,19 @@ func Load(getenv Getenv) (*Config, error) {
 		c.Billing.CreditPacks[strings.TrimSpace(id)] = micro
 	}
 
+	// Chain, token and the token's EIP-712 name default to USDC on Base
+	// Sepolia (a testnet) in dev mode only: a production gateway names the
+	// money it takes (USDC's EIP-712 name is "USDC" on Base Sepolia but
+	// "USD Coin" on Base, and a wrong one makes every signature unsettleable).
+	devChain, devAsset, devAssetName := "", "", ""
+	if c.Dev {
+		devChain, devAsset, devAssetName = "84532", "0x036CbD53842c5426634e7929541eC2318f3dCF7e", "USDC"
+	}
 	c.Payments = PaymentsConfig{
 		Realm:          get("MPP_REALM", ""),
 		PayTo:          get("PAY_TO_ADDRESS", ""),
-		Asset:          get("PAY_ASSET", "0x036CbD53842c5426634e7929541eC2318f3dCF7e"),
-		AssetName:      get("PAY_ASSET_NAME", "USDC"),
+		Asset:          get("PAY_ASSET", devAsset),
+		AssetName:      get("PAY_ASSET_NAME", devAssetName),
 		AssetVersion:   get("PAY_ASSET_VERSION", "2"),
 		AssetDecimals:  intVar(get("PAY_ASSET_DECIMALS", "6"), "PAY_ASSET_DECIMALS", 0, 36, bad),
 		FacilitatorURL: strings.TrimRight(get("X402_FACILITATOR_URL", ""), "/"),
@@ -342,7 +351,12 @@ func Load(getenv Getenv) (*Config, error) {
 		}
 		c.Payments.MPPSecret = []byte(v)
 	}
-	if n, err := strconv.ParseInt(get("PAY_CHAIN_ID", "84532"), 10, 64); err != nil || n <= 0 {
+	if v := get("PAY_CHAIN_ID", devChain); v == "" {
+		if c.Payments.PayTo != "" {
+			bad("PAY_CHAIN_ID", "is required when PAY_TO_ADDRESS is set outside dev mode (e.g. 8453 for Base); "+
+				"only dev mode defaults to Base Sepolia (84532)")
+		}
+	} else if n, err := strconv.ParseInt(v, 10, 64); err != nil || n <= 0 {
 		bad("PAY_CHAIN_ID", "must be a positive integer chain id")
 	} else {
 		c.Payments.ChainID = n
@@ -353,12 +367,22 @@ func Load(getenv Getenv) (*Config, error) {
 		}
 	}
 	if c.Payments.PayTo != "" && c.Payments.Asset == "" {
-		bad("PAY_ASSET", "is required when PAY_TO_ADDRESS is set")
+		bad("PAY_ASSET", "is required when PAY_TO_ADDRESS is set outside dev mode (the EIP-3009 token's 0x address, "+
+			"e.g. USDC on your chain); only dev mode defaults to USDC on Base Sepolia")
+	}
+	if c.Payments.PayTo != "" && c.Payments.AssetName == "" {
+		bad("PAY_ASSET_NAME", "is required when PAY_TO_ADDRESS is set outside dev mode (the token's EIP-712 domain name, "+
+			"its name() on chain: \"USD Coin\" for USDC on Base); only dev mode defaults to \"USDC\" (Base Sepolia)")
 	}
 	if v := c.Payments.FacilitatorURL; v != "" {
 		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			bad("X402_FACILITATOR_URL", "%q must be an absolute http(s) URL", v)
 		}
+	} else if c.Payments.PayTo != "" && !c.Dev {
+		// Without a facilitator, payments go to the local recorder, which
+		// accepts any validly signed authorization and moves no money.
+		bad("X402_FACILITATOR_URL", "is required when PAY_TO_ADDRESS is set outside dev mode: without a facilitator "+
+			"payments are only recorded and no money moves (the local recorder is for dev mode)")
 	}
 	if c.Payments.ChallengeTTL > 0 && (c.Payments.ChallengeTTL < 10*time.Second || c.Payments.ChallengeTTL > 24*time.Hour) {
 		bad("MPP_CHALLENGE_TTL", "must be between 10s and 24h")

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -32,6 +33,16 @@ func prodEnv(overrides map[string]string) map[string]string {
 	m := map[string]string{"JWT_SECRET": goodSecret, "AGENTBOT_MASTER_KEY": goodKeyHex}
 	maps.Copy(m, overrides)
 	return m
+}
+
+// prodPayments turns machine payments on outside dev mode: USDC on Base,
+// settled by a facilitator.
+var prodPayments = map[string]string{
+	"PAY_TO_ADDRESS":       "0x742d35cc6634c0532925a3b844bc9e7595f8fe00",
+	"PAY_CHAIN_ID":         "8453",
+	"PAY_ASSET":            "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913",
+	"PAY_ASSET_NAME":       "USD Coin",
+	"X402_FACILITATOR_URL": "https://facilitator.example.com",
 }
 
 // problems returns the variable names an invalid-configuration error blames,
@@ -191,6 +202,80 @@ func TestLoadRequiresSecretsOutsideDev(t *testing.T) {
 	}
 }
 
+// Outside dev mode, machine payments settle through a facilitator and name
+// their chain, token and the token's EIP-712 name: the local recorder (which
+// moves no money) and the Base Sepolia defaults are for dev mode only.
+func TestLoadMachinePaymentsOutsideDev(t *testing.T) {
+	without := func(names ...string) map[string]string {
+		m := maps.Clone(prodPayments)
+		for _, n := range names {
+			delete(m, n)
+		}
+		return m
+	}
+	tests := []struct {
+		name string
+		env  map[string]string
+		want []string // the variables blamed; nil: loads
+	}{
+		{"complete", prodPayments, nil},
+		{"no facilitator", without("X402_FACILITATOR_URL"), []string{"X402_FACILITATOR_URL"}},
+		{"no chain", without("PAY_CHAIN_ID"), []string{"PAY_CHAIN_ID"}},
+		{"no asset", without("PAY_ASSET"), []string{"PAY_ASSET"}},
+		{"no asset name", without("PAY_ASSET_NAME"), []string{"PAY_ASSET_NAME"}},
+		{"only the recipient", without("X402_FACILITATOR_URL", "PAY_CHAIN_ID", "PAY_ASSET", "PAY_ASSET_NAME"),
+			[]string{"PAY_CHAIN_ID", "PAY_ASSET", "PAY_ASSET_NAME", "X402_FACILITATOR_URL"}},
+		{"payments off", map[string]string{}, nil},
+		{"payments off, explicitly not dev", map[string]string{"AGENTBOT_DEV": "false"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := config.Load(env(prodEnv(tt.env)))
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("Load(%v) = %v; want nil", tt.env, err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("Load(%v) = %+v, nil; want an error", tt.env, c.Payments)
+			}
+			got := problems(t, err)
+			slices.Sort(got)
+			want := slices.Sorted(slices.Values(tt.want))
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("Load(%v) blames %q; want %q (error: %v)", tt.env, got, want, err)
+			}
+			if !strings.Contains(err.Error(), "outside dev mode") {
+				t.Errorf("Load(%v) = %v; want it to say why (outside dev mode)", tt.env, err)
+			}
+		})
+	}
+	c, err := config.Load(env(prodEnv(prodPayments)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := c.Payments; p.ChainID != 8453 || p.Asset != prodPayments["PAY_ASSET"] || p.AssetName != "USD Coin" ||
+		p.FacilitatorURL != "https://facilitator.example.com" {
+		t.Errorf("Payments = %+v; want the configured chain, asset, name and facilitator", p)
+	}
+}
+
+// In dev mode, PAY_TO_ADDRESS alone turns machine payments on with the local
+// recorder and USDC on Base Sepolia.
+func TestLoadMachinePaymentsDevDefaults(t *testing.T) {
+	c, err := config.Load(env(map[string]string{"AGENTBOT_DEV": "true", "PAY_TO_ADDRESS": prodPayments["PAY_TO_ADDRESS"]}))
+	if err != nil {
+		t.Fatalf("Load(dev, PAY_TO_ADDRESS) = %v; want nil", err)
+	}
+	want := config.PaymentsConfig{PayTo: prodPayments["PAY_TO_ADDRESS"], ChainID: 84532,
+		Asset: "0x036CbD53842c5426634e7929541eC2318f3dCF7e", AssetName: "USDC", AssetVersion: "2", AssetDecimals: 6,
+		ChallengeTTL: 5 * time.Minute}
+	if !reflect.DeepEqual(c.Payments, want) {
+		t.Errorf("Payments = %+v; want %+v (no facilitator: the local recorder)", c.Payments, want)
+	}
+}
+
 func TestLoadRejects(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -259,7 +344,12 @@ func TestLoadRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"="+tt.value, func(t *testing.T) {
-			e := prodEnv(map[string]string{tt.name: tt.value})
+			e := prodEnv(nil)
+			if strings.HasPrefix(tt.name, "PAY_") {
+				// Machine payments on need their whole production setting.
+				maps.Copy(e, prodPayments)
+			}
+			e[tt.name] = tt.value
 			c, err := config.Load(env(e))
 			if err == nil {
 				t.Fatalf("Load(%s=%q) = %+v, nil; want an error", tt.name, tt.value, c)

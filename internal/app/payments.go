@@ -23,13 +23,18 @@ import (
 // machinePayments builds the gateway's machine payments from the
 // configuration: nil (off) without PAY_TO_ADDRESS. Claims go to Redis when
 // REDIS_URL is set, else to the database; settlement goes to the x402
-// facilitator when X402_FACILITATOR_URL is set, else to the local recorder.
+// facilitator when X402_FACILITATOR_URL is set, else (dev mode only) to the
+// local recorder.
 // The returned function releases what it opened.
 func machinePayments(ctx context.Context, cfg *config.Config, st *store.Store, log *slog.Logger) (*gateway.MachinePayments, func() error, error) {
 	pc := cfg.Payments
 	if pc.PayTo == "" {
 		log.Info("machine payments off: PAY_TO_ADDRESS is not set")
 		return nil, func() error { return nil }, nil
+	}
+	if pc.FacilitatorURL == "" && !cfg.Dev {
+		// config.Load refuses this too; the local recorder moves no money.
+		return nil, nil, fmt.Errorf("X402_FACILITATOR_URL is required for machine payments outside dev mode")
 	}
 	payTo, err := evm.ParseAddress(pc.PayTo)
 	if err != nil {

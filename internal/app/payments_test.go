@@ -3,8 +3,12 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
+	"strings"
 	"testing"
 
+	"github.com/agentbot/gateway/core/config"
 	"github.com/agentbot/gateway/core/mpp"
 	"github.com/agentbot/gateway/core/mpp/mpptest"
 	"github.com/agentbot/gateway/core/secrets"
@@ -114,5 +118,35 @@ func TestBillingListsPayments(t *testing.T) {
 			}
 			ops.Do("GET", "/api/admin/payments?limit=0", nil).Expect(t, 400, "INVALID_LIMIT")
 		})
+	}
+}
+
+// The local recorder moves no money: outside dev mode machine payments are
+// refused without a facilitator, even for a configuration not made by
+// config.Load.
+func TestMachinePaymentsNeedAFacilitatorOutsideDev(t *testing.T) {
+	cfg := &config.Config{PublicURL: "https://gateway.example.com", MasterKey: make([]byte, 32),
+		Payments: config.PaymentsConfig{PayTo: "0x742d35cc6634c0532925a3b844bc9e7595f8fe00", ChainID: 8453,
+			Asset: "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", AssetName: "USD Coin", AssetVersion: "2", AssetDecimals: 6}}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	m, _, err := machinePayments(context.Background(), cfg, nil, log)
+	if err == nil || m != nil || !strings.Contains(err.Error(), "X402_FACILITATOR_URL") {
+		t.Errorf("machinePayments(not dev, no facilitator) = %v, %v; want an error naming X402_FACILITATOR_URL", m, err)
+	}
+	cfg.Payments.FacilitatorURL = "https://facilitator.example.com"
+	m, closeM, err := machinePayments(context.Background(), cfg, nil, log)
+	if err != nil || m == nil {
+		t.Fatalf("machinePayments(not dev, facilitator) = %v, %v; want them on", m, err)
+	}
+	closeM()
+	if _, ok := m.Settler.(gateway.FacilitatorSettler); !ok {
+		t.Errorf("settler = %T; want the facilitator", m.Settler)
+	}
+	cfg.Dev, cfg.Payments.FacilitatorURL = true, ""
+	if m, _, err = machinePayments(context.Background(), cfg, nil, log); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := m.Settler.(gateway.LocalSettler); !ok {
+		t.Errorf("dev settler = %T; want the local recorder", m.Settler)
 	}
 }

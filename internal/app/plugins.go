@@ -61,8 +61,9 @@ func pluginSpecs(cfg *config.Config, log *slog.Logger) ([]plugins.Spec, error) {
 	return specs, nil
 }
 
-// aiConfig is the AI plugin's configuration: its upstreams, model table and
-// which models each plan may use (from the plans' configuration).
+// aiConfig is the AI plugin's configuration: its upstreams, model table,
+// which models each plan may use and its request caps (from the plans'
+// configuration).
 func aiConfig(cfg *config.Config) (ai.Config, error) {
 	c := cfg.AI
 	out := ai.Config{Upstreams: map[string]ai.Upstream{
@@ -83,8 +84,13 @@ func aiConfig(cfg *config.Config) (ai.Config, error) {
 	}
 	out.Plans = map[string]ai.PlanModels{}
 	for _, p := range plans.All() {
-		out.Plans[p.Name] = ai.PlanModels{Tier: p.ModelTier, Models: p.Models}
+		out.Plans[p.Name] = ai.PlanModels{Tier: p.ModelTier, Models: p.Models,
+			Limits: ai.Limits{MaxTokens: p.MaxTokens, MaxPromptBytes: p.MaxPromptBytes}}
 	}
+	// Callers without an active plan (credits, machine payments) get the
+	// cheapest plan's caps.
+	cheapest := plans.All()[0]
+	out.Limits = ai.Limits{MaxTokens: cheapest.MaxTokens, MaxPromptBytes: cheapest.MaxPromptBytes}
 	return out, nil
 }
 

@@ -6,7 +6,9 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/agentbot/gateway/core/billing"
 	"github.com/agentbot/gateway/core/config"
+	"github.com/agentbot/gateway/plugins/ai"
 )
 
 // The plans' model lists (AGENTBOT_PLANS) reach the AI plugin's configuration.
@@ -33,5 +35,46 @@ func TestAIConfigCarriesPlanModels(t *testing.T) {
 	}
 	if _, err := aiConfig(&config.Config{Billing: config.BillingConfig{PlansFile: f}}); err == nil {
 		t.Error("a bad plans file was accepted")
+	}
+}
+
+// The plans' request caps reach the AI plugin: each plan's, and the cheapest
+// plan's for callers without an active plan.
+func TestAIConfigCarriesPlanCaps(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "plans.json")
+	if err := os.WriteFile(f, []byte(`{"solo":{"maxTokens":300,"maxPromptBytes":4000},"network":{"maxTokens":32000}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ac, err := aiConfig(&config.Config{Billing: config.BillingConfig{PlansFile: f}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]ai.Limits{"solo": {MaxTokens: 300, MaxPromptBytes: 4000}, "collective": {MaxTokens: 2048, MaxPromptBytes: 32768},
+		"label": {MaxTokens: 4096, MaxPromptBytes: 65536}, "network": {MaxTokens: 32000, MaxPromptBytes: 131072}}
+	for plan, w := range want {
+		if got := ac.Plans[plan].Limits; got != w {
+			t.Errorf("%s caps = %+v; want %+v", plan, got, w)
+		}
+	}
+	if ac.Limits != want["solo"] {
+		t.Errorf("caps without a plan = %+v; want the cheapest plan's %+v", ac.Limits, want["solo"])
+	}
+}
+
+// The AI plugin's built-in caps (used when it is configured by a plugin file
+// rather than by the host) are the contract's plans' caps.
+func TestAIDefaultCapsMatchThePlans(t *testing.T) {
+	plans := billing.DefaultPlans()
+	if len(ai.DefaultPlanLimits) != len(plans) {
+		t.Errorf("ai.DefaultPlanLimits has %d plans; want %d", len(ai.DefaultPlanLimits), len(plans))
+	}
+	for _, p := range plans {
+		want := ai.Limits{MaxTokens: p.MaxTokens, MaxPromptBytes: p.MaxPromptBytes}
+		if got := ai.DefaultPlanLimits[p.Name]; got != want {
+			t.Errorf("ai.DefaultPlanLimits[%q] = %+v; want %+v", p.Name, got, want)
+		}
+	}
+	if cheapest := plans[0]; ai.DefaultLimits != (ai.Limits{MaxTokens: cheapest.MaxTokens, MaxPromptBytes: cheapest.MaxPromptBytes}) {
+		t.Errorf("ai.DefaultLimits = %+v; want the cheapest plan's", ai.DefaultLimits)
 	}
 }

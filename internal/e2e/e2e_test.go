@@ -37,6 +37,9 @@ type upstream struct {
 	models  []string
 	release chan struct{}
 	hold    bool
+
+	// maxTokens is each request's max_tokens (nil when absent).
+	maxTokens []any
 }
 
 func newUpstream(t *testing.T) *upstream {
@@ -68,11 +71,14 @@ func (u *upstream) serve(w http.ResponseWriter, r *http.Request) {
 		Messages []struct {
 			Role, Content string
 		} `json:"messages"`
+
+		MaxTokens any `json:"max_tokens"`
 	}
 	json.NewDecoder(r.Body).Decode(&req)
 	u.mu.Lock()
 	u.auth = append(u.auth, r.Header.Get("Authorization"))
 	u.models = append(u.models, req.Model)
+	u.maxTokens = append(u.maxTokens, req.MaxTokens)
 	hold := u.hold
 	u.mu.Unlock()
 	last := req.Messages[len(req.Messages)-1].Content

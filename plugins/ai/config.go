@@ -17,16 +17,62 @@ type Config struct {
 	DefaultModel string  `json:"defaultModel,omitempty"`
 	// SystemPrompt is the "agent" id's default system prompt.
 	SystemPrompt string `json:"systemPrompt,omitempty"`
-	// Plans overrides which models each plan may use (the host's plan
-	// configuration); plans not listed keep the contract's tiers.
+	// Plans overrides which models each plan may use and its request caps
+	// (the host's plan configuration); plans not listed keep the contract's
+	// tiers and caps.
 	Plans map[string]PlanModels `json:"plans,omitempty"`
+	// Limits caps the chat requests of callers without an active plan
+	// (paying with credits or per call) and of plans that set no caps of
+	// their own; the host sends its cheapest plan's.
+	Limits Limits `json:"limits"`
 }
 
 // PlanModels is what one plan may use: the model ids listed, or else every
-// model of its tier and below (small, mid, large, or all).
+// model of its tier and below (small, mid, large, or all); and how large its
+// requests may be (zero fields: the contract's for the plan).
 type PlanModels struct {
 	Tier   string   `json:"tier,omitempty"`
 	Models []string `json:"models,omitempty"`
+	Limits
+}
+
+// Limits caps one chat request, whose price is flat: MaxTokens is the most
+// output tokens it may ask for (and what a request that names none gets),
+// MaxPromptBytes the most message text (UTF-8 bytes, the operator's agent
+// system prompt not counted).
+type Limits struct {
+	MaxTokens      int `json:"maxTokens,omitempty"`
+	MaxPromptBytes int `json:"maxPromptBytes,omitempty"`
+}
+
+// DefaultLimits are the contract's cheapest plan's caps (solo).
+var DefaultLimits = Limits{MaxTokens: 1024, MaxPromptBytes: 16 << 10}
+
+// DefaultPlanLimits are the contract's plans' caps (the host's defaults, in
+// core/billing), for a plan the configuration does not list.
+var DefaultPlanLimits = map[string]Limits{
+	"solo":       DefaultLimits,
+	"collective": {MaxTokens: 2048, MaxPromptBytes: 32 << 10},
+	"label":      {MaxTokens: 4096, MaxPromptBytes: 64 << 10},
+	"network":    {MaxTokens: 8192, MaxPromptBytes: 128 << 10},
+}
+
+func (l Limits) validate() error {
+	if l.MaxTokens < 0 || l.MaxTokens > maxTokensCeiling || l.MaxPromptBytes < 0 {
+		return fmt.Errorf("maxTokens must be from 1 to %d and maxPromptBytes positive", maxTokensCeiling)
+	}
+	return nil
+}
+
+// or fills l's unset caps from d.
+func (l Limits) or(d Limits) Limits {
+	if l.MaxTokens == 0 {
+		l.MaxTokens = d.MaxTokens
+	}
+	if l.MaxPromptBytes == 0 {
+		l.MaxPromptBytes = d.MaxPromptBytes
+	}
+	return l
 }
 
 // Upstream is one provider's endpoint.
@@ -52,6 +98,7 @@ func DefaultConfig() Config {
 		Models:       DefaultModels(),
 		DefaultModel: "gpt-4o-mini",
 		SystemPrompt: defaultSystemPrompt,
+		Limits:       DefaultLimits,
 	}
 }
 
@@ -85,10 +132,17 @@ func parseConfig(raw json.RawMessage) (Config, error) {
 		if in.SystemPrompt != "" {
 			cfg.SystemPrompt = in.SystemPrompt
 		}
+		if err := in.Limits.validate(); err != nil {
+			return cfg, fmt.Errorf("limits: %v", err)
+		}
+		cfg.Limits = in.Limits.or(cfg.Limits)
 		cfg.Plans = map[string]PlanModels{}
 		for name, pm := range in.Plans {
 			if pm.Tier != "" && pm.Tier != "all" && tierRank[pm.Tier] == 0 {
 				return cfg, fmt.Errorf("plan %q: tier must be small, mid, large or all", name)
+			}
+			if err := pm.Limits.validate(); err != nil {
+				return cfg, fmt.Errorf("plan %q: %v", name, err)
 			}
 			cfg.Plans[strings.ToLower(name)] = pm
 		}

@@ -46,9 +46,9 @@ func TestGenerateTextInput(t *testing.T) {
 		{name: "options passed on", input: `{"prompt":"Hi","temperature":0,"top_p":1,"max_tokens":1}`,
 			wantMessages: []map[string]any{{"role": "user", "content": "Hi"}},
 			wantOptions:  map[string]any{"temperature": float64(0), "top_p": float64(1), "max_tokens": float64(1)}},
-		{name: "upper bounds", input: `{"prompt":"Hi","temperature":2,"top_p":0,"max_tokens":1000000}`,
+		{name: "upper bounds", input: `{"prompt":"Hi","temperature":2,"top_p":0,"max_tokens":1024}`, // 1024: the cap
 			wantMessages: []map[string]any{{"role": "user", "content": "Hi"}},
-			wantOptions:  map[string]any{"temperature": float64(2), "top_p": float64(0), "max_tokens": float64(1000000)}},
+			wantOptions:  map[string]any{"temperature": float64(2), "top_p": float64(0), "max_tokens": float64(1024)}},
 		{name: "empty input", input: ``, wantStatus: 400, wantCode: "VALIDATION_ERROR"},
 		{name: "no prompt", input: `{}`, wantStatus: 400, wantCode: "VALIDATION_ERROR"},
 		{name: "blank prompt", input: `{"prompt":"   "}`, wantStatus: 400, wantCode: "VALIDATION_ERROR"},

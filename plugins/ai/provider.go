@@ -125,8 +125,28 @@ func (p *Provider) prepare(raw json.RawMessage, caller provider.Caller, agent bo
 	if in.TopP != nil && (*in.TopP < 0 || *in.TopP > 1) {
 		return nil, Model{}, upstream.ChatRequest{}, badInput("top_p must be between 0 and 1")
 	}
-	if in.MaxTokens != nil && (*in.MaxTokens < 1 || *in.MaxTokens > 1_000_000) {
-		return nil, Model{}, upstream.ChatRequest{}, badInput("max_tokens must be between 1 and 1000000")
+	if in.MaxTokens != nil && (*in.MaxTokens < 1 || *in.MaxTokens > maxTokensCeiling) {
+		return nil, Model{}, upstream.ChatRequest{}, badInput("max_tokens must be between 1 and %d", maxTokensCeiling)
+	}
+	// The price of a call is flat, so what it buys is capped by the caller's
+	// plan: more is refused, and a request naming no max_tokens gets the cap.
+	lim := p.limits(caller)
+	if in.MaxTokens == nil {
+		in.MaxTokens = &lim.MaxTokens
+	} else if *in.MaxTokens > lim.MaxTokens {
+		e := provider.Errorf(400, "MAX_TOKENS_EXCEEDED", "max_tokens %d is over your plan's limit of %d; ask for at most %d or upgrade",
+			*in.MaxTokens, lim.MaxTokens, lim.MaxTokens)
+		e.Fields = map[string]any{"limit": lim.MaxTokens}
+		return nil, Model{}, upstream.ChatRequest{}, e
+	}
+	size := len(in.System)
+	for _, m := range msgs {
+		size += len(m.Content)
+	}
+	if size > lim.MaxPromptBytes {
+		e := provider.Errorf(400, "PROMPT_TOO_LARGE", "The prompt is %d bytes; your plan's limit is %d bytes", size, lim.MaxPromptBytes)
+		e.Fields = map[string]any{"limit": lim.MaxPromptBytes, "size": size}
+		return nil, Model{}, upstream.ChatRequest{}, e
 	}
 	if agent {
 		sys := in.System
@@ -159,6 +179,37 @@ func (p *Provider) prepare(raw json.RawMessage, caller provider.Caller, agent bo
 	}
 	return c, m, upstream.ChatRequest{Model: m.upstreamName(), Messages: msgs, Temperature: in.Temperature,
 		TopP: in.TopP, MaxTokens: in.MaxTokens}, nil
+}
+
+// maxTokensCeiling is the most output tokens any request may ask for.
+const maxTokensCeiling = 1_000_000
+
+// limits are the caps of the caller's requests: their plan's while its
+// subscription is active; the largest any plan has for an admin; otherwise
+// (no plan, or one not paid for: credits, per-call payments) Config.Limits.
+func (p *Provider) limits(c provider.Caller) Limits {
+	cfg := p.cfg()
+	plan := func(name string) Limits {
+		return cfg.Plans[name].Limits.or(DefaultPlanLimits[name]).or(cfg.Limits)
+	}
+	switch {
+	case c.Admin:
+		l := cfg.Limits
+		for name := range DefaultPlanLimits {
+			l = maxLimits(l, plan(name))
+		}
+		for name := range cfg.Plans {
+			l = maxLimits(l, plan(name))
+		}
+		return l
+	case c.SubscriptionStatus == "active":
+		return plan(strings.ToLower(c.Plan))
+	}
+	return cfg.Limits
+}
+
+func maxLimits(a, b Limits) Limits {
+	return Limits{MaxTokens: max(a.MaxTokens, b.MaxTokens), MaxPromptBytes: max(a.MaxPromptBytes, b.MaxPromptBytes)}
 }
 
 // client builds the upstream client for a provider; the caller's BYOK key wins.
