@@ -199,14 +199,16 @@ func (a *Authenticator) touch(ctx context.Context, o *store.KeyOwner) {
 }
 
 // ForgetKey drops a deleted key from this node's cache.
-func (a *Authenticator) ForgetKey(keyID string) { a.keys.forget(keyID) }
+func (a *Authenticator) ForgetKey(keyID string) {
+	a.keys.forget(func(o *store.KeyOwner) bool { return o.KeyID == keyID })
+}
 
 // ForgetUser drops what this node caches about a user (their state behind
 // JWTs and their API keys' owner records), after a change to their credential
 // generation, address or role.
 func (a *Authenticator) ForgetUser(userID string) {
 	a.users.forget(userID)
-	a.keys.forgetUser(userID)
+	a.keys.forget(func(o *store.KeyOwner) bool { return o.UserID == userID })
 }
 
 // jwt verifies a token, then re-derives the caller from the stored account:

@@ -41,21 +41,12 @@ func (c *keyCache) put(digest []byte, o *store.KeyOwner, expires time.Time) {
 	c.m[string(digest)] = keyEntry{owner: o, expires: expires}
 }
 
-func (c *keyCache) forget(keyID string) {
+// forget drops the entries of the owners match selects.
+func (c *keyCache) forget(match func(*store.KeyOwner) bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for d, e := range c.m {
-		if e.owner.KeyID == keyID {
-			delete(c.m, d)
-		}
-	}
-}
-
-func (c *keyCache) forgetUser(userID string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for d, e := range c.m {
-		if e.owner.UserID == userID {
+		if match(e.owner) {
 			delete(c.m, d)
 		}
 	}
