@@ -198,4 +198,3 @@ func truncate(b []byte) string {
 	}
 	return string(b)
 }
-
