@@ -8,9 +8,12 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/agentbot/gateway/core/api"
@@ -197,4 +200,34 @@ func truncate(b []byte) string {
 		return string(b[:300]) + "…"
 	}
 	return string(b)
+}
+
+// FuzzFetchURL: a URL the sandbox lets a skill fetch is http(s), carries no
+// credentials, names a host both the manifest and the operator allow, and
+// still names that host once net/http has re-serialised it for the request.
+func FuzzFetchURL(f *testing.F) {
+	for _, s := range []string{"https://api.example.com/v1?q=1", "http://API.EXAMPLE.COM:8080/", "http://127.0.0.1/x",
+		"https://user:pw@api.example.com/", "https://api.example.com@evil.example/", "https://evil.example#@api.example.com",
+		"https://api.example.com\\@evil.example/", "https://api.example.com%2eevil.example/", "https://[::1]/", "file:///etc/passwd",
+		"//api.example.com/x", "https://api.example.com./", "HTTPS://api.example.com/"} {
+		f.Add(s)
+	}
+	allowed := []string{"api.example.com", "127.0.0.1"}
+	fe := FetchPolicy{AllowHosts: allowed}.Fetcher(allowed).(*fetcher)
+	f.Fuzz(func(t *testing.T, raw string) {
+		u, err := url.Parse(raw)
+		if err != nil || fe.checkURL(u) != nil {
+			return
+		}
+		if (u.Scheme != "http" && u.Scheme != "https") || u.User != nil || !slices.Contains(allowed, strings.ToLower(u.Hostname())) {
+			t.Fatalf("checkURL(%q) allowed scheme %q, user %v, host %q", raw, u.Scheme, u.User, u.Hostname())
+		}
+		req, err := http.NewRequest("GET", u.String(), nil)
+		if err != nil {
+			return // refused before any connection
+		}
+		if !strings.EqualFold(req.URL.Hostname(), u.Hostname()) {
+			t.Fatalf("checkURL(%q) checked host %q, but the request goes to %q", raw, u.Hostname(), req.URL.Hostname())
+		}
+	})
 }
