@@ -1,11 +1,16 @@
 package x402
 
 import (
+	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
 	"os"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -110,6 +115,48 @@ func FuzzMatches(f *testing.F) {
 			if got, ok := echoed.Extra[k].(string); !ok || got != v {
 				t.Fatalf("Matches accepted extra %q = %#v; advertised %#v", k, echoed.Extra[k], v)
 			}
+		}
+	})
+}
+
+type roundTrip func(*http.Request) (*http.Response, error)
+
+func (f roundTrip) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// FuzzFacilitatorSettle answers /settle with any status and body: the client
+// returns a SettleResponse only for a JSON object with a boolean "success"
+// (and never a success with an error status), and its errors quote neither
+// the facilitator's URL (which may carry a token) nor its answer.
+func FuzzFacilitatorSettle(f *testing.F) {
+	f.Add(200, []byte(`{"success":true,"transaction":"0xabc","network":"eip155:84532","payer":"0x1"}`))
+	f.Add(402, []byte(`{"success":false,"errorReason":"insufficient_funds","transaction":"","network":"eip155:84532"}`))
+	f.Add(500, []byte(`{"success":true}`))
+	f.Add(200, []byte(`{"success":"yes","transaction":"secret-answer"}`))
+	f.Add(502, []byte(`<html>secret-answer</html>`))
+	f.Add(200, []byte(`{"success":false,"transaction":7}`))
+	f.Fuzz(func(t *testing.T, status int, body []byte) {
+		if status < 100 || status > 999 {
+			return
+		}
+		fac := &Facilitator{URL: "https://facilitator.test/tok_secret/", HTTP: &http.Client{Transport: roundTrip(func(r *http.Request) (*http.Response, error) {
+			return &http.Response{StatusCode: status, Body: io.NopCloser(bytes.NewReader(body)), Header: http.Header{}, Request: r}, nil
+		})}}
+		resp, err := fac.Settle(context.Background(), PaymentPayload{X402Version: 2}, Requirements{Scheme: "exact"})
+		if err != nil {
+			if msg := err.Error(); strings.Contains(msg, "tok_secret") || (len(body) > 8 && strings.Contains(msg, string(body))) {
+				t.Fatalf("Settle error %q quotes the URL or the answer %q", msg, body)
+			}
+			return
+		}
+		var fields map[string]json.RawMessage
+		if json.Unmarshal(body, &fields) != nil {
+			t.Fatalf("Settle accepted %q, not a JSON object", body)
+		}
+		if v := string(bytes.TrimSpace(fields["success"])); v != "true" && v != "false" {
+			t.Fatalf("Settle accepted %q without a boolean success", body)
+		}
+		if resp.Success && (status < 200 || status > 299) {
+			t.Fatalf("Settle(HTTP %d %q) = success", status, body)
 		}
 	})
 }
