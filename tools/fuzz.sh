@@ -24,9 +24,19 @@ for file in $(git ls-files '*_test.go' 2>/dev/null || find . -name '*_test.go' -
   for name in $(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(f \*testing\.F).*/\1/p' "$file"); do
     n=$((n + 1))
     echo "fuzz: ./$dir $name ($fuzztime)"
+    log="${TMPDIR:-/tmp}/fuzz-$name.log"
+    before=$(ls "$dir/testdata/fuzz/$name" 2>/dev/null | wc -l)
     if ! "$go" test -run '^$' -fuzz "^$name\$" -fuzztime="$fuzztime" -fuzzminimizetime="${FUZZMINIMIZE:-5s}" \
-      -parallel="${FUZZPARALLEL:-1}" "./$dir" > "${TMPDIR:-/tmp}/fuzz-$name.log" 2>&1; then
-      grep -v -e 'level=INFO' -e 'level=WARN' "${TMPDIR:-/tmp}/fuzz-$name.log" | tail -n 30
+      -parallel="${FUZZPARALLEL:-1}" "./$dir" > "$log" 2>&1; then
+      after=$(ls "$dir/testdata/fuzz/$name" 2>/dev/null | wc -l)
+      # Go 1.26 can fail a run whose -fuzztime ran out while a worker was busy
+      # with a bare "context deadline exceeded" and no input (golang/go#75804,
+      # fixed in Go 1.27): that is not a finding.
+      if [[ $after == "$before" ]] && grep -A1 -e "^--- FAIL: $name " "$log" | grep -qx '    context deadline exceeded'; then
+        echo "fuzz: ./$dir $name stopped with Go's spurious deadline error (golang/go#75804); no failing input"
+        continue
+      fi
+      grep -v -e 'level=INFO' -e 'level=WARN' "$log" | tail -n 30
       failed+=("./$dir $name")
     fi
   done
