@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin
 PKGS    := ./...
 
-.PHONY: all build run test test-short bench lint fmt vet check clean proto stripe-mock
+.PHONY: all build run test test-short fuzz bench lint fmt vet check clean proto stripe-mock
 
 all: build
 
@@ -39,6 +39,16 @@ test: build stripe-mock
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) test -race -count=1 $(PKGS)
+	GO=$(GO) ./tools/fuzz.sh $(FUZZ_SHORT)
+
+# Every fuzz target in turn, FUZZTIME each (tools/fuzz.sh; FUZZ_ONLY=core/mpp
+# narrows it to matching packages). `make test` runs them for FUZZ_SHORT each;
+# plain `go test` replays their seeds and testdata/fuzz crashers.
+FUZZTIME   ?= 60s
+FUZZ_SHORT ?= 2s
+FUZZ_ONLY  ?=
+fuzz:
+	GO=$(GO) ./tools/fuzz.sh $(FUZZTIME) $(FUZZ_ONLY)
 
 # Stripe's official API mock, for the billing tests (found on PATH or in $(go env GOPATH)/bin).
 STRIPE_MOCK := github.com/stripe/stripe-mock@v0.203.0

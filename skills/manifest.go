@@ -9,6 +9,7 @@ package skills
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"regexp"
 	"slices"
@@ -67,6 +68,9 @@ func ParseManifest(b []byte) (*Manifest, error) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&m); err != nil {
 		return nil, fmt.Errorf("manifest is not valid JSON for a manifest: %v", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("manifest is not valid JSON for a manifest: data after the object")
 	}
 	if err := m.validate(); err != nil {
 		return nil, err

@@ -23,6 +23,8 @@ func TestParseManifest(t *testing.T) {
 
 		{"not json", `{"name":`, "JSON"},
 		{"not an object", `[1]`, "JSON"},
+		{"trailing data", `{` + base + `} x`, "JSON"},
+		{"two objects", `{` + base + `}{}`, "JSON"},
 		{"unknown field", `{` + base + `,"entry":"main"}`, "entry"},
 		{"name missing", `{"version":"1.0.0","description":"d","category":"tools"}`, "name"},
 		{"name too short", `{"name":"ab","version":"1.0.0","description":"d","category":"tools"}`, "name"},

@@ -56,7 +56,12 @@ func ReadJSON(r *http.Request) (json.RawMessage, error) {
 }
 
 // Unmarshal decodes a checked JSON body into dst with Decode's error mapping.
+// A body of null is refused like any other non-object (encoding/json would
+// leave dst as it was and report success).
 func Unmarshal(raw json.RawMessage, dst any) error {
+	if string(bytes.TrimSpace(raw)) == "null" {
+		return BadRequest("INVALID_JSON", "Request body must be a JSON object")
+	}
 	if err := json.Unmarshal(raw, dst); err != nil {
 		return decodeError(err)
 	}

@@ -83,6 +83,8 @@ func TestDecode(t *testing.T) {
 			wantStatus: 400, wantCode: "INVALID_JSON", wantInMsg: []string{"object"}},
 		{name: "top-level string", contentType: "application/json", body: `"x"`,
 			wantStatus: 400, wantCode: "INVALID_JSON", wantInMsg: []string{"object"}},
+		{name: "top-level null", contentType: "application/json", body: " null ",
+			wantStatus: 400, wantCode: "INVALID_JSON", wantInMsg: []string{"object"}},
 		{name: "text/plain", contentType: "text/plain", body: `{"name":"x"}`,
 			wantStatus: 415, wantCode: "UNSUPPORTED_MEDIA_TYPE"},
 		{name: "form", contentType: "application/x-www-form-urlencoded", body: `name=x`,

@@ -80,7 +80,7 @@ func stripeMock(t *testing.T) string { return stripetest.Start(t) }
 
 // newEnv starts the server on backend with billing configured for mockURL
 // ("" leaves STRIPE_SECRET_KEY unset: billing disabled); vars override.
-func newEnv(t *testing.T, backend, mockURL string, vars map[string]string) *env {
+func newEnv(t testing.TB, backend, mockURL string, vars map[string]string) *env {
 	t.Helper()
 	e := &env{Stripe: &recorder{}}
 	all := map[string]string{

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"sort"
 	"strconv"
@@ -22,7 +23,8 @@ func Canonical(doc []byte) ([]byte, error) {
 	if err := dec.Decode(&v); err != nil {
 		return nil, err
 	}
-	if dec.More() {
+	// More would miss a stray '}' or ']' after the value: only the end may follow.
+	if _, err := dec.Token(); err != io.EOF {
 		return nil, errors.New("jcs: trailing data")
 	}
 	var b bytes.Buffer

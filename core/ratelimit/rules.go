@@ -123,8 +123,13 @@ func ParseRules(base Rules, spec string) (Rules, error) {
 				return Rules{}, fmt.Errorf("ratelimit: bad entry %q: path prefix must start with \"/\" (or be %q)", entry, DefaultName)
 			}
 			prefix = strings.TrimRight(prefix, "/")
-			if prefix == "" {
+			if prefix == "" || path.Clean(prefix) == "/" {
 				return Rules{}, fmt.Errorf("ratelimit: bad entry %q: use %q to limit every path", entry, DefaultName)
+			}
+			// Match cleans request paths, so a prefix with "//", "." or ".."
+			// segments would never match anything.
+			if clean := path.Clean(prefix); clean != prefix {
+				return Rules{}, fmt.Errorf("ratelimit: bad entry %q: path prefix %q never matches a request path; write %q", entry, prefix, clean)
 			}
 		}
 		if seen[prefix] {

@@ -153,6 +153,10 @@ func TestParseRules(t *testing.T) {
 		{"/api/chat=0-M", "/api/chat=0-M"},
 		{"/api/chat=-1-M", "/api/chat=-1-M"},
 		{"/=5-M", "/=5-M"},
+		{"/./=5-M", "/./=5-M"},
+		{"/api//chat=1-M", "/api//chat=1-M"},
+		{"/api/./chat=1-M", "/api/./chat=1-M"},
+		{"/api/chat/..=1-M", "/api/chat/..=1-M"},
 		{"default=x", "default=x"},
 		{"/api/ok=1-M,/api/chat=1-M,/api/chat/=2-M", "/api/chat/=2-M"},
 	}
