@@ -206,7 +206,7 @@ func TestServiceHoldsManifestsToTheMaxima(t *testing.T) {
 		t.Fatalf("limits(9e18 bytes, 2e9 calls) = %+v; want the defaults %d and %d", got, DefaultMaxOutput, DefaultMaxHostCalls)
 	}
 	for _, in := range []string{
-		`{"bytes":64000000000,"chunk":65536}`,                // stops at the first refusal
+		`{"bytes":64000000000,"chunk":65536}`,                 // stops at the first refusal
 		`{"bytes":64000000000,"chunk":1048576,"ignore":true}`, // writes on regardless
 	} {
 		var r *provider.InvokeResponse

@@ -258,13 +258,13 @@ func TestHostCallBudget(t *testing.T) {
 	m := compile(t, r, testguests.Wasm(t, "limits"))
 	kv := memKV{}
 	for _, in := range []string{
-		`{"action":"kv-spin","times":50}`,                // the guest returns ErrHostCallLimit
-		`{"action":"kv-spin","times":50,"ignore":true}`,  // the guest ignores it and succeeds
-		`{"action":"log-spin","times":50,"bytes":10}`,    // log returns nothing: lines are dropped
-		`{"action":"kv-spin","times":9}`,                 // with the output write, exactly the budget: fine
-		`{"action":"log-spin","times":9,"bytes":10000}`,  // over the log allowance but within budget: fine
-		`{"action":"flood","bytes":110,"chunk":10}`,      // 11 output writes: output_write is budgeted too
-		`{"action":"flood","bytes":100,"chunk":10}`,      // 10 output writes: fine
+		`{"action":"kv-spin","times":50}`,               // the guest returns ErrHostCallLimit
+		`{"action":"kv-spin","times":50,"ignore":true}`, // the guest ignores it and succeeds
+		`{"action":"log-spin","times":50,"bytes":10}`,   // log returns nothing: lines are dropped
+		`{"action":"kv-spin","times":9}`,                // with the output write, exactly the budget: fine
+		`{"action":"log-spin","times":9,"bytes":10000}`, // over the log allowance but within budget: fine
+		`{"action":"flood","bytes":110,"chunk":10}`,     // 11 output writes: output_write is budgeted too
+		`{"action":"flood","bytes":100,"chunk":10}`,     // 10 output writes: fine
 	} {
 		call, err := run(t, r, m, 10*time.Second, in, Capabilities{KV: kv}, Limits{MaxHostCalls: 10, MaxLogBytes: 1000})
 		if err != nil {
