@@ -126,7 +126,8 @@
 // current time included) comes in its input or through a host function.
 //
 // An instance is never shared between two users and never runs two calls at
-// once. By default the platform keeps a few warm instances per user and reuses
+// once; a call without a user (an anonymous machine payer) always gets a fresh
+// one. By default the platform keeps a few warm instances per user and reuses
 // them for that user's later calls, so package variables may survive from one
 // of the same user's calls to the next: keep state in KV, not in variables, and
 // never rely on either a warm or a fresh start (operators may choose a fresh
