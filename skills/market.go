@@ -177,9 +177,17 @@ func (s *Service) Publish(w http.ResponseWriter, r *http.Request, _ httprouter.P
 	if err := s.Store.CheckSkillRelease(r.Context(), p.UserID, rel); err != nil {
 		return publishErr(m, err)
 	}
+	if over, retry := s.refusedRecently(p.UserID, time.Now()); over && !p.Admin {
+		limit := s.Quota.withDefaults().PublishPerDay
+		return &api.Error{Status: http.StatusTooManyRequests, Code: "PUBLISH_QUOTA_EXCEEDED",
+			Message: fmt.Sprintf("Too many invalid modules: %d refused in 24 hours; check yours with skilltest before publishing", limit),
+			Fields:  map[string]any{"quota": "refusedModulesPerDay", "limit": limit},
+			Header:  http.Header{"Retry-After": {strconv.Itoa(max(1, int(retry.Seconds())))}}}
+	}
 	if _, err := s.Runtime.Compile(r.Context(), wasm); err != nil {
 		var ie *ImportError
 		if errors.As(err, &ie) {
+			s.noteRefused(p.UserID, time.Now())
 			return api.BadRequest("INVALID_MODULE", ie.Error())
 		}
 		return err

@@ -149,3 +149,22 @@ func TestPublishQuota(t *testing.T) {
 		t.Errorf("a version reusing a stored module = %v; want it to fit", err)
 	}
 }
+
+// Modules refused after compiling make no version, yet cost a compile: an
+// account gets as many a day as it may publish versions, per node.
+func TestPublishBoundsRefusedModules(t *testing.T) {
+	e := newService(t, Config{}, FetchPolicy{})
+	e.svc.Quota = Quota{PublishPerDay: 2}
+	forbidden := testguests.Fixture(t, "forbidden")
+	for _, v := range []string{"1.0.0", "1.0.1"} {
+		wantAPIError(t, "a module with a forbidden import", e.publishAs(t, e.a, false, forbidden, "bad", v, nil), 400, "INVALID_MODULE")
+	}
+	err := e.publishAs(t, e.a, false, testguests.Fixture(t, "loop"), "bad", "1.0.2", nil)
+	wantAPIError(t, "a third module after two refused", err, 429, "PUBLISH_QUOTA_EXCEEDED", "2 refused in 24 hours")
+	if err != nil && err.Header.Get("Retry-After") == "" {
+		t.Errorf("no Retry-After")
+	}
+	if err := e.publishAs(t, e.b, false, testguests.Fixture(t, "loop"), "good", "1.0.0", nil); err != nil {
+		t.Errorf("another account's module = %v", err)
+	}
+}

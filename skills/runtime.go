@@ -266,21 +266,28 @@ func (r *Runtime) Call(ctx context.Context, m *Module, req Request) ([]byte, *ab
 }
 
 // coldStart instantiates a module (running its _initialize) within
-// InitTimeout, which covers the wait for a start slot too.
+// InitTimeout, which covers the wait for a start slot too. Past InitTimeout
+// it is ErrTimeout; if the caller's own context ends first, its error.
 func (r *Runtime) coldStart(ctx context.Context, m *Module, key poolKey) (*instance, error) {
 	ictx, cancel := context.WithTimeout(ctx, r.cfg.InitTimeout)
 	defer cancel()
+	expired := func() error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return ErrTimeout
+	}
 	select {
 	case r.starting <- struct{}{}:
 	case <-ictx.Done():
-		return nil, ErrTimeout
+		return nil, expired()
 	}
 	defer func() { <-r.starting }()
 	inst := &instance{key: key}
 	mod, err := r.rt.InstantiateModule(ictx, m.cm, abi.ModuleConfig("").WithStderr(&inst.stderr))
 	if err != nil {
 		if ictx.Err() != nil {
-			return nil, ErrTimeout
+			return nil, expired()
 		}
 		return nil, fmt.Errorf("%w: %v", ErrCrashed, err)
 	}

@@ -36,6 +36,9 @@ type Service struct {
 	mu       sync.Mutex
 	entries  map[string]cachedSkill
 	reserved map[string]bool
+	// refused holds, per account, when this node last refused its modules
+	// after compiling them (see refusedRecently).
+	refused map[string][]time.Time
 	// fetch is Fetch with the one transport every skill's requests share.
 	fetchOnce sync.Once
 	fetch     FetchPolicy
@@ -43,7 +46,9 @@ type Service struct {
 
 // Quota bounds one account's use of the marketplace.
 type Quota struct {
-	PublishPerDay int   // versions published in any 24 hours [20]
+	// PublishPerDay bounds the versions published in any 24 hours, and
+	// separately, per node, the modules refused after compiling [20].
+	PublishPerDay int
 	StorageBytes  int64 // bytes of the distinct modules behind the account's versions [256 MiB]
 	KVKeys        int   // keys per user and skill, all agents together [1000]
 	KVBytes       int64 // bytes of keys and values per user and skill [10 MiB]
@@ -69,6 +74,39 @@ func (q Quota) withDefaults() Quota {
 		q.KVBytes = store.DefaultSkillKVBytes
 	}
 	return q
+}
+
+// refusedRecently reports whether an account had PublishPerDay modules
+// refused after compiling in the last 24 hours on this node, and when the
+// oldest of them leaves the window. A refused module makes no version, so the
+// store's quota does not count it, yet it cost a compile (CPU, on this node):
+// without this, one account could keep the compiler busy for everyone.
+func (s *Service) refusedRecently(userID string, now time.Time) (bool, time.Duration) {
+	limit := s.Quota.withDefaults().PublishPerDay
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	recent := s.refused[userID][:0]
+	for _, at := range s.refused[userID] {
+		if now.Sub(at) < 24*time.Hour {
+			recent = append(recent, at)
+		}
+	}
+	if len(recent) == 0 {
+		delete(s.refused, userID)
+		return false, 0
+	}
+	s.refused[userID] = recent
+	return len(recent) >= limit, 24*time.Hour - now.Sub(recent[0])
+}
+
+// noteRefused records a module refused after compiling.
+func (s *Service) noteRefused(userID string, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.refused == nil {
+		s.refused = map[string][]time.Time{}
+	}
+	s.refused[userID] = append(s.refused[userID], now)
 }
 
 // AgentOwner tells whether userID owns the agent agentID.
