@@ -55,11 +55,13 @@ type Config struct {
 	// a burst of calls does not thrash the CPUs into timeouts.
 	MaxActive int
 	// MaxStarting bounds cold starts (instantiation with _initialize) at once
-	// [GOMAXPROCS, at least 2]. A cold start holds none of MaxActive's slots.
+	// [2 × GOMAXPROCS, at least 4]. A cold start holds none of MaxActive's
+	// slots, and waiting for its turn (bounded by the request's context)
+	// holds nothing.
 	MaxStarting int
-	// InitTimeout bounds a cold start, the wait for its turn included
-	// [Timeout / 5]; it must stay well below Timeout, since a skill whose
-	// initialisation never ends should not hold anything for a whole call.
+	// InitTimeout bounds a cold start's instantiation [Timeout / 5]; it stays
+	// well below Timeout, so that a skill whose initialisation never ends
+	// holds a start slot briefly and no run slot at all.
 	InitTimeout time.Duration
 	Log         *slog.Logger
 }
@@ -114,7 +116,7 @@ func (c *Config) defaults() {
 		c.MaxActive = max(8, 8*runtime.GOMAXPROCS(0))
 	}
 	if c.MaxStarting == 0 {
-		c.MaxStarting = max(2, runtime.GOMAXPROCS(0))
+		c.MaxStarting = max(4, 2*runtime.GOMAXPROCS(0))
 	}
 	if c.Log == nil {
 		c.Log = slog.Default()
@@ -265,29 +267,26 @@ func (r *Runtime) Call(ctx context.Context, m *Module, req Request) ([]byte, *ab
 	return out, failure, nil
 }
 
-// coldStart instantiates a module (running its _initialize) within
-// InitTimeout, which covers the wait for a start slot too. Past InitTimeout
-// it is ErrTimeout; if the caller's own context ends first, its error.
+// coldStart waits for a start slot (as long as ctx allows), then
+// instantiates a module, running its _initialize, within InitTimeout: past
+// it, ErrTimeout; if the caller's own context ends first, its error.
 func (r *Runtime) coldStart(ctx context.Context, m *Module, key poolKey) (*instance, error) {
-	ictx, cancel := context.WithTimeout(ctx, r.cfg.InitTimeout)
-	defer cancel()
-	expired := func() error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		return ErrTimeout
-	}
 	select {
 	case r.starting <- struct{}{}:
-	case <-ictx.Done():
-		return nil, expired()
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
 	defer func() { <-r.starting }()
+	ictx, cancel := context.WithTimeout(ctx, r.cfg.InitTimeout)
+	defer cancel()
 	inst := &instance{key: key}
 	mod, err := r.rt.InstantiateModule(ictx, m.cm, abi.ModuleConfig("").WithStderr(&inst.stderr))
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		if ictx.Err() != nil {
-			return nil, expired()
+			return nil, ErrTimeout
 		}
 		return nil, fmt.Errorf("%w: %v", ErrCrashed, err)
 	}
