@@ -205,6 +205,9 @@ func TestServiceHoldsManifestsToTheMaxima(t *testing.T) {
 		got.MaxHostCalls != DefaultMaxHostCalls {
 		t.Fatalf("limits(9e18 bytes, 2e9 calls) = %+v; want the defaults %d and %d", got, DefaultMaxOutput, DefaultMaxHostCalls)
 	}
+	// Compile the module first: what is measured is the call, not loading
+	// 13 MB of machine code.
+	wantError(t, e.invoke(t, e.a, "skill:flood", `{"bytes":10,"chunk":10}`), 502, "SKILL_BAD_OUTPUT")
 	for _, in := range []string{
 		`{"bytes":64000000000,"chunk":65536}`,                 // stops at the first refusal
 		`{"bytes":64000000000,"chunk":1048576,"ignore":true}`, // writes on regardless
