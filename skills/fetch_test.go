@@ -130,6 +130,14 @@ func TestPublicAddr(t *testing.T) {
 		"100.64.0.1": false, "0.0.0.0": false, "255.255.255.255": false, "224.0.0.1": false,
 		"::1": false, "::": false, "fe80::1": false, "fc00::1": false, "fd12::1": false, "::ffff:127.0.0.1": false,
 		"::ffff:10.0.0.1": false, "ff02::1": false,
+		// NAT64 (64:ff9b::/96) and 6to4 (2002::/16) reach the IPv4 address
+		// they embed: judged by it.
+		"64:ff9b::7f00:1": false, "64:ff9b::a9fe:a9fe": false, "64:ff9b::a00:1": false, "64:ff9b::c0a8:101": false,
+		"64:ff9b::808:808": true, "2002:7f00:1::1": false, "2002:a9fe:a9fe::": false, "2002:c0a8:101:1::1": false,
+		"2002:808:808::1": true,
+		// Other special-purpose ranges.
+		"64:ff9b:1::808:808": false, "2001:0:4136:e378::1": false, "::127.0.0.1": false, "2001:db8::1": false,
+		"198.18.0.1": false, "240.0.0.1": false, "0.1.2.3": false, "192.0.2.1": false, "fec0::1": false,
 	} {
 		if got := publicAddr(netip.MustParseAddr(addr)); got != want {
 			t.Errorf("publicAddr(%s) = %v; want %v", addr, got, want)

@@ -22,7 +22,8 @@ var testCache = filepath.Join(os.TempDir(), "agentbot-skills-test-cache")
 func newRuntime(t testing.TB, cfg Config) *Runtime {
 	t.Helper()
 	if cfg.CacheDir == "" {
-		cfg.CacheDir = testCache
+		// Shared by every test's runtime, so unmanaged (see Config.CacheMaxBytes).
+		cfg.CacheDir, cfg.CacheMaxBytes = testCache, -1
 	}
 	if cfg.Log == nil {
 		cfg.Log = quiet

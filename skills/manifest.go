@@ -133,6 +133,37 @@ func (m *Manifest) validate() error {
 	return nil
 }
 
+// LimitError is a manifest limit above the operator's maximum.
+type LimitError struct {
+	Field string // e.g. "limits.maxOutputBytes"
+	Max   int64
+}
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("%s exceeds the server maximum (%d)", e.Field, e.Max)
+}
+
+// CheckMaxima refuses limits above the operator's maxima (a *LimitError
+// naming the field). Publishing checks them; a call caps them whatever they
+// are, so a skill published under higher maxima is held to today's.
+func (m *Manifest) CheckMaxima(mx Maxima) error {
+	l := m.Limits
+	for _, c := range []struct {
+		field     string
+		want, max int64
+	}{
+		{"limits.timeoutMs", int64(l.TimeoutMS), mx.Timeout.Milliseconds()},
+		{"limits.memoryMb", int64(l.MemoryMB), int64(mx.MemoryMB)},
+		{"limits.maxOutputBytes", int64(l.MaxOutputBytes), int64(mx.MaxOutputBytes)},
+		{"limits.maxHostCalls", int64(l.MaxHostCalls), int64(mx.MaxHostCalls)},
+	} {
+		if c.want > c.max {
+			return &LimitError{Field: c.field, Max: c.max}
+		}
+	}
+	return nil
+}
+
 // Has reports whether the manifest requests a capability.
 func (m *Manifest) Has(capability string) bool { return slices.Contains(m.Capabilities, capability) }
 

@@ -4,10 +4,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/julienschmidt/httprouter"
 
@@ -154,9 +157,37 @@ func (s *Service) Publish(w http.ResponseWriter, r *http.Request, _ httprouter.P
 	if err != nil {
 		return api.BadRequest("INVALID_MANIFEST", err.Error())
 	}
+	if err := m.CheckMaxima(s.Runtime.Maxima()); err != nil {
+		var le *LimitError
+		errors.As(err, &le)
+		return api.BadRequest("INVALID_MANIFEST", err.Error()).With("field", le.Field).With("limit", le.Max)
+	}
+	if s.Reserved(m.Name) {
+		return api.Forbidden("SKILL_NAME_RESERVED", "The skill name "+m.Name+" is reserved for the platform")
+	}
+	sum := sha256.Sum256(wasm)
+	rel := store.SkillRelease{Name: m.Name, Version: m.Version, Description: m.Description, Category: m.Category,
+		Icon: m.Icon, Manifest: manifest, PriceMicroUSD: m.PriceMicroUSD(), SHA256: hex.EncodeToString(sum[:]), WASM: wasm}
+	if !p.Admin {
+		q := s.Quota.withDefaults()
+		rel.Quota = store.SkillQuota{VersionsPerDay: q.PublishPerDay, StoredBytes: q.StorageBytes}
+	}
+	// Name, version and quota first: compiling is the expensive part, and
+	// nobody should make the platform pay it for a release it would refuse.
+	if err := s.Store.CheckSkillRelease(r.Context(), p.UserID, rel); err != nil {
+		return publishErr(m, err)
+	}
+	if over, retry := s.refusedRecently(p.UserID, time.Now()); over && !p.Admin {
+		limit := s.Quota.withDefaults().PublishPerDay
+		return &api.Error{Status: http.StatusTooManyRequests, Code: "PUBLISH_QUOTA_EXCEEDED",
+			Message: fmt.Sprintf("Too many invalid modules: %d refused in 24 hours; check yours with skilltest before publishing", limit),
+			Fields:  map[string]any{"quota": "refusedModulesPerDay", "limit": limit},
+			Header:  http.Header{"Retry-After": {strconv.Itoa(max(1, int(retry.Seconds())))}}}
+	}
 	if _, err := s.Runtime.Compile(r.Context(), wasm); err != nil {
 		var ie *ImportError
 		if errors.As(err, &ie) {
+			s.noteRefused(p.UserID, time.Now())
 			return api.BadRequest("INVALID_MODULE", ie.Error())
 		}
 		return err
@@ -165,23 +196,37 @@ func (s *Service) Publish(w http.ResponseWriter, r *http.Request, _ httprouter.P
 	if err != nil {
 		return err
 	}
-	sum := sha256.Sum256(wasm)
-	sk, err := s.Store.PublishSkill(r.Context(), p.UserID, u.Name, store.SkillRelease{Name: m.Name, Version: m.Version,
-		Description: m.Description, Category: m.Category, Icon: m.Icon, Manifest: manifest,
-		PriceMicroUSD: m.PriceMicroUSD(), SHA256: hex.EncodeToString(sum[:]), WASM: wasm})
-	switch {
-	case errors.Is(err, store.ErrNotOwner):
-		return api.Forbidden("SKILL_NAME_TAKEN", "The skill name "+m.Name+" belongs to another author")
-	case errors.Is(err, store.ErrConflict):
-		return api.Conflict("VERSION_EXISTS", "Version "+m.Version+" of "+m.Name+" is already published; versions are immutable")
-	case err != nil:
-		return err
+	sk, err := s.Store.PublishSkill(r.Context(), p.UserID, u.Name, rel)
+	if err != nil {
+		return publishErr(m, err)
 	}
 	s.forget(m.Name)
 	out := skillJSON(sk, m)
 	out["sha256"] = sk.SHA256
 	api.JSON(w, http.StatusCreated, map[string]any{"skill": out, "gatewayId": IDPrefix + sk.Name})
 	return nil
+}
+
+// publishErr maps the store's refusals of a release.
+func publishErr(m *Manifest, err error) error {
+	var qe *store.SkillQuotaError
+	switch {
+	case errors.Is(err, store.ErrNotOwner):
+		return api.Forbidden("SKILL_NAME_TAKEN", "The skill name "+m.Name+" belongs to another author")
+	case errors.Is(err, store.ErrConflict):
+		return api.Conflict("VERSION_EXISTS", "Version "+m.Version+" of "+m.Name+" is already published; versions are immutable")
+	case errors.As(err, &qe) && qe.Daily:
+		e := &api.Error{Status: http.StatusTooManyRequests, Code: "PUBLISH_QUOTA_EXCEEDED",
+			Message: fmt.Sprintf("Publish quota reached: %d versions in 24 hours", qe.Limit),
+			Fields:  map[string]any{"quota": "versionsPerDay", "current": qe.Current, "limit": qe.Limit},
+			Header:  http.Header{"Retry-After": {strconv.Itoa(int(qe.RetryAfter.Round(time.Second).Seconds()))}}}
+		return e
+	case errors.As(err, &qe):
+		return &api.Error{Status: http.StatusTooManyRequests, Code: "PUBLISH_QUOTA_EXCEEDED",
+			Message: fmt.Sprintf("Storage quota reached: %d of %d bytes of modules stored", qe.Current, qe.Limit),
+			Fields:  map[string]any{"quota": "storageBytes", "current": qe.Current, "limit": qe.Limit}}
+	}
+	return err
 }
 
 func multipartErr(err error) error {

@@ -3,8 +3,6 @@ package skills
 import (
 	"container/list"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,39 +20,82 @@ import (
 
 // Config tunes the runtime. Zero values take the defaults in brackets.
 type Config struct {
-	// CacheDir keeps compiled code across restarts ("" = memory only).
+	// CacheDir keeps compiled code across restarts ("" = memory only). The
+	// runtime owns the directory: files it did not write are removed.
 	CacheDir string
+	// CacheMaxBytes bounds CacheDir, least recently used modules removed
+	// first [1 GiB]; negative: unbounded and unmanaged (tests that share one
+	// directory between runtimes).
+	CacheMaxBytes int64
+	// MaxModules bounds the compiled modules kept in memory, least recently
+	// used evicted first [32]; a compiled Go guest takes ≈ 13 MB.
+	MaxModules int
 	// MemoryPages caps each instance's memory in 64 KiB pages [1024 = 64 MiB].
 	MemoryPages uint32
 	// Timeout is the longest a call may run [10s]; a manifest may ask for less.
 	Timeout time.Duration
-	// Limits are the host-side maxima; a manifest may ask for less.
+	// Limits are the operator's maxima, which always apply; a manifest may ask
+	// for less [output 1 MiB, 10,000 host calls, KV values 100 KiB, log 64 KiB].
 	Limits abi.Limits
 	// PoolPerUser is how many warm instances are kept per (module, user) [2];
-	// MaxIdle bounds warm instances in total [256].
-	PoolPerUser int
-	MaxIdle     int
+	// MaxIdle bounds warm instances in total [256], MaxIdleBytes their memory
+	// in total [512 MiB].
+	PoolPerUser  int
+	MaxIdle      int
+	MaxIdleBytes int64
 	// Fresh instantiates every call afresh and keeps no warm instances.
+	// Calls without a user (anonymous machine payers) always get a fresh
+	// instance.
 	Fresh bool
 	// MaxWarmBytes: an instance whose memory grew past this is not kept warm
 	// [16 MiB]; a Go guest starts near 4 MiB.
 	MaxWarmBytes uint32
 	// MaxActive bounds calls running at once [8 × GOMAXPROCS, at least 8];
 	// further calls wait their turn (bounded by their request's context), so
-	// a burst of cold starts does not thrash the CPUs into timeouts.
+	// a burst of calls does not thrash the CPUs into timeouts.
 	MaxActive int
-	// InitTimeout bounds instantiating a cold instance [30s]. It is separate
-	// from Timeout: a cold start is the platform's cost, not the skill's run.
+	// MaxStarting bounds cold starts (instantiation with _initialize) at once
+	// [2 × GOMAXPROCS, at least 4]. A cold start holds none of MaxActive's
+	// slots, and waiting for its turn (bounded by the request's context)
+	// holds nothing.
+	MaxStarting int
+	// InitTimeout bounds a cold start's instantiation [Timeout / 5]; it stays
+	// well below Timeout, so that a skill whose initialisation never ends
+	// holds a start slot briefly and no run slot at all.
 	InitTimeout time.Duration
 	Log         *slog.Logger
 }
 
+// Default operator maxima of a call.
+const (
+	DefaultMaxOutput    = 1 << 20
+	DefaultMaxHostCalls = 10_000
+)
+
 func (c *Config) defaults() {
+	if c.CacheMaxBytes == 0 {
+		c.CacheMaxBytes = 1 << 30
+	}
+	if c.MaxModules == 0 {
+		c.MaxModules = 32
+	}
 	if c.MemoryPages == 0 {
 		c.MemoryPages = 1024
 	}
 	if c.Timeout == 0 {
 		c.Timeout = 10 * time.Second
+	}
+	if c.Limits.MaxOutput <= 0 {
+		c.Limits.MaxOutput = DefaultMaxOutput
+	}
+	if c.Limits.MaxHostCalls <= 0 {
+		c.Limits.MaxHostCalls = DefaultMaxHostCalls
+	}
+	if c.Limits.MaxKVValue <= 0 {
+		c.Limits.MaxKVValue = abi.DefaultMaxKVValue
+	}
+	if c.Limits.MaxLogBytes <= 0 {
+		c.Limits.MaxLogBytes = abi.DefaultMaxLogBytes
 	}
 	if c.PoolPerUser == 0 {
 		c.PoolPerUser = 2
@@ -62,49 +103,46 @@ func (c *Config) defaults() {
 	if c.MaxIdle == 0 {
 		c.MaxIdle = 256
 	}
+	if c.MaxIdleBytes == 0 {
+		c.MaxIdleBytes = 512 << 20
+	}
 	if c.MaxWarmBytes == 0 {
 		c.MaxWarmBytes = 16 << 20
 	}
 	if c.InitTimeout == 0 {
-		c.InitTimeout = 30 * time.Second
+		c.InitTimeout = c.Timeout / 5
 	}
 	if c.MaxActive == 0 {
 		c.MaxActive = max(8, 8*runtime.GOMAXPROCS(0))
+	}
+	if c.MaxStarting == 0 {
+		c.MaxStarting = max(4, 2*runtime.GOMAXPROCS(0))
 	}
 	if c.Log == nil {
 		c.Log = slog.Default()
 	}
 }
 
-// Runtime compiles skills once and runs their calls in per-user instance
-// pools: an instance is only ever reused for the same user (never shared
-// between two), and is discarded after any trap, timeout or failure of the
-// host's limits.
+// Runtime compiles skills and runs their calls in per-user instance pools: an
+// instance is only ever reused for the same user (never shared between two,
+// never kept for a call without a user), and is discarded after any trap,
+// timeout or failure of the host's limits. Compiled modules, warm instances
+// and the on-disk cache are each bounded, least recently used dropped first.
 type Runtime struct {
-	cfg     Config
-	rt      wazero.Runtime
-	cache   wazero.CompilationCache
-	active  chan struct{}
-	mu      sync.Mutex
-	modules map[string]*Module
-	idle    map[poolKey][]*instance
-	lru     *list.List // of *instance, least recently used at the front
-	closed  bool
-}
-
-// Module is a compiled skill module.
-type Module struct {
-	SHA256 string
-	cm     wazero.CompiledModule
-}
-
-type poolKey struct{ sha, user string }
-
-type instance struct {
-	key    poolKey
-	mod    api.Module
-	elem   *list.Element
-	stderr head
+	cfg       Config
+	rt        wazero.Runtime
+	cache     wazero.CompilationCache
+	disk      *diskCache
+	active    chan struct{} // run slots
+	starting  chan struct{} // cold-start slots
+	compiling chan struct{} // one compile at a time
+	mu        sync.Mutex
+	modules   map[string]*Module
+	mlru      *list.List // of *Module, least recently used at the front
+	idle      map[poolKey][]*instance
+	lru       *list.List // of *instance, least recently used at the front
+	idleBytes int64
+	closed    bool
 }
 
 // New creates the runtime (one wazero runtime for every skill).
@@ -112,11 +150,15 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	cfg.defaults()
 	rc := abi.RuntimeConfig(cfg.MemoryPages)
 	var cache wazero.CompilationCache
+	var disk *diskCache
 	if cfg.CacheDir != "" {
 		if err := os.MkdirAll(cfg.CacheDir, 0o700); err != nil {
 			return nil, fmt.Errorf("skills cache dir: %w", err)
 		}
 		var err error
+		if disk, err = openDiskCache(cfg.CacheDir, cfg.CacheMaxBytes, cfg.Log); err != nil {
+			return nil, fmt.Errorf("skills cache dir: %w", err)
+		}
 		if cache, err = wazero.NewCompilationCacheWithDir(cfg.CacheDir); err != nil {
 			return nil, fmt.Errorf("skills cache dir: %w", err)
 		}
@@ -131,47 +173,30 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 		rt.Close(ctx)
 		return nil, err
 	}
-	return &Runtime{cfg: cfg, rt: rt, cache: cache, active: make(chan struct{}, cfg.MaxActive),
-		modules: map[string]*Module{}, idle: map[poolKey][]*instance{}, lru: list.New()}, nil
+	return &Runtime{cfg: cfg, rt: rt, cache: cache, disk: disk,
+		active: make(chan struct{}, cfg.MaxActive), starting: make(chan struct{}, cfg.MaxStarting),
+		compiling: make(chan struct{}, 1),
+		modules:   map[string]*Module{}, mlru: list.New(), idle: map[poolKey][]*instance{}, lru: list.New()}, nil
 }
 
-// ImportError is a module refused for its imports or exports.
-type ImportError struct{ Err error }
+// Maxima are the operator's bounds on what a manifest may ask for.
+type Maxima struct {
+	Timeout        time.Duration
+	MemoryMB       int
+	MaxOutputBytes int
+	MaxHostCalls   int
+}
 
-func (e *ImportError) Error() string { return e.Err.Error() }
-func (e *ImportError) Unwrap() error { return e.Err }
-
-// Compile validates and compiles a module, once per SHA-256.
-func (r *Runtime) Compile(ctx context.Context, wasm []byte) (*Module, error) {
-	sum := sha256.Sum256(wasm)
-	sha := hex.EncodeToString(sum[:])
-	r.mu.Lock()
-	m, ok := r.modules[sha]
-	r.mu.Unlock()
-	if ok {
-		return m, nil
-	}
-	cm, err := r.rt.CompileModule(ctx, wasm)
-	if err != nil {
-		return nil, &ImportError{Err: fmt.Errorf("not a valid WebAssembly module: %v", err)}
-	}
-	if err := abi.CheckImports(cm); err != nil {
-		cm.Close(ctx)
-		return nil, &ImportError{Err: err}
-	}
-	m = &Module{SHA256: sha, cm: cm}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if prev, ok := r.modules[sha]; ok {
-		cm.Close(ctx)
-		return prev, nil
-	}
-	r.modules[sha] = m
-	return m, nil
+// Maxima reports the runtime's bounds, which publishing holds manifests to.
+func (r *Runtime) Maxima() Maxima {
+	return Maxima{Timeout: r.cfg.Timeout, MemoryMB: int(r.cfg.MemoryPages / 16),
+		MaxOutputBytes: r.cfg.Limits.MaxOutput, MaxHostCalls: r.cfg.Limits.MaxHostCalls}
 }
 
 // Request is one call of a skill.
 type Request struct {
+	// UserID keys the warm pool; "" (an anonymous caller) always gets a
+	// fresh instance, so two anonymous payers never share one.
 	UserID  string
 	Input   []byte
 	Caps    abi.Capabilities
@@ -183,6 +208,9 @@ type Request struct {
 var (
 	ErrTimeout = errors.New("skill call exceeded its deadline")
 	ErrCrashed = errors.New("skill crashed")
+	// ErrEvicted: the module was dropped from memory since it was compiled;
+	// compile it again (from the disk cache, usually) and retry.
+	ErrEvicted = errors.New("skill module evicted; compile it again")
 )
 
 // Call runs one call. A nil error means the skill ran to the end: the output,
@@ -190,22 +218,26 @@ var (
 // OUTPUT_TOO_LARGE). ErrTimeout and ErrCrashed (a trap, out of memory) are the
 // runtime's own verdicts.
 func (r *Runtime) Call(ctx context.Context, m *Module, req Request) ([]byte, *abi.Failure, error) {
+	if err := r.pin(m); err != nil {
+		return nil, nil, err
+	}
+	defer r.unpin(m)
+	key := poolKey{sha: m.SHA256, user: req.UserID}
+	inst := r.takeIdle(key)
+	if inst == nil {
+		var err error
+		if inst, err = r.coldStart(ctx, m, key); err != nil {
+			return nil, nil, err
+		}
+	}
+	// Only now take a run slot: a cold start waits for and holds none.
 	select {
 	case r.active <- struct{}{}:
 	case <-ctx.Done():
+		r.release(inst)
 		return nil, nil, ctx.Err()
 	}
 	defer func() { <-r.active }()
-	key := poolKey{sha: m.SHA256, user: req.UserID}
-	ictx, icancel := context.WithTimeout(ctx, r.cfg.InitTimeout)
-	inst, err := r.acquire(ictx, m, key)
-	icancel()
-	if err != nil {
-		if ictx.Err() != nil {
-			return nil, nil, ErrTimeout
-		}
-		return nil, nil, fmt.Errorf("%w: %v", ErrCrashed, err)
-	}
 	timeout := r.cfg.Timeout
 	if req.Timeout > 0 && req.Timeout < timeout {
 		timeout = req.Timeout
@@ -214,7 +246,7 @@ func (r *Runtime) Call(ctx context.Context, m *Module, req Request) ([]byte, *ab
 	defer cancel()
 	call := abi.NewCall(req.Input, req.Caps, r.limits(req.Limits))
 	inst.stderr.Reset()
-	err = abi.Run(ctx, inst.mod, call)
+	err := abi.Run(ctx, inst.mod, call)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
 			inst.mod.Close(context.Background())
@@ -235,6 +267,33 @@ func (r *Runtime) Call(ctx context.Context, m *Module, req Request) ([]byte, *ab
 	return out, failure, nil
 }
 
+// coldStart waits for a start slot (as long as ctx allows), then
+// instantiates a module, running its _initialize, within InitTimeout: past
+// it, ErrTimeout; if the caller's own context ends first, its error.
+func (r *Runtime) coldStart(ctx context.Context, m *Module, key poolKey) (*instance, error) {
+	select {
+	case r.starting <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-r.starting }()
+	ictx, cancel := context.WithTimeout(ctx, r.cfg.InitTimeout)
+	defer cancel()
+	inst := &instance{key: key}
+	mod, err := r.rt.InstantiateModule(ictx, m.cm, abi.ModuleConfig("").WithStderr(&inst.stderr))
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if ictx.Err() != nil {
+			return nil, ErrTimeout
+		}
+		return nil, fmt.Errorf("%w: %v", ErrCrashed, err)
+	}
+	inst.mod = mod
+	return inst, nil
+}
+
 // crashReason names a crash for the caller. Go's runtime reports running out
 // of memory by writing "fatal error: out of memory" to its standard error and
 // trapping (unreachable), so the instance's standard error tells, as does a
@@ -253,10 +312,12 @@ func crashReason(err error, stderr string, mem api.Memory, maxPages uint32) stri
 	return "trap"
 }
 
+// limits caps a request's limits at the operator's maxima: a manifest may
+// ask for less, never more (whatever it was published with).
 func (r *Runtime) limits(l abi.Limits) abi.Limits {
-	max := r.cfg.Limits
+	max := r.cfg.Limits // every field set by defaults
 	pick := func(want, cap int) int {
-		if want > 0 && (cap <= 0 || want < cap) {
+		if want > 0 && want < cap {
 			return want
 		}
 		return cap
@@ -265,84 +326,7 @@ func (r *Runtime) limits(l abi.Limits) abi.Limits {
 		MaxKVValue: pick(l.MaxKVValue, max.MaxKVValue), MaxLogBytes: pick(l.MaxLogBytes, max.MaxLogBytes)}
 }
 
-// acquire takes a warm instance of the user's pool, or instantiates one.
-func (r *Runtime) acquire(ctx context.Context, m *Module, key poolKey) (*instance, error) {
-	r.mu.Lock()
-	if r.closed {
-		r.mu.Unlock()
-		return nil, errors.New("runtime closed")
-	}
-	if pool := r.idle[key]; len(pool) > 0 {
-		inst := pool[len(pool)-1]
-		r.idle[key] = pool[:len(pool)-1]
-		r.lru.Remove(inst.elem)
-		r.mu.Unlock()
-		return inst, nil
-	}
-	r.mu.Unlock()
-	inst := &instance{key: key}
-	mod, err := r.rt.InstantiateModule(ctx, m.cm, abi.ModuleConfig("").WithStderr(&inst.stderr))
-	if err != nil {
-		return nil, err
-	}
-	inst.mod = mod
-	return inst, nil
-}
-
-// head keeps the first KiB an instance wrote to its standard error during a
-// call, which nobody else sees, to tell why it crashed (Go's runtime writes
-// "fatal error: …" first, then every goroutine's stack).
-type head struct{ b []byte }
-
-const headMax = 1 << 10
-
-func (h *head) Write(p []byte) (int, error) {
-	if room := headMax - len(h.b); room > 0 {
-		h.b = append(h.b, p[:min(len(p), room)]...)
-	}
-	return len(p), nil
-}
-
-func (h *head) String() string { return string(h.b) }
-
-func (h *head) Reset() { h.b = h.b[:0] }
-
-// release returns an instance to its user's pool, evicting the least recently
-// used instance when too many are idle.
-func (r *Runtime) release(inst *instance) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.closed || r.cfg.Fresh || len(r.idle[inst.key]) >= r.cfg.PoolPerUser ||
-		(inst.mod.Memory() != nil && inst.mod.Memory().Size() > r.cfg.MaxWarmBytes) {
-		inst.mod.Close(context.Background())
-		return
-	}
-	r.idle[inst.key] = append(r.idle[inst.key], inst)
-	inst.elem = r.lru.PushBack(inst)
-	for r.lru.Len() > r.cfg.MaxIdle {
-		old := r.lru.Remove(r.lru.Front()).(*instance)
-		pool := r.idle[old.key]
-		for i, p := range pool {
-			if p == old {
-				r.idle[old.key] = append(pool[:i], pool[i+1:]...)
-				break
-			}
-		}
-		if len(r.idle[old.key]) == 0 {
-			delete(r.idle, old.key)
-		}
-		old.mod.Close(context.Background())
-	}
-}
-
-// Idle reports how many warm instances are kept.
-func (r *Runtime) Idle() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.lru.Len()
-}
-
-// Close releases every instance and the runtime.
+// Close releases every instance, module and the runtime.
 func (r *Runtime) Close(ctx context.Context) error {
 	r.mu.Lock()
 	r.closed = true
@@ -353,10 +337,14 @@ func (r *Runtime) Close(ctx context.Context) error {
 	}
 	r.idle = map[poolKey][]*instance{}
 	r.lru.Init()
+	r.idleBytes = 0
 	r.mu.Unlock()
 	err := r.rt.Close(ctx)
 	if r.cache != nil {
 		err = errors.Join(err, r.cache.Close(ctx))
+	}
+	if r.disk != nil {
+		err = errors.Join(err, r.disk.save())
 	}
 	return err
 }

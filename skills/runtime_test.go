@@ -3,6 +3,8 @@ package skills
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -299,5 +301,215 @@ func TestHeadKeepsTheStart(t *testing.T) {
 	h.Reset()
 	if h.String() != "" {
 		t.Errorf("after Reset: %q", h.String())
+	}
+}
+
+// Two calls without a user (anonymous machine payers) never share an
+// instance: each gets a fresh one, and none is kept.
+func TestAnonymousCallsGetFreshInstances(t *testing.T) {
+	r := newRuntime(t, Config{})
+	m := guest(t, r, "echo")
+	for range 3 {
+		out, f, err := r.Call(context.Background(), m, Request{Input: []byte(`{}`)})
+		if err != nil || f != nil {
+			t.Fatalf("anonymous echo = %v, %v", f, err)
+		}
+		if n := decode(t, out)["instanceCalls"]; n != 1.0 {
+			t.Errorf("anonymous call on an instance that served %v calls; want a fresh one", n)
+		}
+	}
+	if r.Idle() != 0 {
+		t.Errorf("idle = %d after anonymous calls; want none kept", r.Idle())
+	}
+}
+
+// The defaults are the operator maxima of a call, and a cold start is
+// bounded well below the call's timeout.
+func TestRuntimeDefaults(t *testing.T) {
+	r := newRuntime(t, Config{Timeout: 10 * time.Second})
+	c := r.cfg
+	if c.Limits.MaxOutput != 1<<20 || c.Limits.MaxHostCalls != 10_000 || c.Limits.MaxKVValue != abi.DefaultMaxKVValue ||
+		c.Limits.MaxLogBytes != abi.DefaultMaxLogBytes {
+		t.Errorf("default maxima = %+v; want 1 MiB of output, 10,000 host calls and the ABI's KV and log limits", c.Limits)
+	}
+	if c.InitTimeout <= 0 || c.InitTimeout > c.Timeout/4 {
+		t.Errorf("InitTimeout = %v with a %v call timeout; want at most a quarter of it", c.InitTimeout, c.Timeout)
+	}
+	if mx := r.Maxima(); mx.MaxOutputBytes != 1<<20 || mx.MaxHostCalls != 10_000 || mx.Timeout != 10*time.Second || mx.MemoryMB != 64 {
+		t.Errorf("Maxima() = %+v", mx)
+	}
+}
+
+// A cold start whose initialisation never ends is stopped at InitTimeout and
+// meanwhile holds no run slot: another user's warm call goes through.
+func TestColdStartHoldsNoRunSlot(t *testing.T) {
+	r := newRuntime(t, Config{MaxActive: 1, InitTimeout: 2 * time.Second})
+	echo := guest(t, r, "echo")
+	slow := guest(t, r, "slowinit")
+	instanceCalls(t, r, echo, "bob") // bob's instance is warm
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() {
+		_, _, err := r.Call(context.Background(), slow, Request{UserID: "alice", Input: []byte(`{}`)})
+		done <- err
+	}()
+	time.Sleep(200 * time.Millisecond) // alice's cold start is spinning
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if _, f, err := r.Call(ctx, echo, Request{UserID: "bob", Input: []byte(`{"user":"bob"}`)}); err != nil || f != nil {
+		t.Errorf("bob's warm call during alice's cold start = %v, %v; want it served", f, err)
+	}
+	if err := <-done; !errors.Is(err, ErrTimeout) {
+		t.Errorf("a never-ending initialisation = %v; want ErrTimeout", err)
+	}
+	if d := time.Since(start); d > 8*time.Second {
+		t.Errorf("the never-ending initialisation stopped after %v; want its 2s bound, well below the 10s call timeout", d)
+	}
+}
+
+// Warm instances are bounded by their total memory, least recently used
+// dropped first.
+func TestWarmPoolMemoryBudget(t *testing.T) {
+	probe := newRuntime(t, Config{})
+	instanceCalls(t, probe, guest(t, probe, "echo"), "u")
+	size := probe.IdleBytes()
+	if size <= 0 {
+		t.Fatalf("a warm echo instance takes %d bytes", size)
+	}
+	r := newRuntime(t, Config{MaxIdleBytes: 2*size + size/2})
+	m := guest(t, r, "echo")
+	for _, u := range []string{"a", "b", "c", "d"} {
+		instanceCalls(t, r, m, u)
+	}
+	if r.Idle() != 2 || r.IdleBytes() > 2*size+size/2 {
+		t.Errorf("idle %d instances, %d bytes, under a budget of 2.5 instances (%d bytes each); want 2", r.Idle(), r.IdleBytes(), size)
+	}
+	if n := instanceCalls(t, r, m, "d"); n != 2 {
+		t.Errorf("most recent user's instance: calls %v; want it kept", n)
+	}
+	if n := instanceCalls(t, r, m, "a"); n != 1 {
+		t.Errorf("least recent user's instance: calls %v; want it dropped", n)
+	}
+}
+
+// Compiled modules are bounded in memory, least recently used evicted first,
+// never while a call uses one.
+func TestModulesAreBoundedInMemory(t *testing.T) {
+	r := newRuntime(t, Config{MaxModules: 2})
+	ctx := context.Background()
+	compile := func(name string) *Module {
+		t.Helper()
+		m, err := r.Compile(ctx, testguests.Fixture(t, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	loop, grow := compile("loop"), compile("grow")
+	r.Module(loop.SHA256) // loop is used again: grow is now the least recent
+	compile("oob")
+	if r.Modules() != 2 || r.Module(grow.SHA256) != nil || r.Module(loop.SHA256) == nil {
+		t.Fatalf("modules %d, grow kept %v, loop kept %v; want 2, grow evicted", r.Modules(), r.Module(grow.SHA256) != nil, r.Module(loop.SHA256) != nil)
+	}
+	if _, _, err := r.Call(ctx, grow, Request{UserID: "u"}); !errors.Is(err, ErrEvicted) {
+		t.Errorf("calling an evicted module = %v; want ErrEvicted", err)
+	}
+	if again := compile("grow"); again == grow || r.Module(grow.SHA256) != again {
+		t.Errorf("compiling an evicted module again did not bring it back")
+	}
+
+	// A module with a call under way stays, over the bound, until the call ends.
+	spin := guest(t, r, "spin")
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := r.Call(ctx, spin, Request{UserID: "u", Input: []byte(`{}`), Timeout: 700 * time.Millisecond})
+		done <- err
+	}()
+	time.Sleep(300 * time.Millisecond)
+	compile("loop")
+	compile("trap")
+	if r.Module(spin.SHA256) == nil {
+		t.Errorf("a module with a call under way was evicted")
+	}
+	if err := <-done; !errors.Is(err, ErrTimeout) {
+		t.Errorf("spin = %v; want ErrTimeout", err)
+	}
+	if r.Modules() != 2 {
+		t.Errorf("modules = %d after the call ended; want the bound, 2", r.Modules())
+	}
+}
+
+// cacheFiles lists a cache directory's files (the index aside) with sizes.
+func cacheFiles(t *testing.T, dir string) map[string]int64 {
+	t.Helper()
+	d := &diskCache{dir: dir}
+	return d.files()
+}
+
+// The on-disk compilation cache is bounded, least recently used modules
+// removed first; files nobody indexed go at start; a refused module leaves
+// no file.
+func TestDiskCacheIsBounded(t *testing.T) {
+	ctx := context.Background()
+	// How big is each fixture's compiled file?
+	probeDir := t.TempDir()
+	probe := newRuntime(t, Config{CacheDir: probeDir, CacheMaxBytes: 1 << 30})
+	sizes := map[string]int64{}
+	for _, name := range []string{"loop", "grow", "oob"} {
+		before := cacheFiles(t, probeDir)
+		if _, err := probe.Compile(ctx, testguests.Fixture(t, name)); err != nil {
+			t.Fatal(err)
+		}
+		for f, n := range cacheFiles(t, probeDir) {
+			if _, ok := before[f]; !ok {
+				sizes[name] += n
+			}
+		}
+		if sizes[name] == 0 {
+			t.Fatalf("compiling %s wrote no cache file", name)
+		}
+	}
+
+	dir := t.TempDir()
+	bound := sizes["grow"] + sizes["oob"]
+	r := newRuntime(t, Config{CacheDir: dir, CacheMaxBytes: bound})
+	for _, name := range []string{"loop", "grow", "oob"} {
+		if _, err := r.Compile(ctx, testguests.Fixture(t, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var total int64
+	for _, n := range cacheFiles(t, dir) {
+		total += n
+	}
+	if total != bound || r.disk.bytes() != bound {
+		t.Errorf("cache holds %d bytes (index: %d) under a bound of %d (grow + oob); want loop's file removed", total, r.disk.bytes(), bound)
+	}
+
+	// A refused module leaves nothing behind, on disk or in memory.
+	before, modules := cacheFiles(t, dir), r.Modules()
+	if _, err := r.Compile(ctx, testguests.Fixture(t, "forbidden")); err == nil {
+		t.Fatal("forbidden compiled")
+	}
+	if after := cacheFiles(t, dir); len(after) != len(before) || r.Modules() != modules {
+		t.Errorf("a refused module left %d files (was %d) and %d modules (was %d)", len(after), len(before), r.Modules(), modules)
+	}
+
+	// At start, files the index does not know go; the indexed ones stay.
+	r.Close(ctx)
+	var sub string
+	for f := range cacheFiles(t, dir) {
+		sub = filepath.Dir(f)
+	}
+	stray := filepath.Join(dir, sub, "stray")
+	if err := os.WriteFile(stray, make([]byte, 1000), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r2 := newRuntime(t, Config{CacheDir: dir, CacheMaxBytes: bound})
+	if _, err := os.Stat(stray); !os.IsNotExist(err) {
+		t.Errorf("a file the index does not know survived a restart: %v", err)
+	}
+	if r2.disk.bytes() != bound {
+		t.Errorf("after a restart the index holds %d bytes; want %d", r2.disk.bytes(), bound)
 	}
 }

@@ -25,9 +25,114 @@ type Service struct {
 	Log     *slog.Logger
 	// CatalogueTTL is how long a node reuses a skill's catalogue entry [2s].
 	CatalogueTTL time.Duration
+	// Quota bounds what one account may publish and keep in skills'
+	// key-value stores (zero fields: the defaults).
+	Quota Quota
+	// Agents says whether a user owns an agent, for the key-value scope a
+	// call names with "agentId". nil: there are no agents, so a call naming
+	// one is refused.
+	Agents AgentOwner
 
-	mu      sync.Mutex
-	entries map[string]cachedSkill
+	mu       sync.Mutex
+	entries  map[string]cachedSkill
+	reserved map[string]bool
+	// refused holds, per account, when this node last refused its modules
+	// after compiling them (see refusedRecently).
+	refused map[string][]time.Time
+	// fetch is Fetch with the one transport every skill's requests share.
+	fetchOnce sync.Once
+	fetch     FetchPolicy
+}
+
+// Quota bounds one account's use of the marketplace.
+type Quota struct {
+	// PublishPerDay bounds the versions published in any 24 hours, and
+	// separately, per node, the modules refused after compiling [20].
+	PublishPerDay int
+	StorageBytes  int64 // bytes of the distinct modules behind the account's versions [256 MiB]
+	KVKeys        int   // keys per user and skill, all agents together [1000]
+	KVBytes       int64 // bytes of keys and values per user and skill [10 MiB]
+}
+
+// Default quotas.
+const (
+	DefaultPublishPerDay = 20
+	DefaultStorageBytes  = 256 << 20
+)
+
+func (q Quota) withDefaults() Quota {
+	if q.PublishPerDay <= 0 {
+		q.PublishPerDay = DefaultPublishPerDay
+	}
+	if q.StorageBytes <= 0 {
+		q.StorageBytes = DefaultStorageBytes
+	}
+	if q.KVKeys <= 0 {
+		q.KVKeys = store.DefaultSkillKVKeys
+	}
+	if q.KVBytes <= 0 {
+		q.KVBytes = store.DefaultSkillKVBytes
+	}
+	return q
+}
+
+// refusedRecently reports whether an account had PublishPerDay modules
+// refused after compiling in the last 24 hours on this node, and when the
+// oldest of them leaves the window. A refused module makes no version, so the
+// store's quota does not count it, yet it cost a compile (CPU, on this node):
+// without this, one account could keep the compiler busy for everyone.
+func (s *Service) refusedRecently(userID string, now time.Time) (bool, time.Duration) {
+	limit := s.Quota.withDefaults().PublishPerDay
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	recent := s.refused[userID][:0]
+	for _, at := range s.refused[userID] {
+		if now.Sub(at) < 24*time.Hour {
+			recent = append(recent, at)
+		}
+	}
+	if len(recent) == 0 {
+		delete(s.refused, userID)
+		return false, 0
+	}
+	s.refused[userID] = recent
+	return len(recent) >= limit, 24*time.Hour - now.Sub(recent[0])
+}
+
+// noteRefused records a module refused after compiling.
+func (s *Service) noteRefused(userID string, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.refused == nil {
+		s.refused = map[string][]time.Time{}
+	}
+	s.refused[userID] = append(s.refused[userID], now)
+}
+
+// AgentOwner tells whether userID owns the agent agentID.
+type AgentOwner interface {
+	OwnsAgent(ctx context.Context, userID, agentID string) (bool, error)
+}
+
+// Reserve keeps names for the platform: no account may publish a skill by
+// one of them. The app reserves the shipped skills' names at start.
+func (s *Service) Reserve(names ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.reserved == nil {
+		s.reserved = map[string]bool{}
+	}
+	for _, n := range names {
+		s.reserved[n] = true
+	}
+}
+
+// Reserved reports whether a name is kept for the platform: a reserved one,
+// or "publish", which POST /api/skills/publish takes from the route of calls.
+func (s *Service) Reserved(name string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return name == "publish" || s.reserved[name]
 }
 
 type cachedSkill struct {
@@ -94,10 +199,7 @@ func (s *Service) Lookup(ctx context.Context, id string) (priceMicroUSD int64, o
 
 // module returns the compiled module of a skill version.
 func (s *Service) module(ctx context.Context, sha string) (*Module, error) {
-	s.Runtime.mu.Lock()
-	m, ok := s.Runtime.modules[sha]
-	s.Runtime.mu.Unlock()
-	if ok {
+	if m := s.Runtime.Module(sha); m != nil {
 		return m, nil
 	}
 	wasm, err := s.Store.SkillModule(ctx, sha)
@@ -105,6 +207,33 @@ func (s *Service) module(ctx context.Context, sha string) (*Module, error) {
 		return nil, err
 	}
 	return s.Runtime.Compile(ctx, wasm)
+}
+
+// agentScope is the agent part of a call's key-value scope: "default" when
+// the call names none, else an agent the caller owns.
+func (s *Service) agentScope(ctx context.Context, userID, agentID string) (string, *provider.Error, error) {
+	if agentID == "" {
+		return "default", nil, nil
+	}
+	owns := false
+	if s.Agents != nil && userID != "" {
+		var err error
+		if owns, err = s.Agents.OwnsAgent(ctx, userID, agentID); err != nil {
+			return "", nil, err
+		}
+	}
+	if !owns {
+		return "", provider.Errorf(404, "AGENT_NOT_FOUND", "No agent %q of yours: agentId must name one of your agents, "+
+			"or be left out for your own key-value scope", agentID), nil
+	}
+	return agentID, nil, nil
+}
+
+// fetcher is the http_fetch capability for a manifest's hosts, on the
+// transport every skill shares.
+func (s *Service) fetcher(hosts []string) abi.Fetcher {
+	s.fetchOnce.Do(func() { s.fetch = s.Fetch.shared() })
+	return s.fetch.Fetcher(hosts)
 }
 
 // Invoke runs a skill call for the gateway (id "skill:<name>").
@@ -117,23 +246,27 @@ func (s *Service) Invoke(ctx context.Context, req *provider.InvokeRequest) (*pro
 	if err != nil {
 		return nil, err
 	}
-	mod, err := s.module(ctx, sk.SHA256)
-	if err != nil {
-		return nil, err
-	}
-	var scope struct {
-		AgentID string `json:"agentId"`
-	}
-	_ = json.Unmarshal(req.Input, &scope)
-	if scope.AgentID == "" {
-		scope.AgentID = "default"
-	}
 	caps := abi.Capabilities{Config: man.Config}
-	if man.Has("kv") && req.Caller.UserID != "" {
-		caps.KV = storeKV{st: s.Store, scope: store.SkillScope{UserID: req.Caller.UserID, AgentID: scope.AgentID, Skill: name}}
+	if man.Has("kv") {
+		var scope struct {
+			AgentID string `json:"agentId"`
+		}
+		_ = json.Unmarshal(req.Input, &scope)
+		agent, refused, err := s.agentScope(ctx, req.Caller.UserID, scope.AgentID)
+		switch {
+		case err != nil:
+			return nil, err
+		case refused != nil:
+			return &provider.InvokeResponse{Error: refused}, nil
+		}
+		if req.Caller.UserID != "" {
+			q := s.Quota.withDefaults()
+			caps.KV = storeKV{st: s.Store, scope: store.SkillScope{UserID: req.Caller.UserID, AgentID: agent, Skill: name},
+				quota: store.SkillKVQuota{Keys: q.KVKeys, Bytes: q.KVBytes}}
+		}
 	}
 	if man.Has("http") {
-		caps.Fetch = s.Fetch.Fetcher(man.HTTP.Hosts)
+		caps.Fetch = s.fetcher(man.HTTP.Hosts)
 	}
 	if man.Has("log") {
 		log := s.log().With("skill", name, "request_id", req.Caller.RequestID)
@@ -142,9 +275,25 @@ func (s *Service) Invoke(ctx context.Context, req *provider.InvokeRequest) (*pro
 		}
 	}
 	l := man.Limits
-	out, failure, err := s.Runtime.Call(ctx, mod, Request{UserID: req.Caller.UserID, Input: req.Input, Caps: caps,
+	call := Request{UserID: req.Caller.UserID, Input: req.Input, Caps: caps,
 		Limits:  abi.Limits{MaxOutput: l.MaxOutputBytes, MaxHostCalls: l.MaxHostCalls},
-		Timeout: time.Duration(l.TimeoutMS) * time.Millisecond})
+		Timeout: time.Duration(l.TimeoutMS) * time.Millisecond}
+	var (
+		out     []byte
+		failure *abi.Failure
+	)
+	// A module may be evicted from memory between its lookup and its call;
+	// then it is compiled again (from the disk cache, usually).
+	for attempt := 0; ; attempt++ {
+		mod, merr := s.module(ctx, sk.SHA256)
+		if merr != nil {
+			return nil, merr
+		}
+		out, failure, err = s.Runtime.Call(ctx, mod, call)
+		if !errors.Is(err, ErrEvicted) || attempt == 2 {
+			break
+		}
+	}
 	switch {
 	case errors.Is(err, ErrTimeout):
 		return &provider.InvokeResponse{Error: provider.Errorf(504, "SKILL_TIMEOUT", "The skill did not finish in time")}, nil
@@ -182,6 +331,7 @@ func (s *Service) InvokeStream(ctx context.Context, req *provider.InvokeRequest,
 type storeKV struct {
 	st    *store.Store
 	scope store.SkillScope
+	quota store.SkillKVQuota
 }
 
 func (k storeKV) Get(ctx context.Context, key string) ([]byte, bool, error) {
@@ -193,7 +343,11 @@ func (k storeKV) Get(ctx context.Context, key string) ([]byte, bool, error) {
 }
 
 func (k storeKV) Set(ctx context.Context, key string, v []byte) error {
-	return k.st.SkillKVSet(ctx, k.scope, key, v)
+	err := k.st.SkillKVSet(ctx, k.scope, key, v, k.quota)
+	if errors.Is(err, store.ErrKVFull) {
+		return abi.ErrQuota
+	}
+	return err
 }
 
 func (k storeKV) Delete(ctx context.Context, key string) error {

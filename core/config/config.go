@@ -95,11 +95,29 @@ type AIConfig struct {
 // SkillsConfig bounds WebAssembly skills.
 type SkillsConfig struct {
 	// Dir holds the shipped skills `make build` produced (name.wasm + name.json).
-	Dir      string
-	Timeout  time.Duration
-	MemoryMB int
+	Dir string
+	// Timeout, MemoryMB, MaxOutputBytes and MaxHostCalls are the maxima of a
+	// call, which always apply; a manifest may ask for less, and one asking
+	// for more is refused at publish.
+	Timeout        time.Duration
+	MemoryMB       int
+	MaxOutputBytes int
+	MaxHostCalls   int
 	// Fresh gives every call a fresh instance instead of per-user pools.
 	Fresh bool
+	// WarmMB bounds the memory of all warm instances together.
+	WarmMB int
+	// CacheModules bounds the compiled modules kept in memory, CacheDiskMB
+	// the on-disk compilation cache (0: none).
+	CacheModules int
+	CacheDiskMB  int
+	// PublishPerDay and StorageMB bound what one account may publish: versions
+	// in any 24 hours, and megabytes of modules.
+	PublishPerDay int
+	StorageMB     int
+	// KVKeys and KVMB bound one user's key-value store for one skill.
+	KVKeys int
+	KVMB   int
 	// HTTPHosts are the hosts skills may fetch from ("*": any host a manifest
 	// declares); HTTPAllowPrivate lets them reach non-public addresses.
 	HTTPHosts        []string
@@ -288,8 +306,20 @@ func Load(getenv Getenv) (*Config, error) {
 		Dir:              get("AGENTBOT_SKILL_DIR", "bin/skills"),
 		Timeout:          durationVar(get("AGENTBOT_SKILL_TIMEOUT", "10s"), "AGENTBOT_SKILL_TIMEOUT", bad),
 		MemoryMB:         intVar(get("AGENTBOT_SKILL_MEMORY_MB", "64"), "AGENTBOT_SKILL_MEMORY_MB", 8, 4096, bad),
+		MaxOutputBytes:   intVar(get("AGENTBOT_SKILL_MAX_OUTPUT_BYTES", "1048576"), "AGENTBOT_SKILL_MAX_OUTPUT_BYTES", 1<<10, 64<<20, bad),
+		MaxHostCalls:     intVar(get("AGENTBOT_SKILL_MAX_HOST_CALLS", "10000"), "AGENTBOT_SKILL_MAX_HOST_CALLS", 1, 1_000_000, bad),
+		WarmMB:           intVar(get("AGENTBOT_SKILL_WARM_MB", "512"), "AGENTBOT_SKILL_WARM_MB", 1, 1<<20, bad),
+		CacheModules:     intVar(get("AGENTBOT_SKILL_CACHE_MODULES", "32"), "AGENTBOT_SKILL_CACHE_MODULES", 1, 100_000, bad),
+		CacheDiskMB:      intVar(get("AGENTBOT_SKILL_CACHE_DISK_MB", "1024"), "AGENTBOT_SKILL_CACHE_DISK_MB", 0, 1<<30, bad),
+		PublishPerDay:    intVar(get("AGENTBOT_SKILL_PUBLISH_PER_DAY", "20"), "AGENTBOT_SKILL_PUBLISH_PER_DAY", 1, 1_000_000, bad),
+		StorageMB:        intVar(get("AGENTBOT_SKILL_STORAGE_MB", "256"), "AGENTBOT_SKILL_STORAGE_MB", 1, 1<<30, bad),
+		KVKeys:           intVar(get("AGENTBOT_SKILL_KV_KEYS", "1000"), "AGENTBOT_SKILL_KV_KEYS", 1, 100_000_000, bad),
+		KVMB:             intVar(get("AGENTBOT_SKILL_KV_MB", "10"), "AGENTBOT_SKILL_KV_MB", 1, 1<<20, bad),
 		HTTPHosts:        splitList(get("AGENTBOT_SKILL_HTTP_HOSTS", "")),
 		HTTPAllowPrivate: boolVar(get("AGENTBOT_SKILL_HTTP_ALLOW_PRIVATE", "false"), "AGENTBOT_SKILL_HTTP_ALLOW_PRIVATE", bad),
+	}
+	if c.Skills.Timeout > 5*time.Minute {
+		bad("AGENTBOT_SKILL_TIMEOUT", "must be at most 5m (a skill call holds a run slot that long)")
 	}
 	switch iso := get("AGENTBOT_SKILL_ISOLATION", "pool"); iso {
 	case "pool":

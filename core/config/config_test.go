@@ -95,6 +95,9 @@ func TestLoadDevDefaults(t *testing.T) {
 		{"LogFormat", c.LogFormat, "text"},
 		{"LoginFailLimit", c.LoginFailLimit, int64(5)},
 		{"LoginFailWin", c.LoginFailWin, 15 * time.Minute},
+		{"Skills", c.Skills, config.SkillsConfig{Dir: "bin/skills", Timeout: 10 * time.Second, MemoryMB: 64,
+			MaxOutputBytes: 1 << 20, MaxHostCalls: 10_000, WarmMB: 512, CacheModules: 32, CacheDiskMB: 1024,
+			PublishPerDay: 20, StorageMB: 256, KVKeys: 1000, KVMB: 10}},
 	}
 	for _, tt := range tests {
 		if !reflect.DeepEqual(tt.got, tt.want) {
@@ -105,19 +108,29 @@ func TestLoadDevDefaults(t *testing.T) {
 
 func TestLoadValues(t *testing.T) {
 	c, err := config.Load(env(prodEnv(map[string]string{
-		"AGENTBOT_ADDR":            "0.0.0.0:9000",
-		"AGENTBOT_PUBLIC_URL":      "https://api.example.com/",
-		"DATABASE_URL":             "postgres://app@db/agentbot",
-		"DATABASE_MIGRATE_URL":     "postgresql://owner@db/agentbot",
-		"REDIS_URL":                "rediss://cache:6380",
-		"AGENTBOT_CORS_ORIGINS":    "https://app.example.com, http://localhost:3000",
-		"AGENTBOT_TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.7",
-		"AGENTBOT_RATE_LIMITS":     "/api/chat=10-M",
-		"AGENTBOT_BOT_FILTER":      "false",
-		"AGENTBOT_BCRYPT_COST":     "4",
-		"AGENTBOT_SESSION_TTL":     "2h",
-		"AGENTBOT_LOG_LEVEL":       "DEBUG",
-		"AGENTBOT_LOG_FORMAT":      "JSON",
+		"AGENTBOT_ADDR":                   "0.0.0.0:9000",
+		"AGENTBOT_PUBLIC_URL":             "https://api.example.com/",
+		"DATABASE_URL":                    "postgres://app@db/agentbot",
+		"DATABASE_MIGRATE_URL":            "postgresql://owner@db/agentbot",
+		"REDIS_URL":                       "rediss://cache:6380",
+		"AGENTBOT_CORS_ORIGINS":           "https://app.example.com, http://localhost:3000",
+		"AGENTBOT_TRUSTED_PROXIES":        "10.0.0.0/8, 192.0.2.7",
+		"AGENTBOT_RATE_LIMITS":            "/api/chat=10-M",
+		"AGENTBOT_BOT_FILTER":             "false",
+		"AGENTBOT_BCRYPT_COST":            "4",
+		"AGENTBOT_SESSION_TTL":            "2h",
+		"AGENTBOT_LOG_LEVEL":              "DEBUG",
+		"AGENTBOT_LOG_FORMAT":             "JSON",
+		"AGENTBOT_SKILL_TIMEOUT":          "30s",
+		"AGENTBOT_SKILL_MAX_OUTPUT_BYTES": "65536",
+		"AGENTBOT_SKILL_MAX_HOST_CALLS":   "500",
+		"AGENTBOT_SKILL_WARM_MB":          "64",
+		"AGENTBOT_SKILL_CACHE_MODULES":    "8",
+		"AGENTBOT_SKILL_CACHE_DISK_MB":    "0",
+		"AGENTBOT_SKILL_PUBLISH_PER_DAY":  "3",
+		"AGENTBOT_SKILL_STORAGE_MB":       "50",
+		"AGENTBOT_SKILL_KV_KEYS":          "100",
+		"AGENTBOT_SKILL_KV_MB":            "2",
 	})))
 	if err != nil {
 		t.Fatalf("Load(valid production env) = %v; want nil", err)
@@ -149,6 +162,9 @@ func TestLoadValues(t *testing.T) {
 		{"SessionTTL", c.SessionTTL, 2 * time.Hour},
 		{"LogLevel", c.LogLevel, "debug"},
 		{"LogFormat", c.LogFormat, "json"},
+		{"Skills", c.Skills, config.SkillsConfig{Dir: "bin/skills", Timeout: 30 * time.Second, MemoryMB: 64,
+			MaxOutputBytes: 65536, MaxHostCalls: 500, WarmMB: 64, CacheModules: 8, CacheDiskMB: 0,
+			PublishPerDay: 3, StorageMB: 50, KVKeys: 100, KVMB: 2}},
 	}
 	for _, tt := range tests {
 		if !reflect.DeepEqual(tt.got, tt.want) {
@@ -341,6 +357,18 @@ func TestLoadRejects(t *testing.T) {
 		{"PAY_ASSET_DECIMALS", "37"},
 		{"X402_FACILITATOR_URL", "facilitator.example.com"},
 		{"MPP_CHALLENGE_TTL", "1s"},
+		{"AGENTBOT_SKILL_TIMEOUT", "10m"},
+		{"AGENTBOT_SKILL_MAX_OUTPUT_BYTES", "9000000000000000000"},
+		{"AGENTBOT_SKILL_MAX_OUTPUT_BYTES", "100"},
+		{"AGENTBOT_SKILL_MAX_HOST_CALLS", "0"},
+		{"AGENTBOT_SKILL_MAX_HOST_CALLS", "2000000000"},
+		{"AGENTBOT_SKILL_WARM_MB", "0"},
+		{"AGENTBOT_SKILL_CACHE_MODULES", "0"},
+		{"AGENTBOT_SKILL_CACHE_DISK_MB", "-1"},
+		{"AGENTBOT_SKILL_PUBLISH_PER_DAY", "0"},
+		{"AGENTBOT_SKILL_STORAGE_MB", "lots"},
+		{"AGENTBOT_SKILL_KV_KEYS", "0"},
+		{"AGENTBOT_SKILL_KV_MB", "0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"="+tt.value, func(t *testing.T) {

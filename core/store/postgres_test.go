@@ -73,7 +73,7 @@ func seedTwoUsers(t *testing.T, s *store.Store) (a, b *store.User) {
 		if err := s.SetBYOKKey(ctx, u.ID, "openai", []byte("sealed-"+u.ID)); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.SkillKVSet(ctx, store.SkillScope{UserID: u.ID, AgentID: "agt", Skill: "s"}, "k", []byte("v")); err != nil {
+		if err := s.SkillKVSet(ctx, store.SkillScope{UserID: u.ID, AgentID: "agt", Skill: "s"}, "k", []byte("v"), store.SkillKVQuota{}); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.AddCredits(ctx, u.ID, 100, "purchase", "seed"); err != nil {

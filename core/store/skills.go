@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"hash/fnv"
 	"time"
 )
 
@@ -38,24 +40,129 @@ type SkillRelease struct {
 	WASM                                       []byte
 	Featured                                   bool
 	RatingX100                                 int64
+	// Quota bounds the author's releases (zero: unlimited).
+	Quota SkillQuota
+}
+
+// SkillQuota bounds what one author may publish; zero fields are unlimited.
+type SkillQuota struct {
+	// VersionsPerDay bounds the versions published in any 24 hours.
+	VersionsPerDay int
+	// StoredBytes bounds the size of the distinct modules behind the author's
+	// versions (a module shared with another author counts for both).
+	StoredBytes int64
+}
+
+// SkillQuotaError is a publish refused by the author's quota.
+type SkillQuotaError struct {
+	Daily          bool // the versions-per-day bound; otherwise stored bytes
+	Current, Limit int64
+	// RetryAfter, for the daily bound: when the oldest version of the window
+	// leaves it.
+	RetryAfter time.Duration
+}
+
+func (e *SkillQuotaError) Error() string {
+	if e.Daily {
+		return fmt.Sprintf("store: %d of %d skill versions published in the last 24 hours", e.Current, e.Limit)
+	}
+	return fmt.Sprintf("store: %d of %d bytes of skill modules stored", e.Current, e.Limit)
+}
+
+// CheckSkillRelease runs PublishSkill's checks without writing anything:
+// ErrNotOwner, ErrConflict, or a *SkillQuotaError, so that a caller can refuse
+// a release before paying for anything else (compiling its module). A release
+// identical to a published one passes. PublishSkill checks again.
+func (s *Store) CheckSkillRelease(ctx context.Context, authorID string, r SkillRelease) error {
+	return s.b.global(ctx, true, func(q querier) error {
+		_, _, err := s.checkRelease(ctx, q, authorID, r)
+		return err
+	})
+}
+
+// checkRelease applies the ownership, immutability and quota rules; same is
+// true when the very release is already published.
+func (s *Store) checkRelease(ctx context.Context, q querier, authorID string, r SkillRelease) (same, newName bool, err error) {
+	var owner *string
+	err = q.QueryRow(ctx, `SELECT author_id FROM skills WHERE name = $1`, r.Name).Scan(&owner)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		newName = true
+	case err != nil:
+		return false, newName, err
+	case (owner == nil) != (authorID == "") || (owner != nil && *owner != authorID):
+		return false, newName, ErrNotOwner
+	}
+	var existing string
+	err = q.QueryRow(ctx, `SELECT sha256 FROM skill_versions WHERE name = $1 AND version = $2`, r.Name, r.Version).Scan(&existing)
+	switch {
+	case err == nil && existing == r.SHA256:
+		return true, false, nil // the same release again: idempotent
+	case err == nil:
+		return false, newName, ErrConflict
+	case !errors.Is(err, ErrNotFound):
+		return false, newName, err
+	}
+	if authorID == "" {
+		return false, newName, nil
+	}
+	if limit := r.Quota.VersionsPerDay; limit > 0 {
+		since := s.now().Add(-24 * time.Hour)
+		var n int64
+		var oldest *time.Time
+		if err := q.QueryRow(ctx, `SELECT count(*), min(v.created_at) FROM skill_versions v JOIN skills k ON k.name = v.name
+			WHERE k.author_id = $1 AND v.created_at > $2`, authorID, since).Scan(&n, &oldest); err != nil {
+			return false, newName, err
+		}
+		if n >= int64(limit) {
+			e := &SkillQuotaError{Daily: true, Current: n, Limit: int64(limit), RetryAfter: time.Hour}
+			if oldest != nil {
+				e.RetryAfter = max(oldest.Sub(since), time.Second)
+			}
+			return false, newName, e
+		}
+	}
+	if limit := r.Quota.StoredBytes; limit > 0 {
+		var stored, has int64
+		if err := q.QueryRow(ctx, `SELECT CAST(COALESCE(sum(m.size), 0) AS BIGINT), CAST(COALESCE(sum(CASE WHEN m.sha256 = $2 THEN 1 ELSE 0 END), 0) AS BIGINT)
+			FROM skill_modules m WHERE m.sha256 IN (SELECT v.sha256 FROM skill_versions v JOIN skills k ON k.name = v.name
+			WHERE k.author_id = $1)`, authorID, r.SHA256).Scan(&stored, &has); err != nil {
+			return false, newName, err
+		}
+		if has == 0 && stored+int64(len(r.WASM)) > limit {
+			return false, newName, &SkillQuotaError{Current: stored, Limit: limit}
+		}
+	}
+	return false, newName, nil
 }
 
 // PublishSkill stores a new version of a skill. The module is stored once per
 // digest; versions are immutable (a second publish of name@version is
 // ErrConflict, unless it is the very same module, which is a no-op); a name
-// belongs to its first author (others get ErrNotOwner). authorID "" is the
-// platform itself (shipped skills).
+// belongs to its first author (others get ErrNotOwner); r.Quota bounds the
+// author's releases (*SkillQuotaError). authorID "" is the platform itself
+// (shipped skills), which no quota binds.
 func (s *Store) PublishSkill(ctx context.Context, authorID, author string, r SkillRelease) (*Skill, error) {
 	now := s.now()
 	err := s.b.global(ctx, false, func(q querier) error {
+		// One author's publishes take turns, so two at once cannot both fit
+		// the last of a quota; so do a name's, so two authors cannot both
+		// take a new name.
+		if err := s.serialize(ctx, q, "skill-publish|"+authorID); err != nil {
+			return err
+		}
+		if err := s.serialize(ctx, q, "skill-name|"+r.Name); err != nil {
+			return err
+		}
+		same, newName, err := s.checkRelease(ctx, q, authorID, r)
+		if err != nil || same {
+			return err
+		}
 		if _, err := q.Exec(ctx, `INSERT INTO skill_modules (sha256, wasm, size, created_at) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (sha256) DO NOTHING`, r.SHA256, r.WASM, int64(len(r.WASM)), now); err != nil {
 			return err
 		}
-		var owner *string
-		err := q.QueryRow(ctx, `SELECT author_id FROM skills WHERE name = $1`, r.Name).Scan(&owner)
-		switch {
-		case errors.Is(err, ErrNotFound):
+		if newName {
 			var aid *string
 			if authorID != "" {
 				aid = &authorID
@@ -65,23 +172,6 @@ func (s *Store) PublishSkill(ctx context.Context, authorID, author string, r Ski
 				r.Name, aid, author, r.Version, r.Description, r.Category, r.Icon, r.Featured, r.RatingX100, now); err != nil {
 				return err
 			}
-		case err != nil:
-			return err
-		default:
-			if (owner == nil) != (authorID == "") || (owner != nil && *owner != authorID) {
-				return ErrNotOwner
-			}
-		}
-		var existing string
-		err = q.QueryRow(ctx, `SELECT sha256 FROM skill_versions WHERE name = $1 AND version = $2`, r.Name, r.Version).Scan(&existing)
-		if err == nil {
-			if existing == r.SHA256 {
-				return nil // the same release again: idempotent
-			}
-			return ErrConflict
-		}
-		if !errors.Is(err, ErrNotFound) {
-			return err
 		}
 		if _, err := q.Exec(ctx, `INSERT INTO skill_versions (name, version, sha256, manifest, price_micro_usd, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6)`, r.Name, r.Version, r.SHA256, string(r.Manifest), r.PriceMicroUSD, now); err != nil {
@@ -95,6 +185,20 @@ func (s *Store) PublishSkill(ctx context.Context, authorID, author string, r Ski
 		return nil, err
 	}
 	return s.Skill(ctx, r.Name)
+}
+
+// serialize makes the transactions that call it with the same key take
+// turns until they end (PostgreSQL's transaction-scoped advisory lock;
+// SQLite has a single writer already), so that a count-then-write check
+// cannot be raced past.
+func (s *Store) serialize(ctx context.Context, q querier, key string) error {
+	if s.b.name() != "postgres" {
+		return nil
+	}
+	h := fnv.New64a()
+	h.Write([]byte(key))
+	_, err := q.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(h.Sum64()))
+	return err
 }
 
 const skillColumns = `s.name, COALESCE(s.author_id, ''), s.author, s.latest, s.description, s.category, s.icon, s.featured,
@@ -176,11 +280,23 @@ type SkillScope struct {
 	UserID, AgentID, Skill string
 }
 
-// ErrKVFull: the scope holds the maximum number of keys.
-var ErrKVFull = errors.New("store: skill key-value store is full")
+// ErrKVFull: a write would take a user's key-value store for a skill past
+// its quota.
+var ErrKVFull = errors.New("store: skill key-value quota reached")
 
-// MaxSkillKVKeys bounds the keys per scope.
-const MaxSkillKVKeys = 1000
+// SkillKVQuota bounds one user's key-value store for one skill, all agents
+// together: keys, and bytes of keys and values. Zero fields take the
+// defaults.
+type SkillKVQuota struct {
+	Keys  int
+	Bytes int64
+}
+
+// Default key-value quota per user and skill.
+const (
+	DefaultSkillKVKeys  = 1000
+	DefaultSkillKVBytes = 10 << 20
+)
 
 // SkillKVGet reads a key; ErrNotFound when missing.
 func (s *Store) SkillKVGet(ctx context.Context, sc SkillScope, key string) ([]byte, error) {
@@ -192,21 +308,40 @@ func (s *Store) SkillKVGet(ctx context.Context, sc SkillScope, key string) ([]by
 	return v, err
 }
 
-// SkillKVSet writes a key (ErrKVFull past MaxSkillKVKeys keys).
-func (s *Store) SkillKVSet(ctx context.Context, sc SkillScope, key string, value []byte) error {
+// SkillKVSet writes a key; ErrKVFull when the write would take the user's
+// store for the skill past the quota (a write that shrinks it is allowed
+// even over the quota, say after the operator lowered it).
+func (s *Store) SkillKVSet(ctx context.Context, sc SkillScope, key string, value []byte, quota SkillKVQuota) error {
+	if quota.Keys <= 0 {
+		quota.Keys = DefaultSkillKVKeys
+	}
+	if quota.Bytes <= 0 {
+		quota.Bytes = DefaultSkillKVBytes
+	}
 	return s.write(ctx, sc.UserID, func(q querier) error {
-		n, err := q.Exec(ctx, `UPDATE skill_kv SET value = $5, updated_at = $6
-			WHERE user_id = $1 AND agent_id = $2 AND skill = $3 AND key = $4`, sc.UserID, sc.AgentID, sc.Skill, key, value, s.now())
-		if err != nil || n == 1 {
+		if err := s.serialize(ctx, q, "skill-kv|"+sc.UserID+"|"+sc.Skill); err != nil {
 			return err
 		}
-		var count int
-		if err := q.QueryRow(ctx, `SELECT count(*) FROM skill_kv WHERE user_id = $1 AND agent_id = $2 AND skill = $3`,
-			sc.UserID, sc.AgentID, sc.Skill).Scan(&count); err != nil {
+		var keys, bytes int64
+		if err := q.QueryRow(ctx, `SELECT count(*), CAST(COALESCE(sum(octet_length(key) + octet_length(value)), 0) AS BIGINT)
+			FROM skill_kv WHERE user_id = $1 AND skill = $2`, sc.UserID, sc.Skill).Scan(&keys, &bytes); err != nil {
 			return err
 		}
-		if count >= MaxSkillKVKeys {
+		var old int64
+		err := q.QueryRow(ctx, `SELECT octet_length(key) + octet_length(value) FROM skill_kv
+			WHERE user_id = $1 AND agent_id = $2 AND skill = $3 AND key = $4`, sc.UserID, sc.AgentID, sc.Skill, key).Scan(&old)
+		exists := err == nil
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		after := bytes - old + int64(len(key)+len(value))
+		if (!exists && keys >= int64(quota.Keys)) || (after > quota.Bytes && after > bytes) {
 			return ErrKVFull
+		}
+		if exists {
+			_, err = q.Exec(ctx, `UPDATE skill_kv SET value = $5, updated_at = $6
+				WHERE user_id = $1 AND agent_id = $2 AND skill = $3 AND key = $4`, sc.UserID, sc.AgentID, sc.Skill, key, value, s.now())
+			return err
 		}
 		_, err = q.Exec(ctx, `INSERT INTO skill_kv (user_id, agent_id, skill, key, value, updated_at) VALUES ($1, $2, $3, $4, $5, $6)`,
 			sc.UserID, sc.AgentID, sc.Skill, key, value, s.now())

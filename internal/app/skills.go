@@ -21,6 +21,7 @@ import (
 	"github.com/agentbot/gateway/core/store"
 	"github.com/agentbot/gateway/gateway"
 	"github.com/agentbot/gateway/sdk/provider"
+	"github.com/agentbot/gateway/sdk/skill/abi"
 	"github.com/agentbot/gateway/skills"
 )
 
@@ -61,13 +62,21 @@ func (d skillDispatcher) InvokeStream(ctx context.Context, req *provider.InvokeR
 
 // newSkills starts the skills runtime and registers the shipped skills.
 func newSkills(ctx context.Context, cfg *config.Config, st *store.Store, log *slog.Logger) (*skills.Service, error) {
-	rt, err := skills.New(ctx, skills.Config{CacheDir: filepath.Join(cfg.DataDir, "wasm-cache"),
-		MemoryPages: uint32(cfg.Skills.MemoryMB * 16), Timeout: cfg.Skills.Timeout, Fresh: cfg.Skills.Fresh, Log: log})
+	sc := cfg.Skills
+	rcfg := skills.Config{MemoryPages: uint32(sc.MemoryMB * 16), Timeout: sc.Timeout, Fresh: sc.Fresh, Log: log,
+		Limits:       abi.Limits{MaxOutput: sc.MaxOutputBytes, MaxHostCalls: sc.MaxHostCalls},
+		MaxIdleBytes: int64(sc.WarmMB) << 20, MaxModules: sc.CacheModules}
+	if sc.CacheDiskMB > 0 {
+		rcfg.CacheDir, rcfg.CacheMaxBytes = filepath.Join(cfg.DataDir, "wasm-cache"), int64(sc.CacheDiskMB)<<20
+	}
+	rt, err := skills.New(ctx, rcfg)
 	if err != nil {
 		return nil, err
 	}
 	svc := &skills.Service{Store: st, Runtime: rt, Log: log,
-		Fetch: skills.FetchPolicy{AllowHosts: cfg.Skills.HTTPHosts, AllowPrivate: cfg.Skills.HTTPAllowPrivate}}
+		Fetch: skills.FetchPolicy{AllowHosts: sc.HTTPHosts, AllowPrivate: sc.HTTPAllowPrivate},
+		Quota: skills.Quota{PublishPerDay: sc.PublishPerDay, StorageBytes: int64(sc.StorageMB) << 20,
+			KVKeys: sc.KVKeys, KVBytes: int64(sc.KVMB) << 20}}
 	if err := registerShipped(ctx, svc, cfg.Skills.Dir, log); err != nil {
 		rt.Close(ctx)
 		return nil, err
@@ -76,9 +85,10 @@ func newSkills(ctx context.Context, cfg *config.Config, st *store.Store, log *sl
 }
 
 // registerShipped publishes the skills `make build` put in dir (name.wasm with
-// its name.json manifest) as the platform's. The published version carries the
-// module's digest as build metadata, so a rebuilt skill is a new immutable
-// version and an unchanged one is a no-op.
+// its name.json manifest) as the platform's, and reserves their names so that
+// no account can take one. The published version carries the module's digest
+// as build metadata, so a rebuilt skill is a new immutable version and an
+// unchanged one is a no-op.
 func registerShipped(ctx context.Context, svc *skills.Service, dir string, log *slog.Logger) error {
 	wasms, _ := filepath.Glob(filepath.Join(dir, "*.wasm"))
 	if len(wasms) == 0 {
@@ -107,6 +117,7 @@ func registerShipped(ctx context.Context, svc *skills.Service, dir string, log *
 		if err != nil {
 			return fmt.Errorf("shipped skill %s: %w", path, err)
 		}
+		svc.Reserve(man.Name)
 		if _, err := svc.Runtime.Compile(ctx, wasm); err != nil {
 			return fmt.Errorf("shipped skill %s: %w", path, err)
 		}

@@ -29,6 +29,7 @@ import (
 
 	"github.com/agentbot/gateway/core/server/servertest"
 	"github.com/agentbot/gateway/core/store"
+	"github.com/agentbot/gateway/internal/memtest"
 	"github.com/agentbot/gateway/sdk/skill/skilltest"
 	"github.com/agentbot/gateway/skills"
 )
@@ -245,7 +246,8 @@ func TestSkillPublishAndMarketplace(t *testing.T) {
 	if !strings.Contains(r.Str("error"), "echo-skill") {
 		t.Errorf("403 = %s; want the name", r.Body)
 	}
-	publish(t, b, echo, manifest("hello", "9.0.0", nil)).Expect(t, 403, "SKILL_NAME_TAKEN")
+	// A shipped skill's name is reserved outright.
+	publish(t, b, echo, manifest("hello", "9.0.0", nil)).Expect(t, 403, "SKILL_NAME_RESERVED")
 
 	// Refusals.
 	for _, tc := range []struct {
@@ -449,6 +451,54 @@ func TestSkillSandboxLimits(t *testing.T) {
 	})
 }
 
+// A free account cannot lift the operator's maxima nor take more than its
+// quotas: a manifest asking for more is refused at publish, naming the field;
+// a guest writing 64 GB is stopped at the output cap without the server
+// buffering it; publishing and each skill's key-value store are bounded.
+func TestSkillMaximaAndQuotas(t *testing.T) {
+	e := startSkills(t, map[string]string{"AGENTBOT_SKILL_PUBLISH_PER_DAY": "3", "AGENTBOT_SKILL_KV_KEYS": "2"})
+	a, _ := e.user(t, "a@example.com", "")
+	flood := skillWasm(t, guestDir+"flood")
+	for _, tc := range []struct {
+		limits map[string]any
+		want   string
+	}{
+		{map[string]any{"maxOutputBytes": int64(9e18), "maxHostCalls": 2e9}, "limits.maxOutputBytes exceeds the server maximum (1048576)"},
+		{map[string]any{"maxHostCalls": 2e9}, "limits.maxHostCalls exceeds the server maximum (10000)"},
+		{map[string]any{"timeoutMs": 60_000}, "limits.timeoutMs exceeds the server maximum (10000)"},
+	} {
+		r := publish(t, a, flood, manifest("flood", "1.0.0", map[string]any{"limits": tc.limits})).Expect(t, 400, "INVALID_MANIFEST")
+		if r.Str("error") != tc.want || !strings.HasPrefix(tc.want, r.Str("field")+" ") {
+			t.Errorf("limits %v: %s; want %q and the field", tc.limits, r.Body, tc.want)
+		}
+	}
+	publish(t, a, flood, manifest("flood", "1.0.0", nil)).Expect(t, 201, "")
+
+	var r *servertest.Response
+	start := time.Now()
+	grew, how := memtest.PeakGrowth(func() {
+		r = a.Do("POST", "/api/skills/flood", map[string]any{"bytes": int64(64e9), "chunk": 64 << 10})
+	})
+	r.Expect(t, 502, "OUTPUT_TOO_LARGE")
+	t.Logf("a guest writing 64 GB: refused in %v; the server's peak memory growth %.1f MiB (%s)", time.Since(start), float64(grew)/(1<<20), how)
+	if grew >= 64<<20 {
+		t.Errorf("a guest writing 64 GB grew the server by %d MiB at its peak; want under 64 MiB", grew>>20)
+	}
+
+	// Two keys per user and skill here.
+	publish(t, a, skillWasm(t, guestDir+"kvuser"), manifest("notes", "1.0.0", map[string]any{"capabilities": []string{"kv"}})).Expect(t, 201, "")
+	a.Do("POST", "/api/skills/notes", map[string]any{"action": "set", "key": "k1", "value": "v"}).Expect(t, 200, "")
+	a.Do("POST", "/api/skills/notes", map[string]any{"action": "set", "key": "k2", "value": "v"}).Expect(t, 200, "")
+	a.Do("POST", "/api/skills/notes", map[string]any{"action": "set", "key": "k3", "value": "v"}).Expect(t, 429, "KV_QUOTA_EXCEEDED")
+
+	// Three versions a day here.
+	publish(t, a, flood, manifest("flood", "1.0.1", nil)).Expect(t, 201, "")
+	r = publish(t, a, flood, manifest("flood", "1.0.2", nil)).Expect(t, 429, "PUBLISH_QUOTA_EXCEEDED")
+	if r.Header.Get("Retry-After") == "" || r.JSON["limit"] != 3.0 || r.JSON["current"] != 3.0 {
+		t.Errorf("publish quota = %v %s; want Retry-After, current 3, limit 3", r.Header, r.Body)
+	}
+}
+
 func TestSkillFetch(t *testing.T) {
 	hits := atomic.Int32{}
 	local := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -506,38 +556,40 @@ func TestSkillKVIsolation(t *testing.T) {
 		t.Helper()
 		return c.Do("POST", "/api/skills/notes", in).Expect(t, 200, "").JSON
 	}
-	call(a, map[string]any{"action": "set", "agentId": "agt_1", "key": "secret", "value": "a's secret"})
-	call(a, map[string]any{"action": "set", "agentId": "agt_1", "key": "secret-2", "value": "another"})
-	if got := call(a, map[string]any{"action": "get", "agentId": "agt_1", "key": "secret"}); got["value"] != "a's secret" {
+	call(a, map[string]any{"action": "set", "key": "secret", "value": "a's secret"})
+	call(a, map[string]any{"action": "set", "key": "secret-2", "value": "another"})
+	if got := call(a, map[string]any{"action": "get", "key": "secret"}); got["value"] != "a's secret" {
 		t.Errorf("a reads %v", got)
 	}
-	// B, same skill, same agent id: nothing of A's, and A's value survives B's writes.
-	if got := call(b, map[string]any{"action": "get", "agentId": "agt_1", "key": "secret"}); got["found"] != false {
+	// B, same skill: nothing of A's, and A's value survives B's writes.
+	if got := call(b, map[string]any{"action": "get", "key": "secret"}); got["found"] != false {
 		t.Errorf("b reads a's key: %v", got)
 	}
-	if got := call(b, map[string]any{"action": "list", "agentId": "agt_1", "prefix": ""}); len(got["keys"].([]any)) != 0 {
+	if got := call(b, map[string]any{"action": "list", "prefix": ""}); len(got["keys"].([]any)) != 0 {
 		t.Errorf("b lists %v", got)
 	}
-	call(b, map[string]any{"action": "set", "agentId": "agt_1", "key": "secret", "value": "b's"})
-	call(b, map[string]any{"action": "delete", "agentId": "agt_1", "key": "secret-2"})
-	if got := call(a, map[string]any{"action": "list", "agentId": "agt_1", "prefix": "secret"}); fmt.Sprint(got["keys"]) != "[secret secret-2]" {
+	call(b, map[string]any{"action": "set", "key": "secret", "value": "b's"})
+	call(b, map[string]any{"action": "delete", "key": "secret-2"})
+	if got := call(a, map[string]any{"action": "list", "prefix": "secret"}); fmt.Sprint(got["keys"]) != "[secret secret-2]" {
 		t.Errorf("a lists %v after b's writes", got)
 	}
-	if got := call(a, map[string]any{"action": "get", "agentId": "agt_1", "key": "secret"}); got["value"] != "a's secret" {
+	if got := call(a, map[string]any{"action": "get", "key": "secret"}); got["value"] != "a's secret" {
 		t.Errorf("a reads %v after b's writes", got)
 	}
-	if got := call(b, map[string]any{"action": "get", "agentId": "agt_1", "key": "secret"}); got["value"] != "b's" {
+	if got := call(b, map[string]any{"action": "get", "key": "secret"}); got["value"] != "b's" {
 		t.Errorf("b reads %v", got)
 	}
 	// Through the gateway's envelope, the same scopes.
-	r := b.Do("POST", "/api/v1/gateway", map[string]any{"plugin": "skill:notes", "action": "get", "agentId": "agt_1", "key": "secret"}).Expect(t, 200, "")
+	r := b.Do("POST", "/api/v1/gateway", map[string]any{"plugin": "skill:notes", "action": "get", "key": "secret"}).Expect(t, 200, "")
 	if r.JSON["result"].(map[string]any)["value"] != "b's" {
 		t.Errorf("b through the gateway reads %s", r.Body)
 	}
-	// Another agent of A's is another scope.
-	if got := call(a, map[string]any{"action": "get", "agentId": "agt_2", "key": "secret"}); got["found"] != false {
-		t.Errorf("a's other agent reads %v", got)
-	}
+	// agentId picks an agent's scope, and only one of the caller's agents:
+	// none exist yet, so naming any is refused (it would let anyone mint
+	// scopes, and their quotas, without end).
+	b.Do("POST", "/api/skills/notes", map[string]any{"action": "get", "agentId": "agt_1", "key": "secret"}).Expect(t, 404, "AGENT_NOT_FOUND")
+	b.Do("POST", "/api/v1/gateway", map[string]any{"plugin": "skill:notes", "action": "set", "agentId": "agt_1", "key": "k", "value": "v"}).
+		Expect(t, 404, "AGENT_NOT_FOUND")
 }
 
 func TestSkillConcurrentUsers(t *testing.T) {
@@ -567,7 +619,7 @@ func TestSkillConcurrentUsers(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-startGate
-			body := fmt.Sprintf(`{"agentId":"agt","marker":"user-%03d","payload":%q}`, i, strings.Repeat(fmt.Sprint(i%10), 100+i))
+			body := fmt.Sprintf(`{"marker":"user-%03d","payload":%q}`, i, strings.Repeat(fmt.Sprint(i%10), 100+i))
 			req, _ := http.NewRequest("POST", e.URL+"/api/skills/echo", strings.NewReader(body))
 			req.Header.Set("Authorization", keys[i])
 			req.Header.Set("Content-Type", "application/json")
@@ -594,7 +646,6 @@ func TestSkillConcurrentUsers(t *testing.T) {
 			Input struct {
 				Marker  string `json:"marker"`
 				Payload string `json:"payload"`
-				AgentID string `json:"agentId"`
 			} `json:"input"`
 			InstanceCalls int `json:"instanceCalls"`
 			KVCount       int `json:"kvCount"`

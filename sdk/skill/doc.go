@@ -96,14 +96,17 @@
 //	-4  ErrnoHostFailure: the capability's backend failed; why goes to the platform, not the skill
 //	-5  ErrnoInvalid: a key is empty or longer than 512 bytes (a kv_list prefix may be empty)
 //	-6  ErrnoTooLarge: a value is over the host's size limit
+//	-7  ErrnoQuota: kv_set would take the store past the platform's quota (keys or bytes per user and skill)
 //
-// The budget counts the calls that reach a capability: log, kv_*, http_fetch
-// and config_get. Once it is spent those return -2 (log, which returns
-// nothing, drops the line) and the call fails with HOST_CALL_LIMIT whatever
-// the module does next; the host never traps for a budget. The plumbing
-// functions (input_*, output_write, fail, result_read) are bounded by the
-// input, the output cap and the pending result instead. Likewise, once the
-// output cap is exceeded the call fails with OUTPUT_TOO_LARGE.
+// The budget counts output_write and the calls that reach a capability: log,
+// kv_*, http_fetch and config_get. Once it is spent those return -2 (log,
+// which returns nothing, drops the line) and the call fails with
+// HOST_CALL_LIMIT whatever the module does next; the host never traps for a
+// budget. The other plumbing functions (input_*, fail, result_read) are
+// bounded by the input and the pending result instead. Likewise, once the
+// output cap is exceeded the call fails with OUTPUT_TOO_LARGE. The platform's
+// operator sets the maxima of both (by default 1 MiB of output and 10,000
+// budgeted calls); a manifest may ask for less, never more.
 //
 // A call fails when the module called fail, returned non-zero from
 // agentbot_run, or exceeded a host limit; the host limits take precedence,
@@ -123,7 +126,8 @@
 // current time included) comes in its input or through a host function.
 //
 // An instance is never shared between two users and never runs two calls at
-// once. By default the platform keeps a few warm instances per user and reuses
+// once; a call without a user (an anonymous machine payer) always gets a fresh
+// one. By default the platform keeps a few warm instances per user and reuses
 // them for that user's later calls, so package variables may survive from one
 // of the same user's calls to the next: keep state in KV, not in variables, and
 // never rely on either a warm or a fresh start (operators may choose a fresh

@@ -19,6 +19,7 @@ const (
 	CodeHostFailure    = "HOST_FAILURE"           // a capability's backend failed
 	CodeInvalidKey     = "INVALID_KEY"            // a key empty or longer than 512 bytes
 	CodeValueTooLarge  = "VALUE_TOO_LARGE"        // a value over the host's size limit
+	CodeKVQuota        = "KV_QUOTA_EXCEEDED"      // the platform's key-value quota is reached
 )
 
 // Error is a failure with the HTTP status and machine code the caller sees.
@@ -62,6 +63,10 @@ var (
 	ErrInvalidKey = &Error{Status: 500, Code: CodeInvalidKey, Message: "key empty or too long"}
 	// ErrValueTooLarge: a value is over the host's size limit.
 	ErrValueTooLarge = &Error{Status: 500, Code: CodeValueTooLarge, Message: "value too large"}
+	// ErrKVQuota: KV.Set would take the user's store for this skill past the
+	// platform's quota (keys or bytes); delete keys to make room. Returned
+	// unchanged it fails the call with 429 KV_QUOTA_EXCEEDED.
+	ErrKVQuota = &Error{Status: 429, Code: CodeKVQuota, Message: "key-value quota exceeded"}
 )
 
 // ErrNotInSandbox is returned by every host-facing method when the package
@@ -83,6 +88,8 @@ func errnoError(n int64) error {
 		return ErrInvalidKey
 	case ErrnoTooLarge:
 		return ErrValueTooLarge
+	case ErrnoQuota:
+		return ErrKVQuota
 	case errnoNotInSandbox:
 		return ErrNotInSandbox
 	}

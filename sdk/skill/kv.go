@@ -7,7 +7,9 @@ import (
 
 // KV is the call's key-value store, scoped by the platform to the calling user,
 // agent and skill: two users of a skill never see each other's keys. Keys are
-// 1–512 bytes; values are limited by the platform (100 KiB by default).
+// 1–512 bytes; values are limited by the platform (100 KiB by default), and so
+// is each user's store for the skill, all agents together (1000 keys and
+// 10 MiB by default; Set returns ErrKVQuota past it).
 type KV struct{}
 
 // Get returns the value of key and whether it exists.

@@ -21,6 +21,7 @@ const (
 	ErrnoHostFailure   = -4 // the capability's backend failed
 	ErrnoInvalid       = -5 // a key is empty or too long
 	ErrnoTooLarge      = -6 // a value is over the host's limit
+	ErrnoQuota         = -7 // kv_set: the platform's key-value quota is reached
 )
 
 // Level is a log line's severity, as passed to the host's log function.

@@ -59,6 +59,7 @@ const (
 	ErrnoHostFailure   = -4 // the capability's backend failed
 	ErrnoInvalid       = -5 // a key is empty or longer than MaxKeyLen
 	ErrnoTooLarge      = -6 // a value is over Limits.MaxKVValue
+	ErrnoQuota         = -7 // kv_set: the store's quota (keys or bytes) is reached
 )
 
 // MaxKeyLen is the longest KV key, KV list prefix or config key, in bytes.
@@ -83,20 +84,23 @@ type hostFunc struct {
 	params, results []api.ValueType
 	fn              func(ctx context.Context, c *Call, m api.Module, stack []uint64)
 	budgeted        bool // counts against Limits.MaxHostCalls
+	keepsPending    bool // leaves the pending result alone (budgeted calls replace it otherwise)
 }
 
 // hostFuncs is ABI v1. Add new functions at the end; never change one.
 var hostFuncs = []hostFunc{
-	{"input_len", nil, []api.ValueType{i32}, inputLen, false},
-	{"input_read", []api.ValueType{i32}, nil, inputRead, false},
-	{"output_write", []api.ValueType{i32, i32}, []api.ValueType{i32}, outputWrite, false},
-	{"fail", []api.ValueType{i32, i32, i32, i32, i32}, nil, fail, false},
-	{"log", []api.ValueType{i32, i32, i32}, nil, logLine, true},
-	{"result_read", []api.ValueType{i32}, nil, resultRead, false},
-	{"kv_get", []api.ValueType{i32, i32}, []api.ValueType{i64}, kvGet, true},
-	{"kv_set", []api.ValueType{i32, i32, i32, i32}, []api.ValueType{i32}, kvSet, true},
-	{"kv_delete", []api.ValueType{i32, i32}, []api.ValueType{i32}, kvDelete, true},
-	{"kv_list", []api.ValueType{i32, i32}, []api.ValueType{i64}, kvList, true},
-	{"http_fetch", []api.ValueType{i32, i32}, []api.ValueType{i64}, httpFetch, true},
-	{"config_get", []api.ValueType{i32, i32}, []api.ValueType{i64}, configGet, true},
+	{"input_len", nil, []api.ValueType{i32}, inputLen, false, false},
+	{"input_read", []api.ValueType{i32}, nil, inputRead, false, false},
+	// output_write is budgeted too: the output cap bounds the bytes, the
+	// budget the calls (a guest ignoring -1 and writing on gains nothing).
+	{"output_write", []api.ValueType{i32, i32}, []api.ValueType{i32}, outputWrite, true, true},
+	{"fail", []api.ValueType{i32, i32, i32, i32, i32}, nil, fail, false, false},
+	{"log", []api.ValueType{i32, i32, i32}, nil, logLine, true, false},
+	{"result_read", []api.ValueType{i32}, nil, resultRead, false, false},
+	{"kv_get", []api.ValueType{i32, i32}, []api.ValueType{i64}, kvGet, true, false},
+	{"kv_set", []api.ValueType{i32, i32, i32, i32}, []api.ValueType{i32}, kvSet, true, false},
+	{"kv_delete", []api.ValueType{i32, i32}, []api.ValueType{i32}, kvDelete, true, false},
+	{"kv_list", []api.ValueType{i32, i32}, []api.ValueType{i64}, kvList, true, false},
+	{"http_fetch", []api.ValueType{i32, i32}, []api.ValueType{i64}, httpFetch, true, false},
+	{"config_get", []api.ValueType{i32, i32}, []api.ValueType{i64}, configGet, true, false},
 }

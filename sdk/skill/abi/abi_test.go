@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -85,6 +86,7 @@ func TestGuestAndHostAgree(t *testing.T) {
 		{"HostFailure", ErrnoHostFailure, skill.ErrnoHostFailure},
 		{"Invalid", ErrnoInvalid, skill.ErrnoInvalid},
 		{"TooLarge", ErrnoTooLarge, skill.ErrnoTooLarge},
+		{"Quota", ErrnoQuota, skill.ErrnoQuota},
 	} {
 		if c.host != c.guest {
 			t.Errorf("Errno%s: host %d, guest %d", c.name, c.host, c.guest)
@@ -256,18 +258,20 @@ func TestHostCallBudget(t *testing.T) {
 	m := compile(t, r, testguests.Wasm(t, "limits"))
 	kv := memKV{}
 	for _, in := range []string{
-		`{"action":"kv-spin","times":50}`,                // the guest returns ErrHostCallLimit
-		`{"action":"kv-spin","times":50,"ignore":true}`,  // the guest ignores it and succeeds
-		`{"action":"log-spin","times":50,"bytes":10}`,    // log returns nothing: lines are dropped
-		`{"action":"kv-spin","times":10}`,                // exactly the budget: fine
-		`{"action":"log-spin","times":10,"bytes":10000}`, // over the log allowance but within budget: fine
+		`{"action":"kv-spin","times":50}`,               // the guest returns ErrHostCallLimit
+		`{"action":"kv-spin","times":50,"ignore":true}`, // the guest ignores it and succeeds
+		`{"action":"log-spin","times":50,"bytes":10}`,   // log returns nothing: lines are dropped
+		`{"action":"kv-spin","times":9}`,                // with the output write, exactly the budget: fine
+		`{"action":"log-spin","times":9,"bytes":10000}`, // over the log allowance but within budget: fine
+		`{"action":"flood","bytes":110,"chunk":10}`,     // 11 output writes: output_write is budgeted too
+		`{"action":"flood","bytes":100,"chunk":10}`,     // 10 output writes: fine
 	} {
 		call, err := run(t, r, m, 10*time.Second, in, Capabilities{KV: kv}, Limits{MaxHostCalls: 10, MaxLogBytes: 1000})
 		if err != nil {
 			t.Fatal(err)
 		}
 		out, f, logs := call.Result()
-		within := strings.Contains(in, `"times":10`)
+		within := strings.Contains(in, `"times":9`) || strings.Contains(in, `"bytes":100,`)
 		switch {
 		case within && f != nil:
 			t.Errorf("%s failed with %v; want success", in, f)
@@ -277,9 +281,9 @@ func TestHostCallBudget(t *testing.T) {
 		if call.HostCalls() > 10 {
 			t.Errorf("%s: %d host calls counted; want at most 10", in, call.HostCalls())
 		}
-		// Lines past the budget never reach the host: 10 either way.
-		if strings.Contains(in, "log") && logs != 10 {
-			t.Errorf("%s: %d log lines counted; want 10", in, logs)
+		// Lines past the budget never reach the host: 10 over it, 9 within.
+		if wantLogs := map[bool]int{true: 9, false: 10}[within]; strings.Contains(in, "log") && logs != wantLogs {
+			t.Errorf("%s: %d log lines counted; want %d", in, logs, wantLogs)
 		}
 	}
 }
@@ -322,6 +326,7 @@ func TestKVLimitsAndErrors(t *testing.T) {
 		{"default limit", limits, `{"action":"big-value","bytes":102401}`, memKV{}, Limits{}, skill.CodeValueTooLarge},
 		{"not granted", verbs, `{"action":"kv","op":"get","key":"k"}`, nil, Limits{}, skill.CodeNotGranted},
 		{"backend error", verbs, `{"action":"kv","op":"list","key":"k"}`, brokenKV{}, Limits{}, skill.CodeHostFailure},
+		{"quota", limits, `{"action":"big-value","bytes":10}`, fullKV{memKV{}}, Limits{}, skill.CodeKVQuota},
 	} {
 		call, err := run(t, r, tt.m, 10*time.Second, tt.in, Capabilities{KV: tt.kv}, tt.limit)
 		if err != nil {
@@ -455,6 +460,11 @@ func (m memKV) Get(_ context.Context, k string) ([]byte, bool, error) {
 func (m memKV) Set(_ context.Context, k string, v []byte) error { m[k] = v; return nil }
 func (m memKV) Delete(_ context.Context, k string) error        { delete(m, k); return nil }
 func (m memKV) List(context.Context, string) ([]string, error)  { return nil, nil }
+
+// fullKV refuses every Set for its quota.
+type fullKV struct{ memKV }
+
+func (fullKV) Set(context.Context, string, []byte) error { return fmt.Errorf("store: %w", ErrQuota) }
 
 type brokenKV struct{}
 

@@ -23,7 +23,9 @@ type Capabilities struct {
 }
 
 // KV is a key-value store scoped to one (user, agent, skill). Errors are the
-// backend's; the skill sees ErrnoHostFailure, never the error's text.
+// backend's; the skill sees ErrnoHostFailure, never the error's text, except
+// for ErrQuota (or an error wrapping it) from Set, which it sees as
+// ErrnoQuota.
 type KV interface {
 	Get(ctx context.Context, key string) ([]byte, bool, error)
 	Set(ctx context.Context, key string, v []byte) error
@@ -31,6 +33,10 @@ type KV interface {
 	// List returns the keys starting with prefix, in ascending order.
 	List(ctx context.Context, prefix string) ([]string, error)
 }
+
+// ErrQuota is what a KV returns from Set when the store's quota (keys or
+// bytes) would be exceeded; the skill sees ErrnoQuota.
+var ErrQuota = errors.New("abi: key-value quota exceeded")
 
 // Fetcher makes an HTTP request for a skill. An error (refused host, transport
 // failure) reaches the skill as the result {"error": err.Error()}, so it must
@@ -65,7 +71,7 @@ type FetchResponse struct {
 // Limits bound one call. Zero fields take the defaults.
 type Limits struct {
 	MaxOutput    int // bytes of output; default 1 MiB
-	MaxHostCalls int // budgeted host calls (log, kv_*, http_fetch, config_get); default 1000
+	MaxHostCalls int // budgeted host calls (output_write, log, kv_*, http_fetch, config_get); default 1000
 	MaxKVValue   int // bytes per KV value; default 100 KiB
 	MaxLogBytes  int // bytes of log lines per call, beyond which lines are dropped; default 64 KiB
 }

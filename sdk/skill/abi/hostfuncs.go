@@ -46,7 +46,9 @@ func bind(f hostFunc) api.GoModuleFunc {
 			panic(errNoCall)
 		}
 		if f.budgeted {
-			c.pending = nil
+			if !f.keepsPending {
+				c.pending = nil
+			}
 			if c.hostCalls >= c.limits.MaxHostCalls {
 				c.overBudget = true
 				switch {
@@ -204,7 +206,12 @@ func kvSet(ctx context.Context, c *Call, m api.Module, stack []uint64) {
 		return
 	}
 	// A copy: the store may keep it, and guest memory changes under it.
-	if err := c.caps.KV.Set(ctx, k, bytes.Clone(read(m, vptr, vlen))); err != nil {
+	err := c.caps.KV.Set(ctx, k, bytes.Clone(read(m, vptr, vlen)))
+	switch {
+	case errors.Is(err, ErrQuota):
+		setI32(stack, ErrnoQuota)
+		return
+	case err != nil:
 		c.hostFailed(fmt.Errorf("kv set %q: %w", k, err))
 		setI32(stack, ErrnoHostFailure)
 		return

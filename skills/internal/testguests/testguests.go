@@ -12,6 +12,7 @@
 //	flood    Handle: writes {"bytes"} of output in {"chunk"} writes ({"ignore"}: carry on when refused)
 //	spin     Handle: {"n"} rounds of a loop, forever when n is 0; outputs {"instanceCalls"}
 //	work     Handle: {"n"} rounds of a CPU-bound hash loop (n = 500000 is about 1 ms without close-on-context-done); outputs {"sum"}
+//	slowinit an init function that never returns: instantiating it runs until the host stops it
 //
 // Packages outside skills/ cannot import this one; they build the guests'
 // directories (see Dir) with skilltest.Build.
