@@ -11,7 +11,7 @@ import (
 	"strings"
 )
 
-// MaxBody is the request body limit (CONTRACT §1).
+// MaxBody is the default request body limit (docs/api-conventions.md#requests-and-responses).
 const MaxBody = 1 << 20
 
 // Decode reads a JSON object body into dst. Unknown fields are ignored; wrong

@@ -188,7 +188,8 @@ func LimitBodyFor(overrides map[string]int64) Middleware {
 	}
 }
 
-// SecurityHeaders sets the headers every response carries (CONTRACT §1).
+// SecurityHeaders sets the headers every response carries
+// (docs/api-conventions.md#requests-and-responses).
 func SecurityHeaders(hsts bool) Middleware {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

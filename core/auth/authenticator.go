@@ -20,7 +20,7 @@ import (
 // SessionCookie is the session cookie's name.
 const SessionCookie = "agentbot_session"
 
-// Errors of the authentication step (CONTRACT §2).
+// Errors of the authentication step (docs/api-conventions.md#identity).
 var (
 	ErrTokenInvalidHTTP = api.Unauthorized("TOKEN_INVALID", "Invalid or expired token")
 	ErrInvalidAPIKey    = api.Unauthorized("INVALID_API_KEY", "Invalid API key")

@@ -7,7 +7,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// Claims are the backend JWT's claims (CONTRACT §2).
+// Claims are the JWT's claims (README, Authentication).
 type Claims struct {
 	UserID string `json:"userId"`
 	Email  string `json:"email"`

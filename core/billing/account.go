@@ -18,8 +18,8 @@ import (
 )
 
 // getBilling: GET /api/billing → the plans, the caller's plan and
-// subscription status, BYOK state, this month's usage and credits. The seed's
-// field names (currentPlan, byokEnabled) are kept beside the new ones.
+// subscription status, BYOK state, this month's usage and credits. The field
+// names existing clients read (currentPlan, byokEnabled) are kept beside the new ones.
 func (s *Service) getBilling(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
 	p, err := auth.Require(r)
 	if err != nil {
@@ -109,7 +109,7 @@ func (s *Service) payments(ctx context.Context, userID string) ([]map[string]any
 	return out, nil
 }
 
-// renderPlans shows each plan keyed by name, as the seed did: the price in
+// renderPlans shows each plan keyed by name, as existing clients expect: the price in
 // pounds and in pence, and its limits (null is unlimited).
 func (s *Service) renderPlans() map[string]any {
 	out := map[string]any{}

@@ -15,7 +15,7 @@ import (
 var BYOKProviders = []string{"openai", "anthropic", "openrouter", "groq", "gemini"}
 
 // byokAliases are other names clients use for a provider ("google" in the
-// seed's documentation).
+// original service's documentation).
 var byokAliases = map[string]string{"google": "gemini"}
 
 // Key length bounds: real provider keys are 20–200 characters.

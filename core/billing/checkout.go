@@ -23,7 +23,7 @@ const (
 
 // checkout: GET /api/stripe/checkout?plan= → 303 to a subscription Checkout
 // Session in GBP; an unknown plan → 303 to /pricing?error=invalid_plan.
-// Admins need no subscription and go straight to onboarding, as in the seed.
+// Admins need no subscription and go straight to onboarding.
 func (s *Service) checkout(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
 	p, err := auth.Require(r)
 	if err != nil {

@@ -52,7 +52,7 @@ func (p Plan) limit(r Resource) Limit {
 	return 0
 }
 
-// Entitled applies CONTRACT §5's payment rule: a caller needs a known plan
+// Entitled applies the payment rule (docs/api-conventions.md#plans-and-payment): a caller needs a known plan
 // (there is no free plan) with subscription status "active", else 402
 // PAYMENT_REQUIRED. Admins pass; an admin without a plan gets the most
 // generous one.

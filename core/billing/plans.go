@@ -13,7 +13,7 @@ import (
 	"github.com/agentbot/gateway/core/config"
 )
 
-// Currency is the currency plans are priced and sold in (CONTRACT §5).
+// Currency is the currency plans are priced and sold in.
 const Currency = "gbp"
 
 // Limit is a plan's allowance of something; Unlimited allows any number.
@@ -75,7 +75,7 @@ type Plan struct {
 	StripePrice string `json:"-"`
 }
 
-// DefaultPlans are the seed's plans (CONTRACT §5), cheapest first.
+// DefaultPlans are the published plans (README, Billing), cheapest first.
 func DefaultPlans() []Plan {
 	return []Plan{
 		{Name: "solo", PricePence: 2900, Agents: 1, SkillsPerAgent: 3, A2AMessagesPerDay: 100, ModelTier: "small",

@@ -1,4 +1,5 @@
-// Package billing owns plans and paying for them through Stripe (CONTRACT §5):
+// Package billing owns plans and paying for them through Stripe
+// (docs/api-conventions.md#plans-and-payment):
 // the plan table and its rules (402 without an active paid plan, 429 at a tier
 // limit), Checkout Sessions for subscriptions, credit packs and the storage
 // upgrade, the Stripe webhook (each event applied once, in any arrival order),

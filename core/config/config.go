@@ -1,5 +1,5 @@
 // Package config reads the service's configuration from the environment
-// (CONTRACT §12), validates every value with a message naming the variable, and
+// (the README's Configuration table), validates every value with a message naming the variable, and
 // creates the dev-mode secrets it may generate. Only cmd/ calls it.
 package config
 
@@ -80,7 +80,7 @@ type Config struct {
 	ReadTimeout, IdleTimeout, WriteTimeout time.Duration
 }
 
-// AIConfig is the AI provider's upstreams (CONTRACT §12); keys may be empty.
+// AIConfig is the AI provider's upstreams; keys may be empty.
 type AIConfig struct {
 	OpenAIBaseURL, OpenAIKey         string
 	AnthropicBaseURL, AnthropicKey   string
@@ -124,7 +124,7 @@ type SkillsConfig struct {
 	HTTPAllowPrivate bool
 }
 
-// BillingConfig is Stripe and the plans (CONTRACT §5). Billing through Stripe
+// BillingConfig is Stripe and the plans (docs/api-conventions.md#plans-and-payment). Billing through Stripe
 // is disabled when SecretKey is empty; plans and credits work regardless.
 type BillingConfig struct {
 	StripeSecretKey     string

@@ -1,4 +1,4 @@
-// Package ratelimit owns request throttling (CONTRACT §4): the per-path rule
+// Package ratelimit owns request throttling (docs/api-conventions.md#limits): the per-path rule
 // table and its configuration syntax, the HTTP middleware that counts requests in
 // fixed windows per user (or per client IP) and answers 429 with the contract's
 // RateLimit-* and Retry-After headers, the failed sign-in Counter, the choice of
@@ -46,7 +46,7 @@ func perHour(n int64) limiter.Rate {
 	return limiter.Rate{Formatted: fmt.Sprintf("%d-H", n), Period: time.Hour, Limit: n}
 }
 
-// DefaultRules returns the contract's rule table (CONTRACT §4).
+// DefaultRules returns the default rule table (the README's rate-limit list).
 func DefaultRules() []Rule {
 	return []Rule{
 		{Name: "gateway", Prefix: "/api/v1/gateway", Rate: perMinute(100)},

@@ -63,7 +63,7 @@ func DefaultModels() []Model {
 // tierRank orders plan tiers; a plan may use models of its rank or lower.
 var tierRank = map[string]int{"small": 1, "mid": 2, "large": 3, "network": 4}
 
-// planRank maps plans to the highest tier they may use (CONTRACT §5). A caller
+// planRank maps plans to the highest tier they may use (the plans' model lists, README Billing). A caller
 // without a plan (paying per call) gets the smallest models.
 var planRank = map[string]int{"": 1, "free": 1, "solo": 1, "collective": 2, "label": 3, "network": 4}
 

@@ -2,7 +2,7 @@
 // chat-completions protocol (OpenAI, OpenRouter, Groq, Gemini, local servers)
 // and Anthropic's Messages API, with streaming; speech synthesis and
 // transcription; a model table with per-1k-token prices and plan gating; and the
-// seed's /api/ai/* routes. It serves the gateway ids generate-text, agent, tts
+// /api/ai/* routes. It serves the gateway ids generate-text, agent, tts
 // and stt. A caller's own key (BYOK) for a provider takes precedence.
 package ai
 

@@ -12,7 +12,7 @@ import (
 	"github.com/agentbot/gateway/sdk/provider"
 )
 
-// HandleHTTP implements provider.HTTPHandler: the seed's /api/ai/* routes.
+// HandleHTTP implements provider.HTTPHandler: the /api/ai/* routes.
 func (p *Provider) HandleHTTP(ctx context.Context, req *provider.HTTPRequest, w provider.HTTPResponseWriter) error {
 	switch {
 	case req.Method == "GET" && req.Path == "/api/ai/health":
@@ -169,7 +169,7 @@ func (p *Provider) selectRoute(w provider.HTTPResponseWriter, req *provider.HTTP
 		"taskType": in.TaskType, "timestamp": p.stamp()})
 }
 
-// chatRoute: POST /api/ai/chat needs a plan (or admin), per the seed.
+// chatRoute: POST /api/ai/chat needs an active plan (or admin).
 func (p *Provider) chatRoute(ctx context.Context, w provider.HTTPResponseWriter, req *provider.HTTPRequest) error {
 	if !req.Caller.Admin && (req.Caller.Plan == "" || req.Caller.Plan == "free") {
 		return writeErr(w, provider.Errorf(402, "PLAN_REQUIRED", "Valid subscription required. Choose a plan at /pricing"))

@@ -7,7 +7,7 @@ import (
 	"github.com/agentbot/gateway/sdk/provider"
 )
 
-// The informational routes answer static JSON in the seed's shapes
+// The informational routes answer static JSON in the shapes existing clients read
 // (notes/agentbot-api.md §3.15), pointing at Render's official MCP server.
 
 const (
@@ -35,7 +35,7 @@ func health(*provider.HTTPRequest) (*reply, error) {
 		OfficialRepo:  repoURL,
 		DockerImage:   dockerImage,
 		Documentation: docsURL,
-		// JavaScript's toISOString, as the seed answered.
+		// JavaScript's toISOString, as existing clients parse it.
 		Timestamp: time.Now().UTC().Format("2006-01-02T15:04:05.000Z07:00"),
 	}}, nil
 }
@@ -59,7 +59,7 @@ func info(*provider.HTTPRequest) (*reply, error) {
 		Repository:    repoURL,
 		DockerImage:   dockerImage,
 		Documentation: docsURL,
-		// The seed pointed at a guide file in its own repository; the setup
+		// The original service pointed at a guide file in its own repository; the setup
 		// route carries the same steps here.
 		SetupGuide: "/api/render-mcp/setup",
 		Features: []string{
@@ -96,7 +96,7 @@ func setup(*provider.HTTPRequest) (*reply, error) {
 			"official_setup": docsURL,
 			"github":         repoURL,
 			"mcp_protocol":   "https://modelcontextprotocol.io/",
-			// The seed named a guide file in its own repository; here the
+			// The original service named a guide file in its own repository; here the
 			// platform's own way in is the gateway id.
 			"agentbot_guide": `POST /api/v1/gateway with X-Plugin-Id: render-mcp and {"method":"tools/list","apiKey":"rnd_…"}`,
 		},

@@ -23,7 +23,7 @@ type route struct {
 }
 
 // routes is the single table behind both Metadata and HandleHTTP. None is
-// public: the gateway authenticates callers, as the seed's backend did.
+// public: the gateway authenticates callers before forwarding.
 var routes = []route{
 	{http.MethodGet, "/api/render-mcp/health", health},
 	{http.MethodGet, "/api/render-mcp/info", info},

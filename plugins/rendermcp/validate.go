@@ -12,7 +12,8 @@ import (
 // keyPrefix starts every Render API key.
 const keyPrefix = "rnd_"
 
-// minKeyLen is the seed's plausibility floor; real keys are 40+ characters.
+// minKeyLen is a plausibility floor kept for compatibility with existing
+// clients; real keys are 40+ characters.
 const minKeyLen = 20
 
 type invalidConfig struct {
@@ -23,9 +24,9 @@ type invalidConfig struct {
 
 // validateConfig checks a Render API key's shape, without calling Render:
 // POST {api_key, endpoint?} → 200 {valid, message, next_steps} or
-// 400 {valid:false, errors, help}, reporting the first problem as the seed did.
+// 400 {valid:false, errors, help}, reporting the first problem, as existing clients expect.
 func validateConfig(req *provider.HTTPRequest) (*reply, error) {
-	// endpoint is accepted and, as in the seed, not checked.
+	// endpoint is accepted and, as existing clients expect, not checked.
 	var in struct {
 		APIKey any `json:"api_key"`
 	}
