@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin
 PKGS    := ./...
 
-.PHONY: all build run test test-short fuzz bench lint fmt vet check clean proto stripe-mock
+.PHONY: all build run test test-short fuzz endpoints bench lint fmt vet check clean proto stripe-mock
 
 all: build
 
@@ -49,6 +49,10 @@ FUZZ_SHORT ?= 2s
 FUZZ_ONLY  ?=
 fuzz:
 	GO=$(GO) ./tools/fuzz.sh $(FUZZTIME) $(FUZZ_ONLY)
+
+# Rewrites the README's endpoint list from the route table.
+endpoints:
+	UPDATE_README=1 $(GO) test -count=1 -run '^TestREADMEListsEveryRoute$$' ./internal/e2e
 
 # Stripe's official API mock, for the billing tests (found on PATH or in $(go env GOPATH)/bin).
 STRIPE_MOCK := github.com/stripe/stripe-mock@v0.203.0

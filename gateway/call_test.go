@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentbot/gateway/core/route"
 	"github.com/agentbot/gateway/core/secrets"
 	"github.com/agentbot/gateway/core/server/servertest"
 	"github.com/agentbot/gateway/gateway"
@@ -411,9 +412,10 @@ func TestClientDisconnectDuringCall(t *testing.T) {
 }
 
 func TestDirect(t *testing.T) {
-	e := newEnv(t, tickingClock)
-	e.Router.POST("/api/skills/:name", e.Adapter.Handle(e.g.Direct("skill:")))
-	e.Router.POST("/api/run/:name", e.Adapter.Handle(e.g.Direct("")))
+	e := newEnvWith(t, nil, func(g *gateway.Gateway, _ *fakeForwarder) []route.Route {
+		return []route.Route{{Method: "POST", Path: "/api/skills/:name", Handler: g.Direct("skill:")},
+			{Method: "POST", Path: "/api/run/:name", Handler: g.Direct("")}}
+	}, tickingClock)
 	c, uid := e.user(t, "paid@example.com", "solo")
 	unpaid, _ := e.user(t, "unpaid@example.com", "")
 

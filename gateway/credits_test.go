@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentbot/gateway/core/server"
 	"github.com/agentbot/gateway/core/server/servertest"
 	"github.com/agentbot/gateway/gateway"
 	"github.com/agentbot/gateway/sdk/provider"
@@ -18,16 +19,16 @@ func TestCreditsCoverExactlyWhatTheyCan(t *testing.T) {
 	for _, backend := range servertest.Backends {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
-			se := servertest.New(t, backend, map[string]string{"AGENTBOT_RATE_LIMITS": "default=100000-M,/api/v1/gateway=100000-M"})
 			d := newFakeDispatcher()
 			d.targets["priced"] = gateway.Target{ID: "priced"}
 			d.targets["broken"] = gateway.Target{ID: "broken"}
 			d.set("priced", behavior{output: json.RawMessage(`{"ok":true}`)})
 			d.set("broken", behavior{perr: provider.Errorf(502, "UPSTREAM_ERROR", "down")})
-			g := &gateway.Gateway{Store: se.Store, Dispatchers: []gateway.Dispatcher{d}, Payer: gateway.CreditsPayer{Store: se.Store},
-				Prices: map[string]int64{"priced": 10_000, "broken": 10_000}, Log: se.Log}
-			g.Routes(se.Router, se.Adapter)
-			t.Cleanup(func() { g.Close(context.Background()) })
+			se, _, _ := serveGateway(t, backend, map[string]string{"AGENTBOT_RATE_LIMITS": "default=100000-M,/api/v1/gateway=100000-M"}, nil,
+				func(srv *server.Server) *gateway.Gateway {
+					return &gateway.Gateway{Store: srv.Store, Dispatchers: []gateway.Dispatcher{d}, Payer: gateway.CreditsPayer{Store: srv.Store},
+						Prices: map[string]int64{"priced": 10_000, "broken": 10_000}, Log: srv.Log}
+				})
 			c := se.Client(t)
 			uid, csrf := c.SignUp("credits@example.com", "password-credits")
 			key := c.Do("POST", "/api/keys", map[string]any{"name": "k"}, "X-CSRF-Token", csrf).Str("key")

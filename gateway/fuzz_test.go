@@ -12,6 +12,7 @@ import (
 
 	"github.com/agentbot/gateway/core/mpp"
 	"github.com/agentbot/gateway/core/mpp/mpptest"
+	"github.com/agentbot/gateway/core/server"
 	"github.com/agentbot/gateway/core/server/servertest"
 	"github.com/agentbot/gateway/gateway"
 )
@@ -31,22 +32,20 @@ type fuzzEnv struct {
 }
 
 func newFuzzEnv(f *testing.F) *fuzzEnv {
-	se := servertest.New(f, "sqlite", map[string]string{"AGENTBOT_RATE_LIMITS": "default=100000000-M,/api/v1/gateway=100000000-M"})
 	d := newFakeDispatcher()
 	d.targets["priced"] = gateway.Target{ID: "priced"}
 	d.set("priced", behavior{output: json.RawMessage(`{"ok":"priced"}`)})
-	m := &gateway.MachinePayments{Issuer: mpp.Issuer{Secret: []byte(strings.Repeat("k", 32)), Realm: "gateway.test"},
-		PayTo: payTo, Domain: domain, Decimals: 6, PublicURL: "http://gateway.test",
-		Claims: gateway.StoreClaims{Store: se.Store}, Settler: gateway.LocalSettler{}, Store: se.Store, Log: se.Log}
-	prices := gateway.DefaultPrices()
-	prices["free-thing"], prices["priced"] = 0, 50_000
-	g := &gateway.Gateway{Store: se.Store, Dispatchers: []gateway.Dispatcher{d},
-		Payer:  &gateway.PaymentStep{Platform: gateway.CreditsPayer{Store: se.Store}, Machine: m},
-		Prices: prices, KeepAlive: time.Hour, Log: se.Log}
-	g.Routes(se.Router, se.Adapter)
-	g.OpenAIRoutes(se.Router, &fakeForwarder{}, "ai")
-	f.Cleanup(func() { g.Close(context.Background()) })
-	se.RoutesMounted()
+	se, _, _ := serveGateway(f, "sqlite", map[string]string{"AGENTBOT_RATE_LIMITS": "default=100000000-M,/api/v1/gateway=100000000-M"},
+		&fakeForwarder{}, func(srv *server.Server) *gateway.Gateway {
+			m := &gateway.MachinePayments{Issuer: mpp.Issuer{Secret: []byte(strings.Repeat("k", 32)), Realm: "gateway.test"},
+				PayTo: payTo, Domain: domain, Decimals: 6, PublicURL: "http://gateway.test",
+				Claims: gateway.StoreClaims{Store: srv.Store}, Settler: gateway.LocalSettler{}, Store: srv.Store, Log: srv.Log}
+			prices := gateway.DefaultPrices()
+			prices["free-thing"], prices["priced"] = 0, 50_000
+			return &gateway.Gateway{Store: srv.Store, Dispatchers: []gateway.Dispatcher{d},
+				Payer:  &gateway.PaymentStep{Platform: gateway.CreditsPayer{Store: srv.Store}, Machine: m},
+				Prices: prices, KeepAlive: time.Hour, Log: srv.Log}
+		})
 
 	c := se.Client(f)
 	uid, csrf := c.SignUp("fuzz@example.com", "password-fuzz")
@@ -54,7 +53,7 @@ func newFuzzEnv(f *testing.F) *fuzzEnv {
 		f.Fatal(err)
 	}
 	key := c.Do("POST", "/api/keys", map[string]any{"name": "k"}, "X-CSRF-Token", csrf).Expect(f, 201, "").Str("key")
-	return &fuzzEnv{h: se.Handler(), key: key, se: se}
+	return &fuzzEnv{h: se.Root, key: key, se: se}
 }
 
 func (e *fuzzEnv) do(method, path string, body []byte, header http.Header) *httptest.ResponseRecorder {

@@ -13,9 +13,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/julienschmidt/httprouter"
-
 	"github.com/agentbot/gateway/core/api"
+	"github.com/agentbot/gateway/core/route"
 	"github.com/agentbot/gateway/core/secrets"
 	"github.com/agentbot/gateway/core/store"
 	"github.com/agentbot/gateway/sdk/provider"
@@ -91,11 +90,16 @@ func (g *Gateway) Close(ctx context.Context) error {
 // (a plan change, a BYOK key set or removed).
 func (g *Gateway) ForgetCaller(userID string) { g.callers.forget(userID) }
 
-// Routes registers the gateway's own endpoints.
-func (g *Gateway) Routes(r *httprouter.Router, a api.Adapter) {
+// Routes are the gateway's own endpoints. Calls are public at the route:
+// a machine payment needs no account, and the payment step decides.
+func (g *Gateway) Routes() []route.Route {
 	g.init()
-	r.POST("/api/v1/gateway", a.Handle(g.call))
-	r.GET("/api/v1/gateway", a.Handle(g.list))
+	return []route.Route{
+		{Method: http.MethodPost, Path: "/api/v1/gateway", Handler: g.call, Access: route.Public, Streams: true,
+			Summary: "calls a provider capability or skill (`X-Plugin-Id` or `plugin`); priced ids are paid by a subscription, credits or a machine payment (MPP or x402, no account needed)"},
+		{Method: http.MethodGet, Path: "/api/v1/gateway", Handler: g.list, Access: route.Public,
+			Summary: "the ids, their prices, whether they stream, and the accepted payment methods"},
+	}
 }
 
 func (g *Gateway) now() time.Time {

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentbot/gateway/core/route"
+	"github.com/agentbot/gateway/core/server"
 	"github.com/agentbot/gateway/core/server/servertest"
 	"github.com/agentbot/gateway/core/store"
 	"github.com/agentbot/gateway/gateway"
@@ -241,6 +243,38 @@ type tenv struct {
 	g *gateway.Gateway
 	d *fakeDispatcher
 	f *fakeForwarder
+	// routes are the gateway's entries the server was built with.
+	routes []route.Route
+}
+
+// serveGateway starts a server on backend with a gateway that build makes
+// from the core's parts, serving its routes (and, with fwd, the
+// OpenAI-compatible surface) plus extra's. The gateway is closed, writing its
+// usage queue, before the store.
+func serveGateway(t testing.TB, backend string, vars map[string]string, fwd gateway.RouteForwarder,
+	build func(*server.Server) *gateway.Gateway, extra ...func(*gateway.Gateway) []route.Route) (*servertest.Env, *gateway.Gateway, []route.Route) {
+	t.Helper()
+	var (
+		g  *gateway.Gateway
+		rs []route.Route
+	)
+	se := servertest.New(t, backend, vars, func(srv *server.Server) ([]route.Route, error) {
+		g = build(srv)
+		t.Cleanup(func() {
+			if err := g.Close(context.Background()); err != nil {
+				t.Errorf("gateway close: %v", err)
+			}
+		})
+		rs = g.Routes()
+		if fwd != nil {
+			rs = append(rs, g.OpenAIRoutes(fwd, "ai")...)
+		}
+		for _, x := range extra {
+			rs = append(rs, x(g)...)
+		}
+		return rs, nil
+	})
+	return se, g, rs
 }
 
 const adminEmail = "admin@example.com"
@@ -255,31 +289,35 @@ func newEnv(t *testing.T, opts ...func(*gateway.Gateway)) *tenv {
 // newEnvVars is newEnv with more configuration variables.
 func newEnvVars(t *testing.T, vars map[string]string, opts ...func(*gateway.Gateway)) *tenv {
 	t.Helper()
+	return newEnvWith(t, vars, nil, opts...)
+}
+
+// newEnvWith is newEnvVars serving extra's routes too.
+func newEnvWith(t *testing.T, vars map[string]string, extra func(*gateway.Gateway, *fakeForwarder) []route.Route,
+	opts ...func(*gateway.Gateway)) *tenv {
+	t.Helper()
 	all := map[string]string{
 		"ADMIN_EMAILS":         adminEmail,
 		"AGENTBOT_RATE_LIMITS": "default=100000-M,/api/v1/gateway=100000-M",
 	}
 	maps.Copy(all, vars)
-	se := servertest.New(t, "sqlite", all)
 	d := newFakeDispatcher()
 	f := &fakeForwarder{}
-	prices := gateway.DefaultPrices()
-	prices["free-thing"] = 0
-	g := &gateway.Gateway{Store: se.Store, Dispatchers: []gateway.Dispatcher{d}, Payer: gateway.SubscriptionPayer{},
-		Prices: prices, KeepAlive: 30 * time.Millisecond, Log: se.Log}
-	for _, o := range opts {
-		o(g)
+	var more []func(*gateway.Gateway) []route.Route
+	if extra != nil {
+		more = append(more, func(g *gateway.Gateway) []route.Route { return extra(g, f) })
 	}
-	g.Routes(se.Router, se.Adapter)
-	g.OpenAIRoutes(se.Router, f, "ai")
-	// Registered after the server's own cleanup, so it runs first: the usage
-	// queue is written while the store is still open.
-	t.Cleanup(func() {
-		if err := g.Close(context.Background()); err != nil {
-			t.Errorf("gateway close: %v", err)
+	se, g, rs := serveGateway(t, "sqlite", all, f, func(srv *server.Server) *gateway.Gateway {
+		prices := gateway.DefaultPrices()
+		prices["free-thing"] = 0
+		g := &gateway.Gateway{Store: srv.Store, Dispatchers: []gateway.Dispatcher{d}, Payer: gateway.SubscriptionPayer{},
+			Prices: prices, KeepAlive: 30 * time.Millisecond, Log: srv.Log}
+		for _, o := range opts {
+			o(g)
 		}
-	})
-	return &tenv{Env: se, g: g, d: d, f: f}
+		return g
+	}, more...)
+	return &tenv{Env: se, g: g, d: d, f: f, routes: rs}
 }
 
 // user signs up email, gives them plan ("" for none) and returns a client

@@ -14,6 +14,7 @@ import (
 	"github.com/agentbot/gateway/core/evm"
 	"github.com/agentbot/gateway/core/mpp"
 	"github.com/agentbot/gateway/core/mpp/mpptest"
+	"github.com/agentbot/gateway/core/server"
 	"github.com/agentbot/gateway/core/server/servertest"
 	"github.com/agentbot/gateway/core/x402"
 	"github.com/agentbot/gateway/gateway"
@@ -69,7 +70,6 @@ func (c *clock) add(d time.Duration) {
 // newMachineEnv is a gateway with three priced targets (cheap $0.01, priced
 // $0.05, broken $0.05 and failing) and machine payments on.
 func newMachineEnv(t *testing.T, backend string, settler gateway.Settler) *menv {
-	se := servertest.New(t, backend, map[string]string{"AGENTBOT_RATE_LIMITS": "default=100000-M,/api/v1/gateway=100000-M"})
 	d := newFakeDispatcher()
 	for _, id := range []string{"cheap", "priced", "broken", "streamer"} {
 		d.targets[id] = gateway.Target{ID: id, Streaming: id == "streamer"}
@@ -81,15 +81,17 @@ func newMachineEnv(t *testing.T, backend string, settler gateway.Settler) *menv 
 	if settler == nil {
 		settler = gateway.LocalSettler{}
 	}
-	m := &gateway.MachinePayments{Issuer: mpp.Issuer{Secret: []byte(strings.Repeat("k", 32)), Realm: "gateway.test"},
-		PayTo: payTo, Domain: domain, Decimals: 6, PublicURL: "http://gateway.test",
-		Claims: gateway.StoreClaims{Store: se.Store}, Settler: settler, Store: se.Store, Log: se.Log, Now: clk.now}
-	g := &gateway.Gateway{Store: se.Store, Dispatchers: []gateway.Dispatcher{d},
-		Payer:  &gateway.PaymentStep{Platform: gateway.CreditsPayer{Store: se.Store}, Machine: m},
-		Prices: map[string]int64{"cheap": 10_000, "priced": 50_000, "broken": 50_000, "streamer": 10_000}, Log: se.Log}
-	g.Routes(se.Router, se.Adapter)
-	t.Cleanup(func() { g.Close(context.Background()) })
-	return &menv{tenv: &tenv{Env: se, d: d, g: g}, se: se, m: m, clock: clk}
+	var m *gateway.MachinePayments
+	se, g, rs := serveGateway(t, backend, map[string]string{"AGENTBOT_RATE_LIMITS": "default=100000-M,/api/v1/gateway=100000-M"}, nil,
+		func(srv *server.Server) *gateway.Gateway {
+			m = &gateway.MachinePayments{Issuer: mpp.Issuer{Secret: []byte(strings.Repeat("k", 32)), Realm: "gateway.test"},
+				PayTo: payTo, Domain: domain, Decimals: 6, PublicURL: "http://gateway.test",
+				Claims: gateway.StoreClaims{Store: srv.Store}, Settler: settler, Store: srv.Store, Log: srv.Log, Now: clk.now}
+			return &gateway.Gateway{Store: srv.Store, Dispatchers: []gateway.Dispatcher{d},
+				Payer:  &gateway.PaymentStep{Platform: gateway.CreditsPayer{Store: srv.Store}, Machine: m},
+				Prices: map[string]int64{"cheap": 10_000, "priced": 50_000, "broken": 50_000, "streamer": 10_000}, Log: srv.Log}
+		})
+	return &menv{tenv: &tenv{Env: se, d: d, g: g, routes: rs}, se: se, m: m, clock: clk}
 }
 
 // challenge asks for id anonymously and returns the 402's MPP challenge.

@@ -10,6 +10,7 @@ import (
 	"github.com/julienschmidt/httprouter"
 
 	"github.com/agentbot/gateway/core/api"
+	"github.com/agentbot/gateway/core/route"
 	"github.com/agentbot/gateway/sdk/provider"
 )
 
@@ -18,20 +19,25 @@ import (
 // sk_ key as their API key. Chat is the "generate-text" id, billed like it;
 // errors use OpenAI's error shape, which those SDKs parse.
 
-// OpenAIRoutes registers the surface. models forwards to the AI plugin's
-// GET /api/ai/models route.
-func (g *Gateway) OpenAIRoutes(r *httprouter.Router, fwd RouteForwarder, modelsPlugin string) {
-	r.POST("/api/v1/chat/completions", g.openAIHandle(g.chatCompletions))
-	r.GET("/api/v1/models", g.openAIHandle(func(w http.ResponseWriter, r *http.Request) error {
-		return g.models(w, r, fwd, modelsPlugin)
-	}))
+// OpenAIRoutes are the surface's routes. models forwards to the AI plugin's
+// GET /api/ai/models route. They are public at the route because their
+// handlers answer a missing credential in OpenAI's error shape.
+func (g *Gateway) OpenAIRoutes(fwd RouteForwarder, modelsPlugin string) []route.Route {
+	return []route.Route{
+		{Method: http.MethodPost, Path: "/api/v1/chat/completions", Handler: g.openAIHandle(g.chatCompletions),
+			Access: route.Public, Streams: true,
+			Summary: "OpenAI's chat completions protocol, billed like `generate-text` (an `sk_` key is the API key)"},
+		{Method: http.MethodGet, Path: "/api/v1/models", Access: route.Public, Summary: "OpenAI's model list",
+			Handler: g.openAIHandle(func(w http.ResponseWriter, r *http.Request) error { return g.models(w, r, fwd, modelsPlugin) })},
+	}
 }
 
-func (g *Gateway) openAIHandle(h func(http.ResponseWriter, *http.Request) error) httprouter.Handle {
-	return func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+// openAIHandle renders h's errors in OpenAI's error shape.
+func (g *Gateway) openAIHandle(h func(http.ResponseWriter, *http.Request) error) api.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
 		err := h(w, r)
 		if err == nil {
-			return
+			return nil
 		}
 		e := api.AsError(err)
 		if e.Status >= 500 {
@@ -62,6 +68,7 @@ func (g *Gateway) openAIHandle(h func(http.ResponseWriter, *http.Request) error)
 		}
 		api.JSON(w, e.Status, map[string]any{"error": map[string]any{"message": msg, "type": typ,
 			"param": nil, "code": strings.ToLower(e.Code)}})
+		return nil
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/julienschmidt/httprouter"
 
 	"github.com/agentbot/gateway/core/api"
+	"github.com/agentbot/gateway/core/route"
 	"github.com/agentbot/gateway/sdk/provider"
 )
 
@@ -19,30 +20,25 @@ var responseHeaders = map[string]bool{"Content-Type": true, "Location": true, "C
 // requestHeaders are the headers forwarded to a plugin's route.
 var requestHeaders = []string{"Content-Type", "Accept", "Accept-Language", "User-Agent"}
 
-// MountRoutes registers plugins' REST routes on r. Each is authenticated unless
-// the plugin marked it public, and forwarded to its plugin with the caller; the
-// response is streamed back part by part.
-func (g *Gateway) MountRoutes(r *httprouter.Router, a api.Adapter, fwd RouteForwarder, routes []PluginRoute) error {
+// PluginRoutes are the route-table entries of plugins' REST routes, declared
+// by the plugins at start. Each is authenticated unless the plugin marked it
+// public, and forwarded to its plugin with the caller; the response is
+// streamed back part by part. A route outside /api/ is an error; one that
+// conflicts with another is reported when the table is built.
+func (g *Gateway) PluginRoutes(fwd RouteForwarder, routes []PluginRoute) ([]route.Route, error) {
+	out := make([]route.Route, 0, len(routes))
 	for _, rt := range routes {
 		if !strings.HasPrefix(rt.Path, "/api/") {
-			return errors.New("plugin " + rt.Plugin + ": route " + rt.Path + " is outside /api/")
+			return nil, errors.New("plugin " + rt.Plugin + ": route " + rt.Path + " is outside /api/")
 		}
-		if err := safeHandle(r, rt.Method, rt.Path, a.Handle(g.forward(fwd, rt))); err != nil {
-			return errors.New("plugin " + rt.Plugin + ": route " + rt.Method + " " + rt.Path + ": " + err.Error())
+		access := route.User
+		if rt.Public {
+			access = route.Public
 		}
+		out = append(out, route.Route{Method: rt.Method, Path: rt.Path, Handler: g.forward(fwd, rt), Access: access,
+			Summary: "plugin " + rt.Plugin + ": forwarded with the caller, its answer streamed back"})
 	}
-	return nil
-}
-
-// safeHandle registers a route, turning httprouter's panic on a conflict into an error.
-func safeHandle(r *httprouter.Router, method, path string, h httprouter.Handle) (err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			err = errors.New("conflicts with an existing route")
-		}
-	}()
-	r.Handle(method, path, h)
-	return nil
+	return out, nil
 }
 
 func (g *Gateway) forward(fwd RouteForwarder, rt PluginRoute) api.HandlerFunc {

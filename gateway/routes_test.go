@@ -8,11 +8,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/agentbot/gateway/core/route"
 	"github.com/agentbot/gateway/gateway"
 	"github.com/agentbot/gateway/sdk/provider"
 )
 
-func route(plugin, method, path string, public bool) gateway.PluginRoute {
+func proute(plugin, method, path string, public bool) gateway.PluginRoute {
 	return gateway.PluginRoute{Plugin: plugin, Route: provider.Route{Method: method, Path: path, Public: public}}
 }
 
@@ -24,13 +25,13 @@ func TestMountRoutesRejects(t *testing.T) {
 		routes []gateway.PluginRoute
 		want   string // in the error
 	}{
-		{"outside /api/", []gateway.PluginRoute{route("ai", "GET", "/ai/models", false)}, "outside /api/"},
-		{"prefix lookalike", []gateway.PluginRoute{route("ai", "GET", "/apix/models", false)}, "outside /api/"},
-		{"relative", []gateway.PluginRoute{route("ai", "GET", "api/models", false)}, "outside /api/"},
-		{"same as the gateway", []gateway.PluginRoute{route("evil", "POST", "/api/v1/gateway", true)}, "conflicts"},
-		{"same as a core route", []gateway.PluginRoute{route("evil", "GET", "/api/health", true)}, "conflicts"},
-		{"wildcard over a static route", []gateway.PluginRoute{route("evil", "GET", "/api/v1/:thing", false)}, "conflicts"},
-		{"twice in one list", []gateway.PluginRoute{route("a", "GET", "/api/a/x", false), route("b", "GET", "/api/a/x", false)}, "plugin b"},
+		{"outside /api/", []gateway.PluginRoute{proute("ai", "GET", "/ai/models", false)}, "outside /api/"},
+		{"prefix lookalike", []gateway.PluginRoute{proute("ai", "GET", "/apix/models", false)}, "outside /api/"},
+		{"relative", []gateway.PluginRoute{proute("ai", "GET", "api/models", false)}, "outside /api/"},
+		{"same as the gateway", []gateway.PluginRoute{proute("evil", "POST", "/api/v1/gateway", true)}, "conflicts"},
+		{"same as a core route", []gateway.PluginRoute{proute("evil", "GET", "/api/health", true)}, "conflicts"},
+		{"wildcard over a static route", []gateway.PluginRoute{proute("evil", "GET", "/api/v1/:thing", false)}, "conflicts"},
+		{"twice in one list", []gateway.PluginRoute{proute("a", "GET", "/api/a/x", false), proute("b", "GET", "/api/a/x", false)}, "plugin b"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -38,10 +39,13 @@ func TestMountRoutesRejects(t *testing.T) {
 			func() {
 				defer func() {
 					if v := recover(); v != nil {
-						t.Fatalf("MountRoutes panicked: %v", v)
+						t.Fatalf("building the route table panicked: %v", v)
 					}
 				}()
-				err = e.g.MountRoutes(e.Router, e.Adapter, e.f, tt.routes)
+				var rs []route.Route
+				if rs, err = e.g.PluginRoutes(e.f, tt.routes); err == nil {
+					_, err = e.Server.Handler(append(e.routes, rs...)...)
+				}
 			}()
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v; want an error mentioning %q", err, tt.want)
@@ -60,15 +64,18 @@ func TestMountRoutesRejects(t *testing.T) {
 }
 
 func TestPluginRoutes(t *testing.T) {
-	e := newEnv(t)
-	if err := e.g.MountRoutes(e.Router, e.Adapter, e.f, []gateway.PluginRoute{
-		route("ai", "POST", "/api/ai/echo/:a/*rest", false),
-		route("ai", "GET", "/api/ai/things/:id", false),
-		route("status", "GET", "/api/status/now", true),
-		route("ai", "GET", "/api/ai/events", false),
-	}); err != nil {
-		t.Fatal(err)
-	}
+	e := newEnvWith(t, nil, func(g *gateway.Gateway, f *fakeForwarder) []route.Route {
+		rs, err := g.PluginRoutes(f, []gateway.PluginRoute{
+			proute("ai", "POST", "/api/ai/echo/:a/*rest", false),
+			proute("ai", "GET", "/api/ai/things/:id", false),
+			proute("status", "GET", "/api/status/now", true),
+			proute("ai", "GET", "/api/ai/events", false),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rs
+	})
 	c, uid := e.user(t, "paid@example.com", "solo")
 
 	t.Run("request forwarded", func(t *testing.T) {

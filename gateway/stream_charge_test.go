@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/agentbot/gateway/core/mpp/mpptest"
+	"github.com/agentbot/gateway/core/server"
 	"github.com/agentbot/gateway/core/server/servertest"
 	"github.com/agentbot/gateway/core/store"
 	"github.com/agentbot/gateway/gateway"
@@ -30,16 +31,15 @@ func TestCreditStreamChargedOnceDelivered(t *testing.T) {
 
 func testCreditStreamCharge(t *testing.T, backend string) {
 	const price, funds = 10_000, 1_000_000
-	se := servertest.New(t, backend, map[string]string{
-		"AGENTBOT_RATE_LIMITS": "default=100000-M,/api/v1/gateway=100000-M,/api/register=100000-M"})
 	d := newFakeDispatcher()
 	f := &fakeForwarder{}
-	g := &gateway.Gateway{Store: se.Store, Dispatchers: []gateway.Dispatcher{d}, Payer: gateway.CreditsPayer{Store: se.Store},
-		Prices: map[string]int64{"generate-text": price}, KeepAlive: 20 * time.Millisecond, Log: se.Log}
-	g.Routes(se.Router, se.Adapter)
-	g.OpenAIRoutes(se.Router, f, "ai")
-	t.Cleanup(func() { g.Close(context.Background()) })
-	e := &tenv{Env: se, g: g, d: d, f: f}
+	se, g, rs := serveGateway(t, backend, map[string]string{
+		"AGENTBOT_RATE_LIMITS": "default=100000-M,/api/v1/gateway=100000-M,/api/register=100000-M"}, f,
+		func(srv *server.Server) *gateway.Gateway {
+			return &gateway.Gateway{Store: srv.Store, Dispatchers: []gateway.Dispatcher{d}, Payer: gateway.CreditsPayer{Store: srv.Store},
+				Prices: map[string]int64{"generate-text": price}, KeepAlive: 20 * time.Millisecond, Log: srv.Log}
+		})
+	e := &tenv{Env: se, g: g, d: d, f: f, routes: rs}
 
 	surfaces := []struct {
 		name, path string

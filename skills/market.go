@@ -17,18 +17,29 @@ import (
 	"github.com/agentbot/gateway/core/api"
 	"github.com/agentbot/gateway/core/auth"
 	"github.com/agentbot/gateway/core/money"
+	"github.com/agentbot/gateway/core/route"
 	"github.com/agentbot/gateway/core/store"
 )
 
 // MaxModule is the largest module accepted at publish (Go guests are ~3 MB).
 const MaxModule = 16 << 20
 
-// Routes registers GET /api/skills and GET /api/skills/:name. Publishing is
-// POST /api/skills/publish, which shares its route with running a skill
-// (POST /api/skills/:name); the caller routes it to Publish.
-func (s *Service) Routes(r *httprouter.Router, a api.Adapter) {
-	r.GET("/api/skills", a.Handle(s.list))
-	r.GET("/api/skills/:name", a.Handle(s.get))
+// MaxPublishBody is the largest publish request: a module and its manifest.
+const MaxPublishBody = MaxModule + 64<<10
+
+// Routes are the marketplace's routes. Running a skill (POST
+// /api/skills/:name) goes through the gateway's payment step, so the
+// application adds that entry; POST /api/skills/publish is served within it
+// (httprouter cannot hold both).
+func (s *Service) Routes() []route.Route {
+	return []route.Route{
+		{Method: http.MethodGet, Path: "/api/skills", Handler: s.list, Access: route.Public,
+			Summary: "`?category=&featured=` → `{skills, categories, featured}`"},
+		{Method: http.MethodGet, Path: "/api/skills/:name", Handler: s.get, Access: route.Public, Summary: "a skill's metadata and actions"},
+		{Method: http.MethodPost, Path: "/api/skills/publish", Within: "/api/skills/:name", Handler: s.Publish,
+			Access: route.User, MaxBody: MaxPublishBody,
+			Summary: "multipart `module` (.wasm) + `manifest`; versions are immutable, names belong to their first author"},
+	}
 }
 
 func skillJSON(sk *store.Skill, m *Manifest) map[string]any {
@@ -118,7 +129,7 @@ func (s *Service) Publish(w http.ResponseWriter, r *http.Request, _ httprouter.P
 	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
 		return &api.Error{Status: 415, Code: "UNSUPPORTED_MEDIA_TYPE", Message: "Publish with multipart/form-data: a module file and a manifest"}
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, MaxModule+64<<10)
+	r.Body = http.MaxBytesReader(w, r.Body, MaxPublishBody)
 	mr, err := r.MultipartReader()
 	if err != nil {
 		return api.BadRequest("INVALID_MULTIPART", "Malformed multipart body")

@@ -65,7 +65,7 @@ func run(args []string, getenv config.Getenv, stderr io.Writer) error {
 		log.Info("migrations applied")
 		return nil
 	}
-	return serve(ctx, cfg, log, nil)
+	return serve(ctx, cfg, log, hooks{})
 }
 
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
@@ -78,44 +78,44 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// serve runs until ctx ends, then drains in-flight requests. ready, if not nil,
-// is called with the assembled server and its address once it listens.
-func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func(*server.Server, string)) error {
-	srv, err := server.New(ctx, cfg, log)
+// hooks let tests look into serve: wrap, if set, wraps the application's
+// handler; ready, if set, is called with the address once serve listens.
+type hooks struct {
+	wrap  func(http.Handler) http.Handler
+	ready func(addr string)
+}
+
+// serve runs until ctx ends, then drains in-flight requests, stops what the
+// application started and closes storage.
+func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, hk hooks) error {
+	a, err := app.New(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
+	// Deferred first, so it runs last: requests drain (below), then the
+	// application stops (plugins, usage, storage).
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
 		defer cancel()
-		if err := srv.Close(cctx); err != nil {
+		if err := a.Close(cctx); err != nil {
 			log.Error("shutdown", "err", err)
-		}
-	}()
-	// Deferred after the store's Close, so it runs before it: requests drain,
-	// then plugins stop, then storage closes.
-	mounted, err := app.Mount(ctx, srv, log)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
-		defer cancel()
-		if err := mounted.Close(cctx); err != nil {
-			log.Error("stop plugins", "err", err)
 		}
 	}()
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
 	}
-	hs := server.HTTPServer(cfg, srv.Handler(), log)
-	if ready != nil {
-		ready(srv, ln.Addr().String())
+	h := a.Handler()
+	if hk.wrap != nil {
+		h = hk.wrap(h)
+	}
+	hs := server.HTTPServer(cfg, h, log)
+	if hk.ready != nil {
+		hk.ready(ln.Addr().String())
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	log.Info("agentbot listening", "addr", ln.Addr().String(), "store", srv.Store.Backend(),
+	log.Info("agentbot listening", "addr", ln.Addr().String(), "store", a.Store.Backend(),
 		"dev", cfg.Dev, "redis", cfg.RedisURL != "", "version", version)
 	select {
 	case err := <-errc:

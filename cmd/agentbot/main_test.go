@@ -9,10 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/julienschmidt/httprouter"
-
 	"github.com/agentbot/gateway/core/config"
-	"github.com/agentbot/gateway/core/server"
 )
 
 func testConfig(t *testing.T) *config.Config {
@@ -33,13 +30,19 @@ func TestGracefulShutdownDrainsInFlightRequests(t *testing.T) {
 	addrc := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- serve(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), func(s *server.Server, addr string) {
-			s.Router.GET("/slow", func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
-				close(entered)
-				<-release
-				io.WriteString(w, "finished")
-			})
-			addrc <- addr
+		done <- serve(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), hooks{
+			wrap: func(next http.Handler) http.Handler {
+				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if r.URL.Path != "/slow" {
+						next.ServeHTTP(w, r)
+						return
+					}
+					close(entered)
+					<-release
+					io.WriteString(w, "finished")
+				})
+			},
+			ready: func(addr string) { addrc <- addr },
 		})
 	}()
 	addr := <-addrc

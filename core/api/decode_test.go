@@ -227,7 +227,7 @@ func TestLimitBody(t *testing.T) {
 				r = unknownLength(r)
 			}
 			var called atomic.Bool
-			rec := serveWithID(api.LimitBody(decodeEndpoint(&called)), r, "rid-1")
+			rec := serveWithID(api.LimitBodyTo(0)(decodeEndpoint(&called)), r, "rid-1")
 			if rec.Code != tt.wantStatus {
 				t.Fatalf("LimitBody(%d bytes) status = %d; want %d (body %.200s)", tt.size, rec.Code, tt.wantStatus, rec.Body.String())
 			}
@@ -255,7 +255,7 @@ func TestLimitBodyChunked(t *testing.T) {
 			next.ServeHTTP(w, r)
 		})
 	})
-	srv := httptest.NewServer(api.Chain(decodeEndpoint(&called), lengths, api.WithRequestID, api.LimitBody))
+	srv := httptest.NewServer(api.Chain(decodeEndpoint(&called), lengths, api.WithRequestID, api.LimitBodyTo(0)))
 	defer srv.Close()
 	for _, tt := range []struct {
 		size       int

@@ -159,25 +159,21 @@ func Recover(log *slog.Logger) Middleware {
 	}
 }
 
-// LimitBody caps request bodies at MaxBody; a declared larger body is refused with
-// 413 before the handler runs.
-func LimitBody(next http.Handler) http.Handler { return LimitBodyFor(nil)(next) }
-
-// LimitBodyFor is LimitBody with larger limits for some exact paths (module
-// uploads); those handlers enforce their own, finer limits.
-func LimitBodyFor(overrides map[string]int64) Middleware {
+// LimitBodyTo caps request bodies at limit bytes (MaxBody when limit is 0): a
+// declared larger body is refused with 413 before the handler runs, and a
+// chunked one is cut where it passes the limit.
+func LimitBodyTo(limit int64) Middleware {
+	if limit <= 0 {
+		limit = MaxBody
+	}
+	tooLarge := ErrTooLarge
+	if limit != MaxBody {
+		tooLarge = &Error{Status: 413, Code: "PAYLOAD_TOO_LARGE", Message: "Request body too large"}
+	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			limit := int64(MaxBody)
-			if l, ok := overrides[r.URL.Path]; ok {
-				limit = l
-			}
 			if r.ContentLength > limit {
-				e := ErrTooLarge
-				if limit != MaxBody {
-					e = &Error{Status: 413, Code: "PAYLOAD_TOO_LARGE", Message: "Request body too large"}
-				}
-				WriteError(w, RequestID(r.Context()), e)
+				WriteError(w, RequestID(r.Context()), tooLarge)
 				return
 			}
 			if r.Body != nil {

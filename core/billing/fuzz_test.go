@@ -29,7 +29,7 @@ func FuzzWebhook(f *testing.F) {
 	if _, err := e.Store.SetStripeCustomer(ctx, u.ID, "cus_fuzz"); err != nil {
 		f.Fatal(err)
 	}
-	h := e.Handler()
+	h := e.Root
 	for _, s := range []struct{ typ, obj string }{
 		{"checkout.session.completed", `{"id":"cs_1","object":"checkout.session","mode":"subscription","payment_status":"paid",` +
 			`"client_reference_id":"$UID","customer":"$CUS","subscription":"sub_1","metadata":{"kind":"plan","plan":"solo","user_id":"$UID"}}`},

@@ -14,7 +14,9 @@ import (
 
 	"github.com/agentbot/gateway/core/billing"
 	"github.com/agentbot/gateway/core/billing/stripetest"
+	"github.com/agentbot/gateway/core/route"
 	"github.com/agentbot/gateway/core/secrets"
+	"github.com/agentbot/gateway/core/server"
 	"github.com/agentbot/gateway/core/server/servertest"
 )
 
@@ -113,19 +115,20 @@ func newEnv(t testing.TB, backend, mockURL string, vars map[string]string) *env 
 	for k, v := range vars {
 		all[k] = v
 	}
-	e.Env = servertest.New(t, backend, all)
-	box, err := secrets.New(e.Config.MasterKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.Box = box
-	svc, err := billing.New(e.Config, e.Store, box, billing.Hooks{BYOKContext: byokContext,
-		ForgetCaller: func(id string) { e.forgotten.Store(id, true) }}, e.Log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc.Routes(e.Router, e.Adapter)
-	e.Billing = svc
+	e.Env = servertest.New(t, backend, all, func(srv *server.Server) ([]route.Route, error) {
+		box, err := secrets.New(srv.Config.MasterKey)
+		if err != nil {
+			return nil, err
+		}
+		e.Box = box
+		svc, err := billing.New(srv.Config, srv.Store, box, billing.Hooks{BYOKContext: byokContext,
+			ForgetCaller: func(id string) { e.forgotten.Store(id, true) }}, srv.Log)
+		if err != nil {
+			return nil, err
+		}
+		e.Billing = svc
+		return svc.Routes(), nil
+	})
 	return e
 }
 

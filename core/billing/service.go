@@ -14,10 +14,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/julienschmidt/httprouter"
-
 	"github.com/agentbot/gateway/core/api"
 	"github.com/agentbot/gateway/core/config"
+	"github.com/agentbot/gateway/core/route"
 	"github.com/agentbot/gateway/core/secrets"
 	"github.com/agentbot/gateway/core/store"
 )
@@ -86,15 +85,24 @@ func New(cfg *config.Config, st *store.Store, box *secrets.Box, hooks Hooks, log
 	return s, nil
 }
 
-// Routes registers the endpoints on r.
-func (s *Service) Routes(r *httprouter.Router, a api.Adapter) {
-	r.GET("/api/stripe/checkout", a.Handle(s.checkout))
-	r.GET("/api/stripe/credits", a.Handle(s.credits))
-	r.POST("/api/stripe/storage-upgrade", a.Handle(s.storageUpgrade))
-	r.POST("/api/webhooks/stripe", a.Handle(s.webhook))
-	r.GET("/api/billing", a.Handle(s.getBilling))
-	r.POST("/api/billing", a.Handle(s.postBilling))
-	r.GET("/api/admin/payments", a.Handle(s.adminPayments))
+// Routes are the billing endpoints.
+func (s *Service) Routes() []route.Route {
+	const get, post = http.MethodGet, http.MethodPost
+	return []route.Route{
+		{Method: get, Path: "/api/stripe/checkout", Handler: s.checkout, Access: route.User,
+			Summary: "`?plan=solo|collective|label|network` → 303 to Stripe Checkout (invalid plan → 303 `/pricing?error=invalid_plan`)"},
+		{Method: get, Path: "/api/stripe/credits", Handler: s.credits, Access: route.User,
+			Summary: "`?price=<credit-pack price id>` → 303 to Stripe Checkout; other prices → 400 `INVALID_PRICE`"},
+		{Method: post, Path: "/api/stripe/storage-upgrade", Handler: s.storageUpgrade, Access: route.User, Summary: "→ `{url}` of a Checkout Session"},
+		{Method: post, Path: "/api/webhooks/stripe", Handler: s.webhook, Access: route.Public, Limit: "stripe-webhooks",
+			Summary: "Stripe's signed events (`Stripe-Signature`; bad signature → 400 `INVALID_SIGNATURE`)"},
+		{Method: get, Path: "/api/billing", Handler: s.getBilling, Access: route.User,
+			Summary: "`{plans, plan, subscriptionStatus, byok, usage, credits, creditPacks, payments, …}`"},
+		{Method: post, Path: "/api/billing", Handler: s.postBilling, Access: route.User,
+			Summary: "`{action, …}`: create-checkout, enable-byok, disable-byok, get-usage, buy-credits"},
+		{Method: get, Path: "/api/admin/payments", Handler: s.adminPayments, Access: route.Admin,
+			Summary: "`?limit=1..500` → every machine payment (anonymous ones too) with its receipt, and the total"},
+	}
 }
 
 func (s *Service) now() time.Time {

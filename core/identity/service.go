@@ -12,12 +12,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/julienschmidt/httprouter"
-
 	"github.com/agentbot/gateway/core/api"
 	"github.com/agentbot/gateway/core/auth"
 	"github.com/agentbot/gateway/core/mail"
 	"github.com/agentbot/gateway/core/ratelimit"
+	"github.com/agentbot/gateway/core/route"
 	"github.com/agentbot/gateway/core/store"
 )
 
@@ -57,28 +56,44 @@ type Service struct {
 	mailWG sync.WaitGroup
 }
 
-// Routes registers the endpoints on r.
-func (s *Service) Routes(r *httprouter.Router, a api.Adapter) {
-	r.POST("/api/register", a.Handle(s.register))
-	r.POST("/api/auth/login", a.Handle(s.login))
-	r.POST("/api/auth/callback/credentials", a.Handle(s.login))
-	r.POST("/api/auth/logout", a.Handle(s.logout))
-	r.POST("/api/auth/logout-all", a.Handle(s.logoutAll))
-	r.POST("/api/auth/verify-email", a.Handle(s.verifyEmail))
-	r.POST("/api/auth/verify-email/resend", a.Handle(s.resendVerification))
-	r.GET("/api/auth/csrf", a.Handle(s.csrf))
-	r.POST("/api/auth/token", a.Handle(s.token))
-	r.POST("/api/auth/forgot-password", a.Handle(s.forgotPassword))
-	r.POST("/api/auth/reset-password", a.Handle(s.resetPassword))
-	r.GET("/api/keys", a.Handle(s.listKeys))
-	r.POST("/api/keys", a.Handle(s.createKey))
-	r.GET("/api/keys/:id", a.Handle(s.getKey))
-	r.DELETE("/api/keys/:id", a.Handle(s.deleteKey))
-	r.GET("/api/settings", a.Handle(s.getSettings))
-	r.POST("/api/settings", a.Handle(s.postSettings))
-	r.PATCH("/api/settings", a.Handle(s.patchSettings))
-	r.POST("/api/settings/password", a.Handle(s.changePassword))
-	r.GET("/api/credits", a.Handle(s.credits))
+// Routes are the identity endpoints.
+func (s *Service) Routes() []route.Route {
+	const get, post, patch, del = http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete
+	pub, user := route.Public, route.User
+	return []route.Route{
+		{Method: post, Path: "/api/register", Handler: s.register, Access: pub, Limit: "register",
+			Summary: "`{email, password, name?, referralCode?}` → `{id, email, name, emailVerified}`; mails a verification link (bot filter)"},
+		{Method: post, Path: "/api/auth/login", Handler: s.login, Access: pub,
+			Summary: "`{email, password}` → sets the session cookie; `{user, csrfToken, expiresAt}`"},
+		{Method: post, Path: "/api/auth/callback/credentials", Handler: s.login, Access: pub, Summary: "the same as `/api/auth/login`"},
+		{Method: post, Path: "/api/auth/logout", Handler: s.logout, Access: pub, Summary: "ends the cookie session (idempotent)"},
+		{Method: post, Path: "/api/auth/logout-all", Handler: s.logoutAll, Access: user,
+			Summary: "every session and JWT of the account ends (API keys stay)"},
+		{Method: post, Path: "/api/auth/verify-email", Handler: s.verifyEmail, Access: pub, Limit: "verify-email",
+			Summary: "`{token}` from the mailed link → `{success, email, emailVerified}`"},
+		{Method: post, Path: "/api/auth/verify-email/resend", Handler: s.resendVerification, Access: user, Limit: "verify-email-resend",
+			Summary: "mails a new verification link (to the pending address if any)"},
+		{Method: get, Path: "/api/auth/csrf", Handler: s.csrf, Access: pub, Summary: "`{csrfToken}` of the cookie session"},
+		{Method: post, Path: "/api/auth/token", Handler: s.token, Access: user,
+			Summary: "`{token, tokenType, expiresAt}`: a 7-day JWT, for a session or an API key"},
+		{Method: post, Path: "/api/auth/forgot-password", Handler: s.forgotPassword, Access: pub, Limit: "forgot-password",
+			Summary: "`{email}` → always the same 200; mails a one-hour reset link (bot filter)"},
+		{Method: post, Path: "/api/auth/reset-password", Handler: s.resetPassword, Access: pub, Limit: "reset-password",
+			Summary: "`{token, password}`; signs out every session and JWT"},
+		{Method: get, Path: "/api/keys", Handler: s.listKeys, Access: user, Summary: "`{keys}`, newest first, previews only"},
+		{Method: post, Path: "/api/keys", Handler: s.createKey, Access: user, Summary: "`{name}` → 201 `{id, name, key, createdAt}` (the key is shown once)"},
+		{Method: get, Path: "/api/keys/:id", Handler: s.getKey, Access: user, Summary: "one key's metadata; another user's key is 404"},
+		{Method: del, Path: "/api/keys/:id", Handler: s.deleteKey, Access: user, Summary: "deletes a key; it stops working at once"},
+		{Method: get, Path: "/api/settings", Handler: s.getSettings, Access: user,
+			Summary: "the caller's profile, with `emailVerified` and `pendingEmail`"},
+		{Method: post, Path: "/api/settings", Handler: s.postSettings, Access: user,
+			Summary: "`{name?, email?}`; a new email waits for its verification"},
+		{Method: patch, Path: "/api/settings", Handler: s.patchSettings, Access: user, Summary: "`{name?, notifications?}`"},
+		{Method: post, Path: "/api/settings/password", Handler: s.changePassword, Access: user,
+			Summary: "`{currentPassword, newPassword}`; other sessions and every JWT end"},
+		{Method: get, Path: "/api/credits", Handler: s.credits, Access: user,
+			Summary: "`{credits, balanceMicroUsd, referralCode, referralCount, plan}`"},
+	}
 }
 
 // background runs fn (sending mail) after the response, bounded in time and

@@ -36,16 +36,42 @@ func New(store limiter.Store, rules Rules) *Limiter {
 	return &Limiter{store: store, rules: rules}
 }
 
-// Middleware counts each request against the rule matching its path and answers
-// 429 once the window's budget is spent. userID returns the authenticated user's
-// id, "" for anonymous callers (nil means always anonymous); clientIP returns the
+// Match returns the rule whose prefix matches path (the default rule when none
+// does). The route table calls it once per route, when it is built.
+func (l *Limiter) Match(path string) Rule { return l.rules.Match(path) }
+
+// Named returns the rule called name; DefaultName is always there.
+func (l *Limiter) Named(name string) (Rule, bool) {
+	if name == DefaultName {
+		return Rule{Name: DefaultName, Rate: l.rules.Default}, true
+	}
+	for _, r := range l.rules.Rules {
+		if r.Name == name {
+			return r, true
+		}
+	}
+	return Rule{}, false
+}
+
+// Rule is Named for a name known to exist (the default rule otherwise).
+func (l *Limiter) Rule(name string) Rule {
+	r, ok := l.Named(name)
+	if !ok {
+		r, _ = l.Named(DefaultName)
+	}
+	return r
+}
+
+// Wrap counts each request against rule and answers 429 once the window's
+// budget is spent. userID returns the authenticated user's id, "" for
+// anonymous callers (nil means always anonymous); clientIP returns the
 // caller's IP (nil means the TCP peer, see ClientIP). OPTIONS requests (CORS
 // preflights) are not counted.
 //
 // Every counted response carries RateLimit-Limit, RateLimit-Remaining and
 // RateLimit-Reset (seconds until the window resets); a 429 also carries
 // Retry-After.
-func (l *Limiter) Middleware(userID func(*http.Request) string, clientIP func(*http.Request) string) api.Middleware {
+func (l *Limiter) Wrap(rule Rule, userID func(*http.Request) string, clientIP func(*http.Request) string) api.Middleware {
 	if clientIP == nil {
 		clientIP = ClientIP{}.Of
 	}
@@ -55,7 +81,6 @@ func (l *Limiter) Middleware(userID func(*http.Request) string, clientIP func(*h
 				next.ServeHTTP(w, r)
 				return
 			}
-			rule := l.rules.Match(r.URL.Path)
 			key := l.key(rule, r, userID, clientIP)
 			ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
 			lctx, err := l.store.Get(ctx, key, rule.Rate)

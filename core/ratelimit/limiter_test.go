@@ -30,7 +30,13 @@ func server(l *Limiter, clientIP func(*http.Request) string) (http.Handler, *int
 		*calls++
 		w.WriteHeader(http.StatusNoContent)
 	})
-	return api.Chain(h, api.WithRequestID, l.Middleware(testUser, clientIP)), calls
+	// What the route table does once per route, done here per request.
+	perRoute := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			l.Wrap(l.Match(r.URL.Path), testUser, clientIP)(next).ServeHTTP(w, r)
+		})
+	}
+	return api.Chain(h, api.WithRequestID, perRoute), calls
 }
 
 type req struct {

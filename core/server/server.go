@@ -1,6 +1,8 @@
-// Package server assembles the HTTP service from its parts: storage, identity,
-// rate limits, health, and the middleware chain in its fixed order. Callers
-// (cmd/agentbot, tests) add further routes on Router before serving Handler.
+// Package server assembles the core of the service: storage, Redis (opened
+// once, shared), authentication, rate limits, identity and health, and builds
+// the one HTTP handler from the route table (the core's routes plus those the
+// caller adds) behind the middleware chain in its fixed order. internal/app
+// adds the gateway, plugins, skills and billing; servertest runs it in tests.
 package server
 
 import (
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"github.com/julienschmidt/httprouter"
+	"github.com/redis/go-redis/v9"
 	"github.com/ulule/limiter/v3"
 
 	"github.com/agentbot/gateway/core/api"
@@ -22,25 +25,25 @@ import (
 	"github.com/agentbot/gateway/core/identity"
 	"github.com/agentbot/gateway/core/mail"
 	"github.com/agentbot/gateway/core/ratelimit"
+	"github.com/agentbot/gateway/core/route"
 	"github.com/agentbot/gateway/core/store"
 )
 
-// Server is the assembled service. Close releases everything it opened.
+// Server is the assembled core. Close releases everything it opened.
 type Server struct {
-	Config   *config.Config
-	Log      *slog.Logger
-	Store    *store.Store
+	Config *config.Config
+	Log    *slog.Logger
+	Store  *store.Store
+	// Redis is the one Redis client (nil without REDIS_URL), for everything
+	// that shares state between nodes.
+	Redis    *redis.Client
 	Auth     *auth.Authenticator
 	Limiter  *ratelimit.Limiter
 	Identity *identity.Service
 	ClientIP ratelimit.ClientIP
-	Router   *httprouter.Router
 	Adapter  api.Adapter
-	// BodyLimits raises the 1 MiB body limit for exact paths. Add to the map
-	// (before serving); the handler reads it per request.
-	BodyLimits map[string]int64
 
-	closeLimits func() error
+	started time.Time
 }
 
 // New opens storage (applying migrations) and wires the core endpoints.
@@ -53,13 +56,19 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 	if err != nil {
 		return nil, err
 	}
-	lstore, closeLimits, err := ratelimit.NewStore(ctx, cfg.RedisURL, "agentbot:rl")
+	s := &Server{Config: cfg, Log: log, Store: st, started: time.Now(),
+		ClientIP: ratelimit.ClientIP{Trusted: cfg.TrustedProxies}, Adapter: api.Adapter{Log: log}}
+	if cfg.RedisURL != "" {
+		if s.Redis, err = ratelimit.OpenRedis(ctx, cfg.RedisURL); err != nil {
+			s.Close(ctx)
+			return nil, err
+		}
+	}
+	lstore, err := ratelimit.StoreOn(s.Redis, "agentbot:rl")
 	if err != nil {
-		st.Close()
+		s.Close(ctx)
 		return nil, err
 	}
-	s := &Server{Config: cfg, Log: log, Store: st, closeLimits: closeLimits, BodyLimits: map[string]int64{},
-		ClientIP: ratelimit.ClientIP{Trusted: cfg.TrustedProxies}, Adapter: api.Adapter{Log: log}}
 	s.Auth = &auth.Authenticator{Store: st, JWT: auth.JWT{Secret: cfg.JWTSecret}, Admins: cfg.AdminEmails,
 		CSRFKey: derive(cfg.JWTSecret, "agentbot csrf key v1"), SessionTTL: cfg.SessionTTL, SecureCookies: !cfg.Dev, Log: log,
 		KeyCacheTTL: cfg.KeyCacheTTL}
@@ -87,21 +96,20 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 		Referral:   store.ReferralRule{Bonus: identity.ReferralBonus, MonthlyCap: cfg.ReferralMonthlyCap},
 		AddressKey: derive(cfg.MasterKey, "agentbot referral address key v1")}
 
-	r := httprouter.New()
-	r.HandleOPTIONS = true
-	r.NotFound = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		api.WriteError(w, api.RequestID(req.Context()), api.Errorf(404, "NOT_FOUND", "No route for %s %s", req.Method, req.URL.Path))
-	})
-	r.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		api.WriteError(w, api.RequestID(req.Context()), api.Errorf(405, "METHOD_NOT_ALLOWED", "Method %s not allowed on %s", req.Method, req.URL.Path))
-	})
-	r.PanicHandler = nil // Recover middleware handles panics with the request id.
-	s.Router = r
-
-	s.Identity.Routes(r, s.Adapter)
-	checks := []health.Check{{Name: "database", Fn: st.Ping}}
-	r.Handler(http.MethodGet, "/api/health", &health.Handler{Started: time.Now(), Checks: checks, Detail: cfg.Dev, Log: log})
 	return s, nil
+}
+
+// Routes are the core's own endpoints: health and identity.
+func (s *Server) Routes() []route.Route {
+	checks := []health.Check{{Name: "database", Fn: s.Store.Ping}}
+	hh := &health.Handler{Started: s.started, Checks: checks, Detail: s.Config.Dev, Log: s.Log}
+	rs := []route.Route{{Method: http.MethodGet, Path: "/api/health", Access: route.Public,
+		Summary: "`{status, health, timestamp, …}`; 503 when the database does not answer",
+		Handler: func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+			hh.ServeHTTP(w, r)
+			return nil
+		}}}
+	return append(rs, s.Identity.Routes()...)
 }
 
 // derive returns a key for one purpose from a secret.
@@ -128,20 +136,25 @@ func HTTPServer(cfg *config.Config, h http.Handler, log *slog.Logger) *http.Serv
 	}
 }
 
-// Handler is the router behind the full middleware chain, outermost first:
-// request id → access log → recovery → security headers → CORS → body limit →
-// authentication → rate limit.
-func (s *Server) Handler() http.Handler {
-	return api.Chain(s.Router,
+// Handler builds the service's one handler: the route table (the core's
+// routes and extra) behind the middleware chain, outermost first: request id
+// → access log → recovery → security headers → CORS → authentication (which
+// only attaches the caller) → the router, where each route applies its body
+// limit, rate-limit rule and access check (route.Build).
+func (s *Server) Handler(extra ...route.Route) (http.Handler, error) {
+	router, err := route.Build(append(s.Routes(), extra...), route.Deps{Adapter: s.Adapter, Limiter: s.Limiter,
+		UserID: func(r *http.Request) string { return auth.UserID(r.Context()) }, ClientIP: s.ClientIP.Of})
+	if err != nil {
+		return nil, err
+	}
+	return api.Chain(router,
 		api.WithRequestID,
 		api.AccessLog(s.Log),
 		api.Recover(s.Log),
 		api.SecurityHeaders(!s.Config.Dev),
 		api.CORS{Origins: s.Config.CORSOrigins}.Middleware,
-		api.LimitBodyFor(s.BodyLimits),
 		s.Auth.Middleware,
-		s.Limiter.Middleware(func(r *http.Request) string { return auth.UserID(r.Context()) }, s.ClientIP.Of),
-	)
+	), nil
 }
 
 // Close stops background work and closes storage. Safe after a partial New.
@@ -150,8 +163,8 @@ func (s *Server) Close(ctx context.Context) error {
 	if s.Identity != nil {
 		errs = append(errs, s.Identity.Close(ctx))
 	}
-	if s.closeLimits != nil {
-		errs = append(errs, s.closeLimits())
+	if s.Redis != nil {
+		errs = append(errs, s.Redis.Close())
 	}
 	if s.Store != nil {
 		errs = append(errs, s.Store.Close())

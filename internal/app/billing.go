@@ -4,20 +4,20 @@ import (
 	"log/slog"
 
 	"github.com/agentbot/gateway/core/billing"
+	"github.com/agentbot/gateway/core/route"
 	"github.com/agentbot/gateway/core/secrets"
 	"github.com/agentbot/gateway/core/server"
 	"github.com/agentbot/gateway/gateway"
 )
 
-// mountBilling registers the plans, Stripe and /api/billing endpoints. BYOK
-// keys are sealed with the gateway's own associated data so that its calls can
+// billingRoutes are the plans, Stripe and /api/billing endpoints. BYOK keys
+// are sealed with the gateway's own associated data so that its calls can
 // open them, and a plan or key change drops the gateway's cached caller.
-func mountBilling(srv *server.Server, g *gateway.Gateway, box *secrets.Box, log *slog.Logger) error {
+func billingRoutes(srv *server.Server, g *gateway.Gateway, box *secrets.Box, log *slog.Logger) ([]route.Route, error) {
 	svc, err := billing.New(srv.Config, srv.Store, box,
 		billing.Hooks{BYOKContext: gateway.BYOKContext, ForgetCaller: g.ForgetCaller}, log)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	svc.Routes(srv.Router, srv.Adapter)
-	return nil
+	return svc.Routes(), nil
 }

@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/agentbot/gateway/core/billing/stripetest"
+	"github.com/agentbot/gateway/core/route"
 	"github.com/agentbot/gateway/core/secrets"
+	"github.com/agentbot/gateway/core/server"
 	"github.com/agentbot/gateway/core/server/servertest"
 	"github.com/agentbot/gateway/gateway"
 	"github.com/agentbot/gateway/sdk/provider"
@@ -50,19 +52,18 @@ func TestBillingWiredToGateway(t *testing.T) {
 	for _, backend := range servertest.Backends {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
-			se := servertest.New(t, backend, map[string]string{"STRIPE_WEBHOOK_SECRET": whsec})
-			box, err := secrets.New(se.Config.MasterKey)
-			if err != nil {
-				t.Fatal(err)
-			}
 			pr := &probe{}
-			g := &gateway.Gateway{Store: se.Store, Dispatchers: []gateway.Dispatcher{pr},
-				Payer: gateway.CreditsPayer{Store: se.Store}, Secrets: box, CallerTTL: time.Minute, Log: se.Log}
-			g.Routes(se.Router, se.Adapter)
-			t.Cleanup(func() { g.Close(context.Background()) })
-			if err := mountBilling(se.Server, g, box, se.Log); err != nil {
-				t.Fatal(err)
-			}
+			se := servertest.New(t, backend, map[string]string{"STRIPE_WEBHOOK_SECRET": whsec}, func(srv *server.Server) ([]route.Route, error) {
+				box, err := secrets.New(srv.Config.MasterKey)
+				if err != nil {
+					return nil, err
+				}
+				g := &gateway.Gateway{Store: srv.Store, Dispatchers: []gateway.Dispatcher{pr},
+					Payer: gateway.CreditsPayer{Store: srv.Store}, Secrets: box, CallerTTL: time.Minute, Log: srv.Log}
+				t.Cleanup(func() { g.Close(context.Background()) })
+				br, err := billingRoutes(srv, g, box, srv.Log)
+				return append(g.Routes(), br...), err
+			})
 
 			c := se.Client(t)
 			uid, csrf := c.SignUp("wired@example.com", "password-w")

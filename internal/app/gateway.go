@@ -1,6 +1,7 @@
-// Package app wires the gateway onto the core server: it declares the
-// plugins, starts their host, and mounts the gateway, the plugins' routes and
-// the OpenAI-compatible surface. cmd/agentbot and end-to-end tests share it.
+// Package app assembles the application: the core server, then the plugins,
+// skills, machine payments, the gateway and billing on it, their routes in
+// one table, and the one handler that serves them (New). cmd/agentbot and the
+// end-to-end tests share it.
 package app
 
 import (
@@ -8,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 
+	"github.com/agentbot/gateway/core/route"
 	"github.com/agentbot/gateway/core/secrets"
 	"github.com/agentbot/gateway/core/server"
 	"github.com/agentbot/gateway/gateway"
@@ -41,27 +44,38 @@ func (d hostDispatcher) InvokeStream(ctx context.Context, req *provider.InvokeRe
 	return d.h.InvokeStream(ctx, req, fn)
 }
 
-// Mounted is what Mount started; Close stops it.
+// Mounted is what Mount started. Routes are its entries in the route table;
+// Close stops what it started, last started first.
 type Mounted struct {
 	Host    *plugins.Host
 	Gateway *gateway.Gateway
 	Skills  *skills.Service
+	Routes  []route.Route
 
-	closers []func() error
+	closers []func(context.Context) error
 }
 
-// Close writes queued usage and stops the plugins.
+func (m *Mounted) onClose(fn func(context.Context) error) { m.closers = append(m.closers, fn) }
+
+// Close releases what Mount started, in reverse order: queued usage is
+// written before the plugins and the skills runtime stop. Safe after a
+// partial Mount.
 func (m *Mounted) Close(ctx context.Context) error {
-	errs := []error{m.Gateway.Close(ctx), m.Host.Close(ctx), m.Skills.Runtime.Close(ctx)}
-	for _, c := range m.closers {
-		errs = append(errs, c())
+	var errs []error
+	for i := len(m.closers) - 1; i >= 0; i-- {
+		errs = append(errs, m.closers[i](ctx))
 	}
+	m.closers = nil
 	return errors.Join(errs...)
 }
 
-// Mount starts the plugins and registers the gateway, the plugins'
-// routes and the OpenAI-compatible surface. The result must be closed.
+// Mount starts the plugins, the skills runtime and machine payments on the
+// core server srv, and returns the gateway's, plugins', skills', billing and
+// OpenAI-compatible routes. The result must be closed, also when srv's
+// handler could not be built.
 func Mount(ctx context.Context, srv *server.Server, log *slog.Logger) (*Mounted, error) {
+	m := &Mounted{}
+	fail := func(err error) (*Mounted, error) { return nil, errors.Join(err, m.Close(ctx)) }
 	cfg := srv.Config
 	specs, err := pluginSpecs(cfg, log)
 	if err != nil {
@@ -72,51 +86,51 @@ func Mount(ctx context.Context, srv *server.Server, log *slog.Logger) (*Mounted,
 		return nil, err
 	}
 	host.Start(ctx)
+	m.Host = host
+	m.onClose(host.Close)
 	box, err := secrets.New(cfg.MasterKey)
 	if err != nil {
-		host.Close(ctx)
-		return nil, err
+		return fail(err)
 	}
 	skillSvc, err := newSkills(ctx, cfg, srv.Store, log)
 	if err != nil {
-		host.Close(ctx)
-		return nil, err
+		return fail(err)
 	}
+	m.Skills = skillSvc
+	m.onClose(skillSvc.Runtime.Close)
 	machine, closeMachine, err := machinePayments(ctx, cfg, srv.Store, log)
 	if err != nil {
-		host.Close(ctx)
-		skillSvc.Runtime.Close(ctx)
-		return nil, err
+		return fail(err)
 	}
+	m.onClose(func(context.Context) error { return closeMachine() })
 	prices := gateway.DefaultPrices()
 	for id, p := range cfg.GatewayPrices {
 		prices[id] = p
 	}
 	g := &gateway.Gateway{Store: srv.Store, Dispatchers: []gateway.Dispatcher{hostDispatcher{host}, skillDispatcher{skillSvc}},
 		Payer: &gateway.PaymentStep{Platform: gateway.CreditsPayer{Store: srv.Store}, Machine: machine}, Prices: prices, Secrets: box, KeepAlive: cfg.StreamKeepAlive, Log: log}
-	g.Routes(srv.Router, srv.Adapter)
-	var routes []gateway.PluginRoute
+	m.Gateway = g
+	m.onClose(g.Close)
+
+	var pluginRoutes []gateway.PluginRoute
 	aiPlugin := ""
 	for _, r := range host.Routes() {
-		routes = append(routes, gateway.PluginRoute{Plugin: r.Plugin, Route: r.Route})
+		pluginRoutes = append(pluginRoutes, gateway.PluginRoute{Plugin: r.Plugin, Route: r.Route})
 		if r.Method == "GET" && r.Path == "/api/ai/models" {
 			aiPlugin = r.Plugin
 		}
 	}
-	if err := g.MountRoutes(srv.Router, srv.Adapter, host, routes); err != nil {
-		host.Close(ctx)
-		skillSvc.Runtime.Close(ctx)
-		_ = closeMachine()
-		return nil, fmt.Errorf("plugin routes: %w", err)
+	fromPlugins, err := g.PluginRoutes(host, pluginRoutes)
+	if err != nil {
+		return fail(fmt.Errorf("plugin routes: %w", err))
 	}
-	g.OpenAIRoutes(srv.Router, host, aiPlugin)
-	mountSkills(srv, g, skillSvc)
+	billingRoutes, err := billingRoutes(srv, g, box, log)
+	if err != nil {
+		return fail(err)
+	}
+	m.Routes = slices.Concat(g.Routes(), g.OpenAIRoutes(host, aiPlugin), skillRoutes(g, skillSvc), billingRoutes, fromPlugins)
 	for _, s := range host.Status() {
 		log.Info("plugin", "name", s.Name, "up", s.Up, "error", s.Error)
-	}
-	m := &Mounted{Host: host, Gateway: g, Skills: skillSvc, closers: []func() error{closeMachine}}
-	if err := mountBilling(srv, g, box, log); err != nil {
-		return nil, errors.Join(err, m.Close(ctx))
 	}
 	return m, nil
 }

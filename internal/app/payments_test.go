@@ -11,7 +11,9 @@ import (
 	"github.com/agentbot/gateway/core/config"
 	"github.com/agentbot/gateway/core/mpp"
 	"github.com/agentbot/gateway/core/mpp/mpptest"
+	"github.com/agentbot/gateway/core/route"
 	"github.com/agentbot/gateway/core/secrets"
+	"github.com/agentbot/gateway/core/server"
 	"github.com/agentbot/gateway/core/server/servertest"
 	"github.com/agentbot/gateway/gateway"
 	"github.com/agentbot/gateway/sdk/provider"
@@ -35,22 +37,24 @@ func TestBillingListsPayments(t *testing.T) {
 	for _, backend := range servertest.Backends {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
-			se := servertest.New(t, backend, map[string]string{"PAY_TO_ADDRESS": "0x742d35cc6634c0532925a3b844bc9e7595f8fe00",
-				"ADMIN_EMAILS": "ops@example.com"})
 			ctx := context.Background()
-			m, closeM, err := machinePayments(ctx, se.Config, se.Store, se.Log)
-			if err != nil || m == nil {
-				t.Fatalf("machinePayments = %v, %v; want them on", m, err)
-			}
-			t.Cleanup(func() { closeM() })
-			box, _ := secrets.New(se.Config.MasterKey)
-			g := &gateway.Gateway{Store: se.Store, Dispatchers: []gateway.Dispatcher{&priced{}},
-				Payer: &gateway.PaymentStep{Platform: gateway.CreditsPayer{Store: se.Store}, Machine: m}, Secrets: box, Log: se.Log}
-			g.Routes(se.Router, se.Adapter)
-			t.Cleanup(func() { g.Close(context.Background()) })
-			if err := mountBilling(se.Server, g, box, se.Log); err != nil {
-				t.Fatal(err)
-			}
+			var m *gateway.MachinePayments
+			se := servertest.New(t, backend, map[string]string{"PAY_TO_ADDRESS": "0x742d35cc6634c0532925a3b844bc9e7595f8fe00",
+				"ADMIN_EMAILS": "ops@example.com"}, func(srv *server.Server) ([]route.Route, error) {
+				var closeM func() error
+				var err error
+				m, closeM, err = machinePayments(ctx, srv.Config, srv.Store, srv.Log)
+				if err != nil || m == nil {
+					t.Fatalf("machinePayments = %v, %v; want them on", m, err)
+				}
+				t.Cleanup(func() { closeM() })
+				box, _ := secrets.New(srv.Config.MasterKey)
+				g := &gateway.Gateway{Store: srv.Store, Dispatchers: []gateway.Dispatcher{&priced{}},
+					Payer: &gateway.PaymentStep{Platform: gateway.CreditsPayer{Store: srv.Store}, Machine: m}, Secrets: box, Log: srv.Log}
+				t.Cleanup(func() { g.Close(context.Background()) })
+				br, err := billingRoutes(srv, g, box, srv.Log)
+				return append(g.Routes(), br...), err
+			})
 			c := se.Client(t)
 			uid, csrf := c.SignUp("buyer@example.com", "password-b")
 			if err := se.Store.AddCredits(ctx, uid, 10_000_000, "purchase", "cs_test_pack"); err != nil {

@@ -14,10 +14,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/julienschmidt/httprouter"
-
 	"github.com/agentbot/gateway/core/config"
-	"github.com/agentbot/gateway/core/server"
+	"github.com/agentbot/gateway/core/route"
 	"github.com/agentbot/gateway/core/store"
 	"github.com/agentbot/gateway/gateway"
 	"github.com/agentbot/gateway/sdk/provider"
@@ -136,20 +134,10 @@ func registerShipped(ctx context.Context, svc *skills.Service, dir string, log *
 	return nil
 }
 
-// mountSkills registers the marketplace routes. POST /api/skills/:name is
-// publishing when :name is "publish" (httprouter cannot hold both routes),
-// otherwise a call of the skill through the gateway.
-func mountSkills(srv *server.Server, g *gateway.Gateway, svc *skills.Service) {
-	svc.Routes(srv.Router, srv.Adapter)
-	run := g.Direct(skills.IDPrefix)
-	srv.Router.POST("/api/skills/:name", srv.Adapter.Handle(func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-		if ps.ByName("name") == "publish" {
-			return svc.Publish(w, r, ps)
-		}
-		return run(w, r, ps)
-	}))
-	if srv.BodyLimits == nil {
-		srv.BodyLimits = map[string]int64{}
-	}
-	srv.BodyLimits["/api/skills/publish"] = skills.MaxModule + 64<<10
+// skillRoutes are the marketplace's routes and running a skill, which goes
+// through the gateway's payment step.
+func skillRoutes(g *gateway.Gateway, svc *skills.Service) []route.Route {
+	return append(svc.Routes(), route.Route{Method: http.MethodPost, Path: "/api/skills/:name",
+		Handler: g.Direct(skills.IDPrefix), Access: route.Public,
+		Summary: "`{action, …}` runs the skill, answered with its own output; priced skills are paid like gateway calls"})
 }

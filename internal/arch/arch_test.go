@@ -6,7 +6,9 @@ package arch
 
 import (
 	"encoding/json"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -15,7 +17,7 @@ const module = "github.com/agentbot/gateway/"
 
 // forbidden maps a package tree to the trees it must not import.
 var forbidden = map[string][]string{
-	"core/":    {"gateway", "plugins", "skills", "cmd", "examples"},
+	"core/":    {"gateway", "plugins", "skills", "cmd", "examples", "internal"},
 	"sdk/":     {"core", "gateway", "plugins", "skills", "cmd", "migrations", "internal", "examples"},
 	"gateway/": {"plugins", "skills", "cmd", "examples"},
 	"plugins/": {"gateway", "cmd", "examples"},
@@ -52,6 +54,27 @@ func TestImportsFlowOneWay(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// Every route is an entry of the route table: only core/route makes a router,
+// so no handler can be registered beside the table (tests included).
+func TestOnlyTheRouteTableMakesARouter(t *testing.T) {
+	out, err := exec.Command("git", "-C", "../..", "ls-files", "*.go").Output()
+	if err != nil {
+		t.Skipf("git ls-files: %v", err)
+	}
+	for _, file := range strings.Fields(string(out)) {
+		if strings.HasPrefix(file, "core/route/") {
+			continue
+		}
+		src, err := os.ReadFile(filepath.Join("..", "..", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(src), "httprouter"+".New(") {
+			t.Errorf("%s makes its own router; add its routes to the route table (core/route) instead", file)
 		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/agentbot/gateway/core/server/servertest"
-	"github.com/agentbot/gateway/internal/app"
 	"github.com/agentbot/gateway/plugins/plugintest"
 	"github.com/agentbot/gateway/sdk/provider"
 )
@@ -30,13 +27,8 @@ func BenchmarkGatewayEcho(b *testing.B) {
 	specs, _ := json.Marshal([]map[string]any{{"name": "echo", "path": path, "sha256": sum}})
 	file := filepath.Join(b.TempDir(), "plugins.json")
 	os.WriteFile(file, specs, 0o600)
-	se := servertest.New(b, "sqlite", map[string]string{"AGENTBOT_PLUGINS": file,
+	se, m := mountApp(b, map[string]string{"AGENTBOT_PLUGINS": file,
 		"AGENTBOT_RATE_LIMITS": "default=1000000000-M,/api/v1/gateway=1000000000-M", "AGENTBOT_GATEWAY_PRICES": "echo=0"})
-	m, err := app.Mount(context.Background(), se.Server, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer m.Close(context.Background())
 	host := m.Host
 	c := se.Client(b)
 	_, csrf := c.SignUp("bench@example.com", "password-bench")

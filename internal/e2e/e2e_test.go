@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentbot/gateway/core/route"
+	"github.com/agentbot/gateway/core/server"
 	"github.com/agentbot/gateway/core/server/servertest"
 	"github.com/agentbot/gateway/core/store"
 	"github.com/agentbot/gateway/gateway"
@@ -126,8 +128,9 @@ type env struct {
 	up   *upstream
 }
 
-// start builds the plugins and runs the whole gateway against a fake upstream.
-func start(t *testing.T, vars map[string]string) *env {
+// start builds the plugins and runs the whole gateway against a fake upstream;
+// tweaks adjust what was mounted before the server serves.
+func start(t *testing.T, vars map[string]string, tweaks ...func(*app.Mounted)) *env {
 	t.Helper()
 	up := newUpstream(t)
 	aiPath, aiSum := plugintest.Build(t, aiPkg)
@@ -149,15 +152,28 @@ func start(t *testing.T, vars map[string]string) *env {
 	for k, v := range vars {
 		all[k] = v
 	}
-	se := servertest.New(t, "sqlite", all)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	m, err := app.Mount(context.Background(), se.Server, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close(context.Background()) })
-	se.RoutesMounted()
+	se, m := mountApp(t, all, tweaks...)
 	return &env{Env: se, host: m.Host, up: up, gw: m.Gateway}
+}
+
+// mountApp runs the whole application on SQLite with vars, as app.New
+// assembles it, on a test server.
+func mountApp(t testing.TB, vars map[string]string, tweaks ...func(*app.Mounted)) (*servertest.Env, *app.Mounted) {
+	t.Helper()
+	var m *app.Mounted
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	se := servertest.New(t, "sqlite", vars, func(srv *server.Server) ([]route.Route, error) {
+		var err error
+		if m, err = app.Mount(context.Background(), srv, log); err != nil {
+			return nil, err
+		}
+		t.Cleanup(func() { m.Close(context.Background()) })
+		for _, tw := range tweaks {
+			tw(m)
+		}
+		return m.Routes, nil
+	})
+	return se, m
 }
 
 // user signs up a user with an API key and the given plan ("" for none).

@@ -14,6 +14,7 @@ import (
 	"github.com/agentbot/gateway/core/mpp"
 	"github.com/agentbot/gateway/core/server/servertest"
 	"github.com/agentbot/gateway/gateway"
+	"github.com/agentbot/gateway/internal/app"
 )
 
 // The public Anvil/Hardhat test account #1: a throwaway key for the clients.
@@ -27,18 +28,18 @@ const (
 // USDC, local settlement) and a clock the test can move.
 func startPaid(t *testing.T) (*env, *atomic.Int64) {
 	t.Helper()
+	skew := &atomic.Int64{}
 	e := start(t, map[string]string{
 		"PAY_TO_ADDRESS":          payToAddr,
 		"MPP_SECRET_KEY":          strings.Repeat("e2e-secret-", 4),
 		"AGENTBOT_GATEWAY_PRICES": "test-echo=0.05,test-config=0.01",
+	}, func(m *app.Mounted) { // before the server serves: the node clients' requests read the clock
+		step, ok := m.Gateway.Payer.(*gateway.PaymentStep)
+		if !ok || step.Machine == nil {
+			t.Fatalf("gateway payer = %T; want machine payments on", m.Gateway.Payer)
+		}
+		step.Machine.Now = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
 	})
-	step, ok := e.gw.Payer.(*gateway.PaymentStep)
-	if !ok || step.Machine == nil {
-		t.Fatalf("gateway payer = %T; want machine payments on", e.gw.Payer)
-	}
-	skew := &atomic.Int64{}
-	step.Machine.Now = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
-	e.RoutesMounted() // the clock is read by requests from the node clients
 	return e, skew
 }
 

@@ -3,9 +3,7 @@ package e2e
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,8 +13,6 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
-	"github.com/agentbot/gateway/core/server/servertest"
-	"github.com/agentbot/gateway/internal/app"
 	"github.com/agentbot/gateway/sdk/skill/abi"
 )
 
@@ -26,23 +22,14 @@ func skillApp(b *testing.B, isolation string) (url, key string) {
 	b.Helper()
 	plugins := filepath.Join(b.TempDir(), "plugins.json")
 	os.WriteFile(plugins, []byte("[]"), 0o600)
-	se := servertest.New(b, "sqlite", map[string]string{"AGENTBOT_PLUGINS": plugins, "AGENTBOT_SKILL_DIR": b.TempDir(),
+	se, _ := mountApp(b, map[string]string{"AGENTBOT_PLUGINS": plugins, "AGENTBOT_SKILL_DIR": b.TempDir(),
 		"AGENTBOT_SKILL_ISOLATION": isolation, "AGENTBOT_RATE_LIMITS": "default=1000000000-M,/api/v1/gateway=1000000000-M"})
-	m, err := app.Mount(context.Background(), se.Server, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { m.Close(context.Background()) })
-	hs := httptest.NewServer(se.Server.Handler()) // after Mount: the publish route's body limit (see startSkills)
-	b.Cleanup(hs.Close)
-	env := *se
-	env.URL = hs.URL
-	c := env.Client(b)
+	c := se.Client(b)
 	_, csrf := c.SignUp("bench@example.com", "password-bench")
 	key = c.Do("POST", "/api/keys", map[string]any{"name": "b"}, "X-CSRF-Token", csrf).Str("key")
 	c.Header.Set("Authorization", "Bearer "+key)
 	publish(b, c, skillWasm(b, guestDir+"echo"), manifest("echo", "1.0.0", nil)).Expect(b, 201, "")
-	return hs.URL, key
+	return se.URL, key
 }
 
 // BenchmarkSkillCall measures what the platform adds to a skill call, on the

@@ -19,6 +19,7 @@ import (
 
 	"github.com/agentbot/gateway/core/config"
 	"github.com/agentbot/gateway/core/mail"
+	"github.com/agentbot/gateway/core/route"
 	"github.com/agentbot/gateway/core/server"
 	"github.com/agentbot/gateway/core/store/storetest"
 )
@@ -28,20 +29,15 @@ type Env struct {
 	*server.Server
 	URL  string
 	Mail *Outbox
-
-	// gate orders route registration before requests: see RoutesMounted.
-	gate *sync.RWMutex
+	// Root is the handler the test server serves: the whole route table
+	// behind the middleware chain (for in-process requests and fuzzing).
+	Root http.Handler
 }
 
-// RoutesMounted marks the end of registering routes on the running server.
-// Requests from this process are ordered after it by the client itself, but
-// the race detector cannot see through a socket to another process (a node
-// or CLI client): every request passes the gate, which this call closes and
-// opens once, so that those requests happen after the routes were written.
-func (e *Env) RoutesMounted() {
-	e.gate.Lock()
-	e.gate.Unlock() //nolint:staticcheck // an empty critical section is the point
-}
+// Mount adds routes to a test server once its core is assembled, before it
+// serves: the gateway, billing, skills or fakes a test needs. Release what it
+// starts with t.Cleanup.
+type Mount func(*server.Server) ([]route.Route, error)
 
 // Outbox records mail instead of sending it. Sending never blocks.
 type Outbox struct {
@@ -119,7 +115,10 @@ var Backends = []string{"sqlite", "postgres"}
 
 // New starts a server on backend ("sqlite" or "postgres") with env overriding
 // the test defaults (dev mode, bcrypt cost 4, a temporary data dir).
-func New(t testing.TB, backend string, env map[string]string) *Env {
+//
+// The routes that mount returns are served beside the core's, behind the same
+// middleware, as in production.
+func New(t testing.TB, backend string, env map[string]string, mount ...Mount) *Env {
 	t.Helper()
 	vars := map[string]string{
 		"AGENTBOT_DEV":         "true",
@@ -155,23 +154,29 @@ func New(t testing.TB, backend string, env map[string]string) *Env {
 	}
 	out := &Outbox{more: make(chan struct{})}
 	srv.Identity.Mail = out
-	gate := &sync.RWMutex{}
-	h := srv.Handler()
-	hs := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		gate.RLock()
-		gate.RUnlock() //nolint:staticcheck // see RoutesMounted
-		h.ServeHTTP(w, r)
-	}))
+	// Cleanups run last first: the listener stops, then what mount started
+	// (with the store still open), then the core.
+	t.Cleanup(func() { srv.Close(context.Background()) })
+	var extra []route.Route
+	for _, m := range mount {
+		rs, err := m(srv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		extra = append(extra, rs...)
+	}
+	h, err := srv.Handler(extra...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewUnstartedServer(h)
 	// The production server's timeouts, as configured.
 	prod := server.HTTPServer(cfg, hs.Config.Handler, log)
 	hs.Config.ReadHeaderTimeout, hs.Config.ReadTimeout = prod.ReadHeaderTimeout, prod.ReadTimeout
 	hs.Config.WriteTimeout, hs.Config.IdleTimeout = prod.WriteTimeout, prod.IdleTimeout
 	hs.Start()
-	t.Cleanup(func() {
-		hs.Close()
-		srv.Close(context.Background())
-	})
-	return &Env{Server: srv, URL: hs.URL, Mail: out, gate: gate}
+	t.Cleanup(hs.Close)
+	return &Env{Server: srv, URL: hs.URL, Mail: out, Root: h}
 }
 
 // Client is an HTTP client with a cookie jar and default headers.

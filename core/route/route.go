@@ -1,0 +1,260 @@
+// Package route owns the route table: every endpoint is one Route entry that
+// says, next to its handler, who may call it, which rate-limit rule counts it,
+// how large a body it takes, whether it streams, and what it does. Build turns
+// the table into the one router; nothing else registers handlers or matches
+// paths. The README's endpoint list is rendered from the table (Markdown).
+package route
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/julienschmidt/httprouter"
+
+	"github.com/agentbot/gateway/core/api"
+	"github.com/agentbot/gateway/core/auth"
+	"github.com/agentbot/gateway/core/ratelimit"
+)
+
+// Access says who may call a route. It is checked before the handler runs.
+type Access uint8
+
+const (
+	// Public routes take any caller; a handler may still look at a credential
+	// that came along (the gateway's machine payments, sign-in, webhooks that
+	// check their own signature).
+	Public Access = iota
+	// User routes need an authenticated caller (401 otherwise); a cookie
+	// session changing state also needs its CSRF token (403).
+	User
+	// Admin routes need an admin (403 ADMIN_REQUIRED otherwise).
+	Admin
+)
+
+func (a Access) String() string {
+	switch a {
+	case Public:
+		return "public"
+	case User:
+		return "user"
+	case Admin:
+		return "admin"
+	}
+	return fmt.Sprintf("Access(%d)", uint8(a))
+}
+
+// Route is one endpoint.
+type Route struct {
+	Method string
+	Path   string // httprouter syntax: /api/keys/:id
+	// Handler answers; its errors are rendered by the api.Adapter.
+	Handler api.HandlerFunc
+	Access  Access
+	// Limit names the rate-limit rule that counts the route's requests; empty
+	// means the rule whose prefix matches Path (decided once, at Build), else
+	// the default rule.
+	Limit string
+	// MaxBody is the largest request body in bytes; 0 means api.MaxBody.
+	MaxBody int64
+	// Streams marks routes that may answer text/event-stream.
+	Streams bool
+	// Summary is one line for people (the README's endpoint list).
+	Summary string
+	// Within names the parameter route that serves this static path when
+	// httprouter cannot hold both (POST /api/skills/publish within POST
+	// /api/skills/:name): that route hands requests whose parameter equals
+	// this path's last segment to this entry, with this entry's policy.
+	Within string
+}
+
+// Deps are what Build needs to enforce each route's policy.
+type Deps struct {
+	Adapter api.Adapter
+	Limiter *ratelimit.Limiter
+	// UserID and ClientIP key the rate-limit counters.
+	UserID   func(*http.Request) string
+	ClientIP func(*http.Request) string
+}
+
+// Build returns the router serving routes, each behind its body limit, its
+// rate-limit rule and its access check, in that order (so that a refused
+// request costs no more than counting it). Unknown paths answer 404 JSON and
+// are counted by the default rule. A duplicate or conflicting route is an
+// error, never a panic.
+func Build(routes []Route, d Deps) (http.Handler, error) {
+	r := httprouter.New()
+	r.HandleOPTIONS = true
+	r.PanicHandler = nil // api.Recover handles panics with the request id
+	var errs []error
+	handlers := make([]http.Handler, len(routes))
+	for i, rt := range routes {
+		h, err := wrap(rt, d)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		handlers[i] = h
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	// httprouter cannot hold /a/b beside /a/:x for one method: a static route
+	// declared Within the parameter route is served by it.
+	shadowed := map[int]bool{}
+	for i, rt := range routes {
+		prefix, param, ok := lastParam(rt.Path)
+		if !ok {
+			continue
+		}
+		statics := map[string]http.Handler{}
+		for j, st := range routes {
+			if st.Within != rt.Path || st.Method != rt.Method {
+				continue
+			}
+			rest, found := strings.CutPrefix(st.Path, prefix)
+			if !found || rest == "" || strings.ContainsAny(rest, "/:*") {
+				errs = append(errs, fmt.Errorf("route %s %s: not a static sibling of %s", st.Method, st.Path, rt.Path))
+				continue
+			}
+			statics[rest] = handlers[j]
+			shadowed[j] = true
+		}
+		if len(statics) > 0 {
+			h := handlers[i]
+			handlers[i] = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+				if sh, ok := statics[httprouter.ParamsFromContext(req.Context()).ByName(param)]; ok {
+					sh.ServeHTTP(w, req)
+					return
+				}
+				h.ServeHTTP(w, req)
+			})
+		}
+	}
+	for i, rt := range routes {
+		if rt.Within != "" && !shadowed[i] {
+			errs = append(errs, fmt.Errorf("route %s %s: no route %s %s to be served within", rt.Method, rt.Path, rt.Method, rt.Within))
+		}
+	}
+	for i, rt := range routes {
+		if shadowed[i] {
+			continue
+		}
+		if err := register(r, rt, handlers[i]); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	def := d.Limiter.Rule(ratelimit.DefaultName)
+	r.NotFound = d.Limiter.Wrap(def, d.UserID, d.ClientIP)(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		api.WriteError(w, api.RequestID(req.Context()), api.Errorf(404, "NOT_FOUND", "No route for %s %s", req.Method, req.URL.Path))
+	}))
+	r.MethodNotAllowed = d.Limiter.Wrap(def, d.UserID, d.ClientIP)(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		api.WriteError(w, api.RequestID(req.Context()), api.Errorf(405, "METHOD_NOT_ALLOWED", "Method %s not allowed on %s", req.Method, req.URL.Path))
+	}))
+	return r, nil
+}
+
+// lastParam splits "/a/b/:x" into "/a/b/" and "x" when the last segment, and
+// only it, is a parameter.
+func lastParam(path string) (prefix, param string, ok bool) {
+	i := strings.LastIndex(path, "/:")
+	if i < 0 || strings.ContainsAny(path[:i], ":*") || strings.Contains(path[i+1:], "/") {
+		return "", "", false
+	}
+	return path[:i+1], path[i+2:], true
+}
+
+// wrap puts rt's handler behind its body limit, rate-limit rule and access
+// check.
+func wrap(rt Route, d Deps) (http.Handler, error) {
+	if rt.Handler == nil || rt.Method == "" || !strings.HasPrefix(rt.Path, "/") {
+		return nil, fmt.Errorf("route %s %s: needs a method, a path and a handler", rt.Method, rt.Path)
+	}
+	rule := d.Limiter.Match(rt.Path)
+	if rt.Limit != "" {
+		var ok bool
+		if rule, ok = d.Limiter.Named(rt.Limit); !ok {
+			return nil, fmt.Errorf("route %s %s: no rate-limit rule %q", rt.Method, rt.Path, rt.Limit)
+		}
+	}
+	h := access(rt.Access, rt.Handler)
+	var handle http.Handler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if err := h(w, req, httprouter.ParamsFromContext(req.Context())); err != nil {
+			d.Adapter.Render(w, req, err)
+		}
+	})
+	handle = d.Limiter.Wrap(rule, d.UserID, d.ClientIP)(handle)
+	return api.LimitBodyTo(rt.MaxBody)(handle), nil
+}
+
+// register adds a route, turning httprouter's panic on a conflict into an
+// error.
+func register(r *httprouter.Router, rt Route, h http.Handler) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("route %s %s (%s) conflicts with another route: %v", rt.Method, rt.Path, rt.Summary, p)
+		}
+	}()
+	r.Handler(rt.Method, rt.Path, h)
+	return nil
+}
+
+// access checks the caller before h runs.
+func access(a Access, h api.HandlerFunc) api.HandlerFunc {
+	switch a {
+	case User:
+		return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+			if _, err := auth.Require(r); err != nil {
+				return err
+			}
+			return h(w, r, ps)
+		}
+	case Admin:
+		return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+			if _, err := auth.RequireAdmin(r); err != nil {
+				return err
+			}
+			return h(w, r, ps)
+		}
+	}
+	return h
+}
+
+// Markdown renders routes as the README's endpoint table, in order, one row
+// per path with its methods.
+func Markdown(routes []Route) string {
+	var b strings.Builder
+	b.WriteString("| Endpoint | Method | Who | What |\n|---|---|---|---|\n")
+	for _, rt := range routes {
+		who := rt.Access.String()
+		var notes []string
+		if rt.MaxBody > api.MaxBody {
+			notes = append(notes, fmt.Sprintf("body ≤ %d MiB", rt.MaxBody>>20))
+		}
+		if rt.Streams {
+			notes = append(notes, "streams")
+		}
+		what := rt.Summary
+		if len(notes) > 0 {
+			what += " (" + strings.Join(notes, ", ") + ")"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", rt.Path, rt.Method, who, strings.ReplaceAll(what, "|", `\|`))
+	}
+	return b.String()
+}
+
+// Sorted returns routes ordered by path, then method, for a stable listing.
+func Sorted(routes []Route) []Route {
+	out := slices.Clone(routes)
+	slices.SortStableFunc(out, func(a, b Route) int {
+		if c := strings.Compare(a.Path, b.Path); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Method, b.Method)
+	})
+	return out
+}
