@@ -2,6 +2,13 @@
 GO      ?= go
 BIN     := bin
 PKGS    := ./...
+# Every Go module here: the gateway (.), the SDK kits in sdk/ and the examples,
+# each with its own go.mod (RATIONALE.md, "The SDK is its own modules").
+# `go test ./...` stops at a nested go.mod, so vet, test and bench run in each.
+MODULES := $(sort $(patsubst %/go.mod,%,$(shell find . -name go.mod -not -path './bin/*' \
+             -not -path '*/node_modules/*' -not -path '*/testdata/*')))
+# $(call each,CMD) runs CMD in every module, stopping at the first failure.
+each = @for m in $(MODULES); do echo "[$$m] $(1)"; (cd $$m && $(1)) || exit 1; done
 
 .PHONY: all build run test test-short fuzz endpoints bench lint fmt vet check clean proto stripe-mock
 
@@ -35,10 +42,10 @@ run: build
 # database and rate-limit tests; they are skipped without them, unless CI=true.
 # The billing tests run against stripe-mock, installed here when missing.
 test: build stripe-mock
-	$(GO) vet $(PKGS)
+	$(call each,$(GO) vet $(PKGS))
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
-	$(GO) test -race -count=1 $(PKGS)
+	$(call each,$(GO) test -race -count=1 $(PKGS))
 	GO=$(GO) ./tools/fuzz.sh $(FUZZ_SHORT)
 
 # Every fuzz target in turn, FUZZTIME each (tools/fuzz.sh; FUZZ_ONLY=core/mpp
@@ -61,17 +68,19 @@ stripe-mock:
 	  { echo "$(GO) install $(STRIPE_MOCK)"; $(GO) install $(STRIPE_MOCK); }
 
 test-short:
-	$(GO) test -count=1 $(PKGS)
+	$(call each,$(GO) test -count=1 $(PKGS))
 
 # Side-by-side comparisons, printed as ratios against a baseline measured in the same run.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count=1 $(PKGS) | tee $(BIN)/bench.txt | $(GO) run ./tools/benchratio
+	@mkdir -p $(BIN)
+	@for m in $(MODULES); do (cd $$m && $(GO) test -run '^$$' -bench . -benchmem -count=1 $(PKGS)); done \
+	  | tee $(BIN)/bench.txt | $(GO) run ./tools/benchratio
 
 lint: vet
 	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 
 vet:
-	$(GO) vet $(PKGS)
+	$(call each,$(GO) vet $(PKGS))
 
 fmt:
 	gofmt -w .

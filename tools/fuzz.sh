@@ -17,6 +17,14 @@ only=${2:-}
 go=${GO:-go}
 failed=()
 n=0
+# module DIR: the directory of the go.mod that DIR's package belongs to. The
+# SDK kits and examples are modules of their own, and `go test` reaches a
+# package only from inside its module.
+module() {
+  local d=$1
+  until [[ -f $d/go.mod || $d == . ]]; do d=$(dirname "$d"); done
+  echo "$d"
+}
 start=$SECONDS
 for file in $(git ls-files '*_test.go' 2>/dev/null || find . -name '*_test.go' -not -path './bin/*'); do
   dir=$(dirname "$file")
@@ -26,8 +34,14 @@ for file in $(git ls-files '*_test.go' 2>/dev/null || find . -name '*_test.go' -
     echo "fuzz: ./$dir $name ($fuzztime)"
     log="${TMPDIR:-/tmp}/fuzz-$name.log"
     before=$(ls "$dir/testdata/fuzz/$name" 2>/dev/null | wc -l)
-    if ! "$go" test -run '^$' -fuzz "^$name\$" -fuzztime="$fuzztime" -fuzzminimizetime="${FUZZMINIMIZE:-5s}" \
-      -parallel="${FUZZPARALLEL:-1}" "./$dir" > "$log" 2>&1; then
+    mod=$(module "$dir")
+    case $mod in
+      .) pkg=./$dir ;;
+      "$dir") pkg=. ;;
+      *) pkg=./${dir#"$mod"/} ;;
+    esac
+    if ! "$go" -C "$mod" test -run '^$' -fuzz "^$name\$" -fuzztime="$fuzztime" -fuzzminimizetime="${FUZZMINIMIZE:-5s}" \
+      -parallel="${FUZZPARALLEL:-1}" "$pkg" > "$log" 2>&1; then
       after=$(ls "$dir/testdata/fuzz/$name" 2>/dev/null | wc -l)
       # Go 1.26 can fail a run whose -fuzztime ran out while a worker was busy
       # with a bare "context deadline exceeded" and no input (golang/go#75804,

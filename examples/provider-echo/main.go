@@ -2,10 +2,13 @@
 // serves one gateway id, "echo", which answers with its input, and a streaming
 // variant, "echo-stream", which sends the input's words one chunk at a time.
 //
-// Build it, compute its SHA-256, and declare it in the gateway's plugin file:
+// It is a Go module of its own that requires only the provider kit
+// (github.com/agentbot/gateway/sdk/provider), as a third-party plugin would.
+// Build it in this directory, compute its SHA-256, and declare it in the
+// gateway's plugin file:
 //
-//	go build -o bin/plugins/provider-echo ./examples/provider-echo
-//	sha256sum bin/plugins/provider-echo
+//	go build -o provider-echo .
+//	sha256sum provider-echo
 //
 // See the README section "Write a provider".
 package main

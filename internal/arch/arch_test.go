@@ -1,7 +1,12 @@
-// Package arch holds the test that keeps imports flowing one way (STYLE.md §1):
-// cmd wires everything; gateway may use core and sdk; plugins and skills use sdk
-// (and, for their host side, core); core never imports gateway, plugins or
-// skills; sdk imports nothing of ours outside sdk.
+// Package arch holds the tests that keep the repository's structure honest.
+//
+// Imports flow one way (STYLE.md §1): cmd wires everything; gateway may use
+// core and sdk; plugins and skills use sdk (and, for their host side, core);
+// core never imports gateway, plugins or skills. The SDK kits and the
+// examples are Go modules of their own (RATIONALE.md, "The SDK is its own
+// modules"): each kit imports nothing of ours outside itself, an example
+// nothing but the SDK, and their module graphs hold none of the gateway's
+// dependencies (modules_test.go).
 package arch
 
 import (
@@ -17,41 +22,55 @@ const module = "github.com/agentbot/gateway/"
 
 // forbidden maps a package tree to the trees it must not import.
 var forbidden = map[string][]string{
-	"core/":    {"gateway", "plugins", "skills", "cmd", "examples", "internal"},
-	"sdk/":     {"core", "gateway", "plugins", "skills", "cmd", "migrations", "internal", "examples"},
-	"gateway/": {"plugins", "skills", "cmd", "examples"},
-	"plugins/": {"gateway", "cmd", "examples"},
-	"skills/":  {"gateway", "plugins", "cmd", "examples"},
+	"core/":         {"gateway", "plugins", "skills", "cmd", "examples", "internal"},
+	"sdk/provider/": {"core", "gateway", "plugins", "skills", "cmd", "migrations", "internal", "examples", "sdk/skill"},
+	"sdk/skill/":    {"core", "gateway", "plugins", "skills", "cmd", "migrations", "internal", "examples", "sdk/provider"},
+	"examples/":     {"core", "gateway", "plugins", "skills", "cmd", "migrations", "internal"},
+	"gateway/":      {"plugins", "skills", "cmd", "examples"},
+	"plugins/":      {"gateway", "cmd", "examples"},
+	"skills/":       {"gateway", "plugins", "cmd", "examples"},
 }
 
+// TestImportsFlowOneWay lists the packages of every module of the repository
+// from within that module, where a nested module's imports resolve as they do
+// for its users.
 func TestImportsFlowOneWay(t *testing.T) {
-	out, err := exec.Command("go", "list", "-json=ImportPath,Imports,TestImports,XTestImports", module+"...").Output()
-	if err != nil {
-		t.Fatalf("go list: %v", err)
+	seen := 0
+	for _, dir := range modules(t) {
+		out := goCmd(t, dir, nil, "list", "-json=ImportPath,Imports,TestImports,XTestImports", "./...")
+		dec := json.NewDecoder(strings.NewReader(out))
+		for dec.More() {
+			var p struct {
+				ImportPath                         string
+				Imports, TestImports, XTestImports []string
+			}
+			if err := dec.Decode(&p); err != nil {
+				t.Fatal(err)
+			}
+			seen++
+			checkImports(t, p.ImportPath, append(p.Imports, append(p.TestImports, p.XTestImports...)...))
+		}
 	}
-	dec := json.NewDecoder(strings.NewReader(string(out)))
-	for dec.More() {
-		var p struct {
-			ImportPath                         string
-			Imports, TestImports, XTestImports []string
+	if seen < 50 {
+		t.Fatalf("listed %d packages; the repository has more than 50", seen)
+	}
+}
+
+func checkImports(t *testing.T, pkg string, imports []string) {
+	t.Helper()
+	rel := strings.TrimPrefix(pkg, module)
+	for tree, bad := range forbidden {
+		if !strings.HasPrefix(rel+"/", tree) {
+			continue
 		}
-		if err := dec.Decode(&p); err != nil {
-			t.Fatal(err)
-		}
-		rel := strings.TrimPrefix(p.ImportPath, module)
-		for tree, bad := range forbidden {
-			if !strings.HasPrefix(rel+"/", tree) {
+		for _, imp := range imports {
+			if !strings.HasPrefix(imp, module) {
 				continue
 			}
-			for _, imp := range append(p.Imports, append(p.TestImports, p.XTestImports...)...) {
-				if !strings.HasPrefix(imp, module) {
-					continue
-				}
-				irel := strings.TrimPrefix(imp, module)
-				for _, b := range bad {
-					if irel == b || strings.HasPrefix(irel, b+"/") {
-						t.Errorf("%s imports %s: %s must not depend on %s", rel, irel, tree, b)
-					}
+			irel := strings.TrimPrefix(imp, module)
+			for _, b := range bad {
+				if irel == b || strings.HasPrefix(irel, b+"/") {
+					t.Errorf("%s imports %s: %s must not depend on %s", rel, irel, tree, b)
 				}
 			}
 		}

@@ -23,7 +23,7 @@ import (
 // payment step, dispatch, usage record). Reported per call: mean (ns/op), p50
 // and p99 in microseconds.
 func BenchmarkGatewayEcho(b *testing.B) {
-	path, sum := plugintest.Build(b, "github.com/agentbot/gateway/examples/provider-echo")
+	path, sum := plugintest.BuildModule(b, filepath.Join(moduleRoot, "examples/provider-echo"))
 	specs, _ := json.Marshal([]map[string]any{{"name": "echo", "path": path, "sha256": sum}})
 	file := filepath.Join(b.TempDir(), "plugins.json")
 	os.WriteFile(file, specs, 0o600)

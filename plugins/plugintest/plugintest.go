@@ -18,14 +18,33 @@ var (
 	dir   string
 )
 
-// Build compiles the main package pkg (an import path) and returns the binary's
-// path and hex SHA-256. Binaries live in a temporary directory shared by the
-// whole test binary.
+// Build compiles the main package pkg (an import path of this module) and
+// returns the binary's path and hex SHA-256. Binaries live in a temporary
+// directory shared by the whole test binary.
 func Build(t testing.TB, pkg string) (path, sum string) {
+	t.Helper()
+	return build(t, pkg, "", pkg)
+}
+
+// BuildModule is Build for a plugin that is a Go module of its own (as
+// examples/provider-echo is): it compiles the main package at the root of the
+// module in directory modDir, with that module's own requirements.
+func BuildModule(t testing.TB, modDir string) (path, sum string) {
+	t.Helper()
+	abs, err := filepath.Abs(modDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return build(t, abs, abs, ".")
+}
+
+// build runs `go build pkg` in directory wd (the current one if empty), once
+// per key.
+func build(t testing.TB, key, wd, pkg string) (path, sum string) {
 	t.Helper()
 	mu.Lock()
 	defer mu.Unlock()
-	if p, ok := built[pkg]; ok {
+	if p, ok := built[key]; ok {
 		return p, Sum(t, p)
 	}
 	if dir == "" {
@@ -35,13 +54,14 @@ func Build(t testing.TB, pkg string) (path, sum string) {
 		}
 		dir = d
 	}
-	out := filepath.Join(dir, filepath.Base(pkg))
+	out := filepath.Join(dir, filepath.Base(key))
 	cmd := exec.Command("go", "build", "-o", out, pkg)
+	cmd.Dir = wd
 	cmd.Stderr = os.Stderr
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("go build %s: %v", pkg, err)
+		t.Fatalf("go build %s: %v", key, err)
 	}
-	built[pkg] = out
+	built[key] = out
 	return out, Sum(t, out)
 }
 

@@ -10,7 +10,7 @@ import (
 )
 
 // The costs a runtime plans with, on the echo and verbs Go guests. Run with
-// go test -run '^$' -bench . ./sdk/skill/abi/
+// go test -run '^$' -bench . ./abi/    (in sdk/skill, the skill kit's module)
 
 const benchInput = `{"action":"json","numbers":[1,2,3,4,5,6,7,8,9],"label":"seventy bytes of input json"}`
 
