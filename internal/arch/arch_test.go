@@ -1,6 +1,6 @@
 // Package arch holds the tests that keep the repository's structure honest.
 //
-// Imports flow one way (STYLE.md §1): cmd wires everything; gateway may use
+// Imports flow one way: cmd wires everything; gateway may use
 // core and sdk; plugins and skills use sdk (and, for their host side, core);
 // core never imports gateway, plugins or skills. The SDK kits and the
 // examples are Go modules of their own (RATIONALE.md, "The SDK is its own
