@@ -86,6 +86,13 @@ func (g *Gateway) Close(ctx context.Context) error {
 	return g.usage.close(ctx)
 }
 
+// Flush writes the usage records queued so far and returns once they are
+// stored: for tests and operators' tools that read usage right after a call.
+func (g *Gateway) Flush(ctx context.Context) error {
+	g.init()
+	return g.usage.sync(ctx)
+}
+
 // ForgetCaller drops a caller's cached account after a change on this node
 // (a plan change, a BYOK key set or removed).
 func (g *Gateway) ForgetCaller(userID string) { g.callers.forget(userID) }

@@ -358,6 +358,11 @@ func (e *tenv) waitUsage(t *testing.T, uid string, n int) []store.UsageEvent {
 	t.Helper()
 	deadline := time.Now().Add(wait)
 	for {
+		// A call's record is queued when its response ends, which the
+		// client may see first: flush, read, and ask again until it is there.
+		if err := e.g.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
 		events, err := e.Store.Usage(context.Background(), uid, time.Time{})
 		if err != nil {
 			t.Fatal(err)
@@ -365,7 +370,7 @@ func (e *tenv) waitUsage(t *testing.T, uid string, n int) []store.UsageEvent {
 		if len(events) >= n || time.Now().After(deadline) {
 			return events
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(2 * time.Millisecond) // the poll's pace, not a synchronisation
 	}
 }
 

@@ -17,6 +17,7 @@ type usageWriter struct {
 	store *store.Store
 	log   *slog.Logger
 	ch    chan store.UsageEvent
+	flush chan chan struct{} // a request to write what is queued now
 	done  chan struct{}
 	once  sync.Once
 	// mu guards closed against a record racing close (a request that outlives
@@ -32,7 +33,8 @@ const (
 )
 
 func newUsageWriter(s *store.Store, log *slog.Logger) *usageWriter {
-	w := &usageWriter{store: s, log: log, ch: make(chan store.UsageEvent, usageQueue), done: make(chan struct{})}
+	w := &usageWriter{store: s, log: log, ch: make(chan store.UsageEvent, usageQueue),
+		flush: make(chan chan struct{}), done: make(chan struct{})}
 	go w.run()
 	return w
 }
@@ -84,7 +86,42 @@ func (w *usageWriter) run() {
 			}
 		case <-tick.C:
 			flush()
+		case ack := <-w.flush:
+			// Everything queued before the request is written with it.
+			for drained := false; !drained; {
+				select {
+				case e, ok := <-w.ch:
+					if !ok {
+						drained = true
+						break
+					}
+					batch = append(batch, e)
+				default:
+					drained = true
+				}
+			}
+			flush()
+			close(ack)
 		}
+	}
+}
+
+// sync writes every event queued so far and returns when they are stored (or
+// ctx ends, or the writer has closed, which writes them too).
+func (w *usageWriter) sync(ctx context.Context) error {
+	ack := make(chan struct{})
+	select {
+	case w.flush <- ack:
+	case <-w.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-ack:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
