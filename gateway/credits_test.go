@@ -9,6 +9,7 @@ import (
 
 	"github.com/agentbot/gateway/core/server/servertest"
 	"github.com/agentbot/gateway/gateway"
+	"github.com/agentbot/gateway/payments"
 	"github.com/agentbot/gateway/sdk/provider"
 )
 
@@ -24,7 +25,7 @@ func TestCreditsCoverExactlyWhatTheyCan(t *testing.T) {
 			d.targets["broken"] = gateway.Target{ID: "broken"}
 			d.set("priced", behavior{output: json.RawMessage(`{"ok":true}`)})
 			d.set("broken", behavior{perr: provider.Errorf(502, "UPSTREAM_ERROR", "down")})
-			g := &gateway.Gateway{Store: se.Store, Dispatchers: []gateway.Dispatcher{d}, Payer: gateway.CreditsPayer{Store: se.Store},
+			g := &gateway.Gateway{Store: se.Store, Dispatchers: []gateway.Dispatcher{d}, Payer: payments.Credits{Store: se.Store},
 				Prices: map[string]int64{"priced": 10_000, "broken": 10_000}, Log: se.Log}
 			g.Routes(se.Router, se.Adapter)
 			t.Cleanup(func() { g.Close(context.Background()) })

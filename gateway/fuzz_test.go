@@ -14,6 +14,7 @@ import (
 	"github.com/agentbot/gateway/core/mpp/mpptest"
 	"github.com/agentbot/gateway/core/server/servertest"
 	"github.com/agentbot/gateway/gateway"
+	"github.com/agentbot/gateway/payments"
 )
 
 // Fuzz targets for the gateway's request envelopes, driven through the whole
@@ -35,13 +36,13 @@ func newFuzzEnv(f *testing.F) *fuzzEnv {
 	d := newFakeDispatcher()
 	d.targets["priced"] = gateway.Target{ID: "priced"}
 	d.set("priced", behavior{output: json.RawMessage(`{"ok":"priced"}`)})
-	m := &gateway.MachinePayments{Issuer: mpp.Issuer{Secret: []byte(strings.Repeat("k", 32)), Realm: "gateway.test"},
+	m := &payments.Machine{Issuer: mpp.Issuer{Secret: []byte(strings.Repeat("k", 32)), Realm: "gateway.test"},
 		PayTo: payTo, Domain: domain, Decimals: 6, PublicURL: "http://gateway.test",
-		Claims: gateway.StoreClaims{Store: se.Store}, Settler: gateway.LocalSettler{}, Store: se.Store, Log: se.Log}
+		Claims: payments.StoreClaims{Store: se.Store}, Settler: payments.LocalSettler{}, Store: se.Store, Log: se.Log}
 	prices := gateway.DefaultPrices()
 	prices["free-thing"], prices["priced"] = 0, 50_000
 	g := &gateway.Gateway{Store: se.Store, Dispatchers: []gateway.Dispatcher{d},
-		Payer:  &gateway.PaymentStep{Platform: gateway.CreditsPayer{Store: se.Store}, Machine: m},
+		Payer:  &payments.Step{Platform: payments.Credits{Store: se.Store}, Machine: m},
 		Prices: prices, KeepAlive: time.Hour, Log: se.Log}
 	g.Routes(se.Router, se.Adapter)
 	g.OpenAIRoutes(se.Router, &fakeForwarder{}, "ai")

@@ -19,6 +19,7 @@ import (
 	"github.com/agentbot/gateway/core/server/servertest"
 	"github.com/agentbot/gateway/core/store"
 	"github.com/agentbot/gateway/gateway"
+	"github.com/agentbot/gateway/payments"
 	"github.com/agentbot/gateway/sdk/provider"
 )
 
@@ -265,7 +266,7 @@ func newEnvVars(t *testing.T, vars map[string]string, opts ...func(*gateway.Gate
 	f := &fakeForwarder{}
 	prices := gateway.DefaultPrices()
 	prices["free-thing"] = 0
-	g := &gateway.Gateway{Store: se.Store, Dispatchers: []gateway.Dispatcher{d}, Payer: gateway.SubscriptionPayer{},
+	g := &gateway.Gateway{Store: se.Store, Dispatchers: []gateway.Dispatcher{d}, Payer: payments.Subscription{},
 		Prices: prices, KeepAlive: 30 * time.Millisecond, Log: se.Log}
 	for _, o := range opts {
 		o(g)

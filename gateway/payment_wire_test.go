@@ -23,6 +23,7 @@ import (
 	"github.com/agentbot/gateway/core/mpp/mpptest"
 	"github.com/agentbot/gateway/core/server/servertest"
 	"github.com/agentbot/gateway/gateway"
+	"github.com/agentbot/gateway/payments"
 )
 
 var updateWire = flag.Bool("update-wire", false, "rewrite testdata/payment_wire.golden")
@@ -54,14 +55,14 @@ type wireSettler struct {
 
 func (s *wireSettler) set(fail bool) { s.mu.Lock(); s.fail = fail; s.mu.Unlock() }
 
-func (s *wireSettler) Settle(ctx context.Context, st *gateway.Settlement) (string, error) {
+func (s *wireSettler) Settle(ctx context.Context, st *payments.Settlement) (string, error) {
 	s.mu.Lock()
 	fail := s.fail
 	s.mu.Unlock()
 	if fail {
 		return "", errors.New("chain unreachable")
 	}
-	return gateway.LocalSettler{}.Settle(ctx, st)
+	return payments.LocalSettler{}.Settle(ctx, st)
 }
 
 // wireDump writes responses in a form that is the same from run to run:
@@ -321,19 +322,19 @@ func TestPaymentWire(t *testing.T) {
 	}
 }
 
-func newWireMachine(se *servertest.Env, s gateway.Settler, now func() time.Time) *gateway.MachinePayments {
-	return &gateway.MachinePayments{Issuer: mpp.Issuer{Secret: []byte(strings.Repeat("w", 32)), Realm: "wire.test"},
+func newWireMachine(se *servertest.Env, s payments.Settler, now func() time.Time) *payments.Machine {
+	return &payments.Machine{Issuer: mpp.Issuer{Secret: []byte(strings.Repeat("w", 32)), Realm: "wire.test"},
 		PayTo: payTo, Domain: domain, Decimals: 6, PublicURL: "http://wire.test",
-		Claims: gateway.StoreClaims{Store: se.Store}, Settler: s, Store: se.Store, Log: se.Log, Now: now}
+		Claims: payments.StoreClaims{Store: se.Store}, Settler: s, Store: se.Store, Log: se.Log, Now: now}
 }
 
-func newWireStep(se *servertest.Env, m *gateway.MachinePayments) gateway.Payer {
-	return &gateway.PaymentStep{Platform: gateway.CreditsPayer{Store: se.Store}, Machine: m}
+func newWireStep(se *servertest.Env, m *payments.Machine) payments.Payer {
+	return &payments.Step{Platform: payments.Credits{Store: se.Store}, Machine: m}
 }
 
-func newWirePlatform(se *servertest.Env, kind string) gateway.Payer {
+func newWirePlatform(se *servertest.Env, kind string) payments.Payer {
 	if kind == "credits" {
-		return &gateway.PaymentStep{Platform: gateway.CreditsPayer{Store: se.Store}}
+		return &payments.Step{Platform: payments.Credits{Store: se.Store}}
 	}
-	return gateway.SubscriptionPayer{}
+	return payments.Subscription{}
 }

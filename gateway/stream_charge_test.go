@@ -12,6 +12,7 @@ import (
 	"github.com/agentbot/gateway/core/server/servertest"
 	"github.com/agentbot/gateway/core/store"
 	"github.com/agentbot/gateway/gateway"
+	"github.com/agentbot/gateway/payments"
 	"github.com/agentbot/gateway/sdk/provider"
 )
 
@@ -34,7 +35,7 @@ func testCreditStreamCharge(t *testing.T, backend string) {
 		"AGENTBOT_RATE_LIMITS": "default=100000-M,/api/v1/gateway=100000-M,/api/register=100000-M"})
 	d := newFakeDispatcher()
 	f := &fakeForwarder{}
-	g := &gateway.Gateway{Store: se.Store, Dispatchers: []gateway.Dispatcher{d}, Payer: gateway.CreditsPayer{Store: se.Store},
+	g := &gateway.Gateway{Store: se.Store, Dispatchers: []gateway.Dispatcher{d}, Payer: payments.Credits{Store: se.Store},
 		Prices: map[string]int64{"generate-text": price}, KeepAlive: 20 * time.Millisecond, Log: se.Log}
 	g.Routes(se.Router, se.Adapter)
 	g.OpenAIRoutes(se.Router, f, "ai")
@@ -224,7 +225,7 @@ func TestMachineStreamSettlementFailure(t *testing.T) {
 	if err := json.Unmarshal(s.Body, &body); err != nil || !strings.HasSuffix(fmt.Sprint(body["type"]), "verification-failed") {
 		t.Errorf("body = %s; want the verification-failed problem", s.Body)
 	}
-	e.m.Settler = gateway.LocalSettler{}
+	e.m.Settler = payments.LocalSettler{}
 	if resp := e.se.Client(t).Do("POST", "/api/v1/gateway", map[string]any{"stream": true}, "X-Plugin-Id", "streamer",
 		"Authorization", cred); resp.Status != 200 || resp.Header.Get("Payment-Receipt") == "" {
 		t.Errorf("retry after the failed settlement = %d %s; want 200 with a receipt", resp.Status, resp.Body)

@@ -20,10 +20,6 @@ import (
 
 const whsec = "whsec_test_billing"
 
-// byokContext stands in for the gateway's (core cannot import it); the
-// wiring test in internal/app uses the real one.
-func byokContext(userID, provider string) string { return "byok|" + userID + "|" + provider }
-
 // stripeCall is one request billing made to Stripe.
 type stripeCall struct {
 	Method, Path string
@@ -119,7 +115,7 @@ func newEnv(t testing.TB, backend, mockURL string, vars map[string]string) *env 
 		t.Fatal(err)
 	}
 	e.Box = box
-	svc, err := billing.New(e.Config, e.Store, box, billing.Hooks{BYOKContext: byokContext,
+	svc, err := billing.New(e.Config, e.Store, box, billing.Hooks{
 		ForgetCaller: func(id string) { e.forgotten.Store(id, true) }}, e.Log)
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"github.com/agentbot/gateway/core/secrets"
 	"github.com/agentbot/gateway/core/server/servertest"
 	"github.com/agentbot/gateway/gateway"
+	"github.com/agentbot/gateway/payments"
 	"github.com/agentbot/gateway/sdk/provider"
 )
 
@@ -57,7 +58,7 @@ func TestBillingWiredToGateway(t *testing.T) {
 			}
 			pr := &probe{}
 			g := &gateway.Gateway{Store: se.Store, Dispatchers: []gateway.Dispatcher{pr},
-				Payer: gateway.CreditsPayer{Store: se.Store}, Secrets: box, CallerTTL: time.Minute, Log: se.Log}
+				Payer: payments.Credits{Store: se.Store}, Secrets: box, CallerTTL: time.Minute, Log: se.Log}
 			g.Routes(se.Router, se.Adapter)
 			t.Cleanup(func() { g.Close(context.Background()) })
 			if err := mountBilling(se.Server, g, box, se.Log); err != nil {

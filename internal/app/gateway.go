@@ -12,6 +12,7 @@ import (
 	"github.com/agentbot/gateway/core/secrets"
 	"github.com/agentbot/gateway/core/server"
 	"github.com/agentbot/gateway/gateway"
+	"github.com/agentbot/gateway/payments"
 	"github.com/agentbot/gateway/plugins"
 	"github.com/agentbot/gateway/sdk/provider"
 	"github.com/agentbot/gateway/skills"
@@ -93,7 +94,7 @@ func Mount(ctx context.Context, srv *server.Server, log *slog.Logger) (*Mounted,
 		prices[id] = p
 	}
 	g := &gateway.Gateway{Store: srv.Store, Dispatchers: []gateway.Dispatcher{hostDispatcher{host}, skillDispatcher{skillSvc}},
-		Payer: &gateway.PaymentStep{Platform: gateway.CreditsPayer{Store: srv.Store}, Machine: machine}, Prices: prices, Secrets: box, KeepAlive: cfg.StreamKeepAlive, Log: log}
+		Payer: &payments.Step{Platform: payments.Credits{Store: srv.Store}, Machine: machine}, Prices: prices, Secrets: box, KeepAlive: cfg.StreamKeepAlive, Log: log}
 	g.Routes(srv.Router, srv.Adapter)
 	var routes []gateway.PluginRoute
 	aiPlugin := ""

@@ -17,7 +17,7 @@ import (
 	"github.com/agentbot/gateway/core/mpp"
 	"github.com/agentbot/gateway/core/store"
 	"github.com/agentbot/gateway/core/x402"
-	"github.com/agentbot/gateway/gateway"
+	"github.com/agentbot/gateway/payments"
 )
 
 // machinePayments builds the gateway's machine payments from the
@@ -26,7 +26,7 @@ import (
 // facilitator when X402_FACILITATOR_URL is set, else (dev mode only) to the
 // local recorder.
 // The returned function releases what it opened.
-func machinePayments(ctx context.Context, cfg *config.Config, st *store.Store, log *slog.Logger) (*gateway.MachinePayments, func() error, error) {
+func machinePayments(ctx context.Context, cfg *config.Config, st *store.Store, log *slog.Logger) (*payments.Machine, func() error, error) {
 	pc := cfg.Payments
 	if pc.PayTo == "" {
 		log.Info("machine payments off: PAY_TO_ADDRESS is not set")
@@ -57,14 +57,14 @@ func machinePayments(ctx context.Context, cfg *config.Config, st *store.Store, l
 			realm = u.Hostname()
 		}
 	}
-	mp := &gateway.MachinePayments{
+	mp := &payments.Machine{
 		Issuer:    mpp.Issuer{Secret: secret, Realm: realm, TTL: pc.ChallengeTTL},
 		PayTo:     payTo,
 		Domain:    evm.Domain{Name: pc.AssetName, Version: pc.AssetVersion, ChainID: pc.ChainID, VerifyingContract: asset},
 		Decimals:  pc.AssetDecimals,
 		PublicURL: cfg.PublicURL,
-		Claims:    gateway.StoreClaims{Store: st},
-		Settler:   gateway.LocalSettler{},
+		Claims:    payments.StoreClaims{Store: st},
+		Settler:   payments.LocalSettler{},
 		Store:     st,
 		Log:       log,
 	}
@@ -81,12 +81,12 @@ func machinePayments(ctx context.Context, cfg *config.Config, st *store.Store, l
 			client.Close()
 			return nil, nil, fmt.Errorf("payment claims: Redis unreachable: %w", err)
 		}
-		mp.Claims = gateway.RedisClaims{Client: client, Prefix: "agentbot:paid:"}
+		mp.Claims = payments.RedisClaims{Client: client, Prefix: "agentbot:paid:"}
 		closer = client.Close
 	}
 	settlement := "local recorder (no money moves)"
 	if pc.FacilitatorURL != "" {
-		mp.Settler = gateway.FacilitatorSettler{Facilitator: &x402.Facilitator{URL: pc.FacilitatorURL,
+		mp.Settler = payments.FacilitatorSettler{Facilitator: &x402.Facilitator{URL: pc.FacilitatorURL,
 			HTTP: &http.Client{Timeout: 30 * time.Second}}}
 		settlement = pc.FacilitatorURL
 	}

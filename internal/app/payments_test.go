@@ -14,6 +14,7 @@ import (
 	"github.com/agentbot/gateway/core/secrets"
 	"github.com/agentbot/gateway/core/server/servertest"
 	"github.com/agentbot/gateway/gateway"
+	"github.com/agentbot/gateway/payments"
 	"github.com/agentbot/gateway/sdk/provider"
 )
 
@@ -45,7 +46,7 @@ func TestBillingListsPayments(t *testing.T) {
 			t.Cleanup(func() { closeM() })
 			box, _ := secrets.New(se.Config.MasterKey)
 			g := &gateway.Gateway{Store: se.Store, Dispatchers: []gateway.Dispatcher{&priced{}},
-				Payer: &gateway.PaymentStep{Platform: gateway.CreditsPayer{Store: se.Store}, Machine: m}, Secrets: box, Log: se.Log}
+				Payer: &payments.Step{Platform: payments.Credits{Store: se.Store}, Machine: m}, Secrets: box, Log: se.Log}
 			g.Routes(se.Router, se.Adapter)
 			t.Cleanup(func() { g.Close(context.Background()) })
 			if err := mountBilling(se.Server, g, box, se.Log); err != nil {
@@ -139,14 +140,14 @@ func TestMachinePaymentsNeedAFacilitatorOutsideDev(t *testing.T) {
 		t.Fatalf("machinePayments(not dev, facilitator) = %v, %v; want them on", m, err)
 	}
 	closeM()
-	if _, ok := m.Settler.(gateway.FacilitatorSettler); !ok {
+	if _, ok := m.Settler.(payments.FacilitatorSettler); !ok {
 		t.Errorf("settler = %T; want the facilitator", m.Settler)
 	}
 	cfg.Dev, cfg.Payments.FacilitatorURL = true, ""
 	if m, _, err = machinePayments(context.Background(), cfg, nil, log); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := m.Settler.(gateway.LocalSettler); !ok {
+	if _, ok := m.Settler.(payments.LocalSettler); !ok {
 		t.Errorf("dev settler = %T; want the local recorder", m.Settler)
 	}
 }

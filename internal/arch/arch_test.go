@@ -1,7 +1,8 @@
 // Package arch holds the test that keeps imports flowing one way (STYLE.md §1):
-// cmd wires everything; gateway may use core and sdk; plugins and skills use sdk
-// (and, for their host side, core); core never imports gateway, plugins or
-// skills; sdk imports nothing of ours outside sdk.
+// cmd wires everything; gateway may use payments, core and sdk; payments uses
+// core and sdk; plugins and skills use sdk (and, for their host side, core);
+// core never imports payments, gateway, plugins or skills; sdk imports nothing
+// of ours outside sdk.
 package arch
 
 import (
@@ -15,11 +16,12 @@ const module = "github.com/agentbot/gateway/"
 
 // forbidden maps a package tree to the trees it must not import.
 var forbidden = map[string][]string{
-	"core/":    {"gateway", "plugins", "skills", "cmd", "examples"},
-	"sdk/":     {"core", "gateway", "plugins", "skills", "cmd", "migrations", "internal", "examples"},
-	"gateway/": {"plugins", "skills", "cmd", "examples"},
-	"plugins/": {"gateway", "cmd", "examples"},
-	"skills/":  {"gateway", "plugins", "cmd", "examples"},
+	"core/":     {"payments", "gateway", "plugins", "skills", "cmd", "examples"},
+	"sdk/":      {"core", "payments", "gateway", "plugins", "skills", "cmd", "migrations", "internal", "examples"},
+	"payments/": {"gateway", "plugins", "skills", "cmd", "examples"},
+	"gateway/":  {"plugins", "skills", "cmd", "examples"},
+	"plugins/":  {"payments", "gateway", "cmd", "examples"},
+	"skills/":   {"payments", "gateway", "plugins", "cmd", "examples"},
 }
 
 func TestImportsFlowOneWay(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 
 	"github.com/agentbot/gateway/core/mpp"
 	"github.com/agentbot/gateway/core/server/servertest"
-	"github.com/agentbot/gateway/gateway"
+	"github.com/agentbot/gateway/payments"
 )
 
 // The public Anvil/Hardhat test account #1: a throwaway key for the clients.
@@ -32,7 +32,7 @@ func startPaid(t *testing.T) (*env, *atomic.Int64) {
 		"MPP_SECRET_KEY":          strings.Repeat("e2e-secret-", 4),
 		"AGENTBOT_GATEWAY_PRICES": "test-echo=0.05,test-config=0.01",
 	})
-	step, ok := e.gw.Payer.(*gateway.PaymentStep)
+	step, ok := e.gw.Payer.(*payments.Step)
 	if !ok || step.Machine == nil {
 		t.Fatalf("gateway payer = %T; want machine payments on", e.gw.Payer)
 	}
