@@ -29,6 +29,11 @@ type Settler interface {
 	Settle(ctx context.Context, s *Settlement) (string, error)
 }
 
+var (
+	_ Settler = LocalSettler{}
+	_ Settler = FacilitatorSettler{}
+)
+
 // LocalSettler records payments without moving money: for development and
 // tests, where no chain is reachable. Its reference is a deterministic hash
 // of the authorization.
