@@ -13,7 +13,9 @@ import (
 	"github.com/agentbot/gateway/core/api"
 	"github.com/agentbot/gateway/core/auth"
 	"github.com/agentbot/gateway/core/money"
+	"github.com/agentbot/gateway/core/secrets"
 	"github.com/agentbot/gateway/core/store"
+	"github.com/agentbot/gateway/payments"
 	"github.com/agentbot/gateway/sdk/provider"
 )
 
@@ -85,11 +87,11 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, id string, body 
 	if err != nil {
 		return err
 	}
-	c := &Call{ID: id, PriceMicroUSD: g.price(target), Principal: p}
+	c := &payments.Request{Target: id, PriceMicroUSD: g.price(target), Principal: p}
 	if ci != nil {
 		c.User = ci.User
 	}
-	pay, err := g.Payer.Authorize(r.Context(), r, c)
+	pay, err := g.authorize(r, c)
 	if err != nil {
 		return err
 	}
@@ -146,20 +148,12 @@ func (g *Gateway) list(w http.ResponseWriter, r *http.Request, _ httprouter.Para
 				"price": money.FormatUSD(g.price(t)), "currency": "usd"})
 		}
 	}
-	methods := []string{"stripe"}
-	if ps, ok := g.Payer.(*PaymentStep); ok && ps.Machine != nil {
-		methods = append(methods, "mpp", "x402")
+	methods := []payments.Method{payments.MethodStripe}
+	if l, ok := g.Payer.(interface{ Methods() []payments.Method }); ok {
+		methods = l.Methods()
 	}
 	api.OK(w, map[string]any{"plugins": out, "default": DefaultID, "paymentMethods": methods})
 	return nil
-}
-
-func paymentJSON(p *Payment) map[string]any {
-	var receipt any
-	if p.Receipt != "" {
-		receipt = p.Receipt
-	}
-	return map[string]any{"method": p.Method, "receipt": receipt}
 }
 
 // readObject reads a JSON object body; an empty body is an empty object.
@@ -223,7 +217,7 @@ func (g *Gateway) caller(p *auth.Principal, ci *store.CallerInfo, requestID stri
 	if g.Secrets != nil && len(ci.BYOK) > 0 {
 		c.Credentials = map[string]string{}
 		for prov, sealed := range ci.BYOK {
-			key, err := g.Secrets.Open(sealed, BYOKContext(p.UserID, prov))
+			key, err := g.Secrets.Open(sealed, secrets.BYOKLabel(p.UserID, prov))
 			if err != nil {
 				g.log().Warn("cannot open BYOK key; ignoring it", "user_id", p.UserID, "provider", prov)
 				continue
@@ -234,16 +228,13 @@ func (g *Gateway) caller(p *auth.Principal, ci *store.CallerInfo, requestID stri
 	return c
 }
 
-// BYOKContext is the associated data a user's sealed key for provider is bound to.
-func BYOKContext(userID, provider string) string { return "byok|" + userID + "|" + provider }
-
 // prepay returns what settles a machine payment as a stream's response
 // starts (nil when there is none): its headers go out before the outcome is
 // known, and the receipt must go with them. Until then nothing has been sent,
 // so a stream that fails first releases the payment instead. A client that
 // has already gone is not charged; a settlement once begun is finished.
-func (g *Gateway) prepay(w http.ResponseWriter, r *http.Request, c *Call, pay *Payment) func() error {
-	if pay.machine == nil {
+func (g *Gateway) prepay(w http.ResponseWriter, r *http.Request, c *payments.Request, pay *paid) func() error {
+	if pay.charge == nil || !pay.charge.NeedsReceipt() {
 		return nil
 	}
 	return func() error {
@@ -251,22 +242,16 @@ func (g *Gateway) prepay(w http.ResponseWriter, r *http.Request, c *Call, pay *P
 			return callError(context.Canceled)
 		}
 		ctx := context.WithoutCancel(r.Context())
-		if err := g.Payer.Settle(ctx, pay, Outcome{OK: true, CostMicroUSD: c.PriceMicroUSD}); err != nil {
+		refused, err := g.Payer.Settle(ctx, pay.charge, payments.Outcome{OK: true, CostMicroUSD: c.PriceMicroUSD})
+		if err != nil {
 			return err
+		}
+		if refused != nil {
+			return refusalError(refused)
 		}
 		setReceipt(w, pay)
 		return nil
 	}
-}
-
-// setReceipt adds a settled machine payment's receipt to the response.
-func setReceipt(w http.ResponseWriter, pay *Payment) {
-	if pay.ReceiptHeader == "" {
-		return
-	}
-	h := w.Header()
-	h.Set(pay.ReceiptHeader, pay.Receipt)
-	h.Set("Cache-Control", "private")
 }
 
 // finish settles the payment and records usage, whatever happened to the
@@ -274,34 +259,37 @@ func setReceipt(w http.ResponseWriter, pay *Payment) {
 // output reached the client (delivered: a stream that failed or was abandoned
 // midway); otherwise it is refunded. It returns the answer to give instead of
 // the call's output when a machine payment could not be settled.
-func (g *Gateway) finish(ctx context.Context, c *Call, pay *Payment, failed *api.Error, delivered bool,
+func (g *Gateway) finish(ctx context.Context, c *payments.Request, pay *paid, failed *api.Error, delivered bool,
 	usage provider.Usage, start time.Time) *api.Error {
 	ctx = context.WithoutCancel(ctx)
 	status := http.StatusOK
 	if failed != nil {
 		status = failed.Status
 	}
-	charged := failed == nil || delivered || (pay.machine != nil && pay.machine.settled)
+	charged := failed == nil || delivered || (pay.charge != nil && pay.charge.Settled())
 	cost := int64(0)
 	if charged {
 		cost = c.PriceMicroUSD
 	}
-	var refused *api.Error
-	if err := g.Payer.Settle(ctx, pay, Outcome{OK: charged, CostMicroUSD: cost}); err != nil {
-		if pay.machine != nil && errors.As(err, &refused) {
-			status, cost = refused.Status, 0
-		} else {
-			g.log().Error("settle payment", "plugin", c.ID, "err", err)
+	var refusal *api.Error
+	if pay.charge != nil {
+		refused, err := g.Payer.Settle(ctx, pay.charge, payments.Outcome{OK: charged, CostMicroUSD: cost})
+		if err != nil {
+			g.log().Error("settle payment", "plugin", c.Target, "err", err)
+		}
+		if refused != nil {
+			refusal = refusalError(refused)
+			status, cost = refusal.Status, 0
 		}
 	}
 	if c.Principal == nil {
-		return refused
+		return refusal
 	}
 	g.init()
-	g.usage.record(store.UsageEvent{UserID: c.Principal.UserID, Target: c.ID, Status: status,
+	g.usage.record(store.UsageEvent{UserID: c.Principal.UserID, Target: c.Target, Status: status,
 		Duration: time.Since(start), InputTokens: usage.InputTokens, OutputTokens: usage.OutputTokens,
-		PriceMicroUSD: cost, UpstreamMicroUSD: usage.CostMicroUSD, PaymentMethod: pay.Method, CreatedAt: g.now()})
-	return refused
+		PriceMicroUSD: cost, UpstreamMicroUSD: usage.CostMicroUSD, PaymentMethod: string(pay.method), CreatedAt: g.now()})
+	return refusal
 }
 
 // callError maps a dispatch failure to the contract's answer. Unavailability

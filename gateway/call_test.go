@@ -200,9 +200,9 @@ func TestBYOKCredentials(t *testing.T) {
 		provider string
 		sealed   []byte
 	}{
-		{"openai", box.Seal([]byte("sk-user-openai"), gateway.BYOKContext(uid, "openai"))},
-		{"anthropic", box.Seal([]byte("sk-other-anthropic"), gateway.BYOKContext(otherID, "anthropic"))}, // another user's
-		{"groq", box.Seal([]byte("sk-moved"), gateway.BYOKContext(uid, "openai"))},                       // another provider's
+		{"openai", box.Seal([]byte("sk-user-openai"), secrets.BYOKLabel(uid, "openai"))},
+		{"anthropic", box.Seal([]byte("sk-other-anthropic"), secrets.BYOKLabel(otherID, "anthropic"))}, // another user's
+		{"groq", box.Seal([]byte("sk-moved"), secrets.BYOKLabel(uid, "openai"))},                       // another provider's
 		{"mistral", []byte("not sealed at all")},
 	} {
 		if err := e.Store.SetBYOKKey(ctx, uid, k.provider, k.sealed); err != nil {

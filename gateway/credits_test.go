@@ -10,6 +10,7 @@ import (
 	"github.com/agentbot/gateway/core/server"
 	"github.com/agentbot/gateway/core/server/servertest"
 	"github.com/agentbot/gateway/gateway"
+	"github.com/agentbot/gateway/payments"
 	"github.com/agentbot/gateway/sdk/provider"
 )
 
@@ -26,7 +27,7 @@ func TestCreditsCoverExactlyWhatTheyCan(t *testing.T) {
 			d.set("broken", behavior{perr: provider.Errorf(502, "UPSTREAM_ERROR", "down")})
 			se, _, _ := serveGateway(t, backend, map[string]string{"AGENTBOT_RATE_LIMITS": "default=100000-M,/api/v1/gateway=100000-M"}, nil,
 				func(srv *server.Server) *gateway.Gateway {
-					return &gateway.Gateway{Store: srv.Store, Dispatchers: []gateway.Dispatcher{d}, Payer: gateway.CreditsPayer{Store: srv.Store},
+					return &gateway.Gateway{Store: srv.Store, Dispatchers: []gateway.Dispatcher{d}, Payer: payments.Credits{Store: srv.Store},
 						Prices: map[string]int64{"priced": 10_000, "broken": 10_000}, Log: srv.Log}
 				})
 			c := se.Client(t)

@@ -15,6 +15,7 @@ import (
 	"github.com/agentbot/gateway/core/server"
 	"github.com/agentbot/gateway/core/server/servertest"
 	"github.com/agentbot/gateway/gateway"
+	"github.com/agentbot/gateway/payments"
 )
 
 // Fuzz targets for the gateway's request envelopes, driven through the whole
@@ -37,13 +38,13 @@ func newFuzzEnv(f *testing.F) *fuzzEnv {
 	d.set("priced", behavior{output: json.RawMessage(`{"ok":"priced"}`)})
 	se, _, _ := serveGateway(f, "sqlite", map[string]string{"AGENTBOT_RATE_LIMITS": "default=100000000-M,/api/v1/gateway=100000000-M"},
 		&fakeForwarder{}, func(srv *server.Server) *gateway.Gateway {
-			m := &gateway.MachinePayments{Issuer: mpp.Issuer{Secret: []byte(strings.Repeat("k", 32)), Realm: "gateway.test"},
+			m := &payments.Machine{Issuer: mpp.Issuer{Secret: []byte(strings.Repeat("k", 32)), Realm: "gateway.test"},
 				PayTo: payTo, Domain: domain, Decimals: 6, PublicURL: "http://gateway.test",
-				Claims: gateway.StoreClaims{Store: srv.Store}, Settler: gateway.LocalSettler{}, Store: srv.Store, Log: srv.Log}
+				Claims: payments.StoreClaims{Store: srv.Store}, Settler: payments.LocalSettler{}, Store: srv.Store, Log: srv.Log}
 			prices := gateway.DefaultPrices()
 			prices["free-thing"], prices["priced"] = 0, 50_000
 			return &gateway.Gateway{Store: srv.Store, Dispatchers: []gateway.Dispatcher{d},
-				Payer:  &gateway.PaymentStep{Platform: gateway.CreditsPayer{Store: srv.Store}, Machine: m},
+				Payer:  &payments.Step{Platform: payments.Credits{Store: srv.Store}, Machine: m},
 				Prices: prices, KeepAlive: time.Hour, Log: srv.Log}
 		})
 

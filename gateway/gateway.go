@@ -1,9 +1,10 @@
 // Package gateway serves POST /api/v1/gateway, the product's spine: it resolves
-// a gateway id to a provider capability (or, later, a skill), authenticates the
-// caller, takes payment, dispatches with a deadline, records usage, and answers
-// in the contract's shape (CONTRACT §6) — as JSON, or as a server-sent event
-// stream passed through unbuffered. It also mounts the REST routes plugins
-// declare and an OpenAI-compatible surface over the "generate-text" id.
+// a gateway id to a provider capability or a skill, authenticates the caller,
+// takes payment (through package payments, whose decisions it turns into HTTP
+// answers), dispatches with a deadline, records usage, and answers in the shape
+// docs/api-conventions.md describes — as JSON, or as a server-sent event stream
+// passed through unbuffered. It also mounts the REST routes plugins declare and
+// an OpenAI-compatible surface over the "generate-text" id.
 package gateway
 
 import (
@@ -17,6 +18,7 @@ import (
 	"github.com/agentbot/gateway/core/route"
 	"github.com/agentbot/gateway/core/secrets"
 	"github.com/agentbot/gateway/core/store"
+	"github.com/agentbot/gateway/payments"
 	"github.com/agentbot/gateway/sdk/provider"
 )
 
@@ -51,7 +53,7 @@ type PluginRoute struct {
 type Gateway struct {
 	Store       *store.Store
 	Dispatchers []Dispatcher
-	Payer       Payer
+	Payer       payments.Payer
 	// Prices overrides targets' suggested prices, in micro-USD per call.
 	Prices map[string]int64
 	// Secrets opens users' sealed BYOK keys.

@@ -21,6 +21,7 @@ import (
 	"github.com/agentbot/gateway/core/server/servertest"
 	"github.com/agentbot/gateway/core/store"
 	"github.com/agentbot/gateway/gateway"
+	"github.com/agentbot/gateway/payments"
 	"github.com/agentbot/gateway/sdk/provider"
 )
 
@@ -310,7 +311,7 @@ func newEnvWith(t *testing.T, vars map[string]string, extra func(*gateway.Gatewa
 	se, g, rs := serveGateway(t, "sqlite", all, f, func(srv *server.Server) *gateway.Gateway {
 		prices := gateway.DefaultPrices()
 		prices["free-thing"] = 0
-		g := &gateway.Gateway{Store: srv.Store, Dispatchers: []gateway.Dispatcher{d}, Payer: gateway.SubscriptionPayer{},
+		g := &gateway.Gateway{Store: srv.Store, Dispatchers: []gateway.Dispatcher{d}, Payer: payments.Subscription{},
 			Prices: prices, KeepAlive: 30 * time.Millisecond, Log: srv.Log}
 		for _, o := range opts {
 			o(g)

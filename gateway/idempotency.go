@@ -101,11 +101,9 @@ func idempotencyScope(r *http.Request) string {
 		s := sha256.Sum256([]byte(tok))
 		return "mpp:" + hex.EncodeToString(s[:])
 	}
-	for _, name := range []string{"PAYMENT-SIGNATURE", "X-PAYMENT"} {
-		if v := r.Header.Get(name); v != "" {
-			s := sha256.Sum256([]byte(v))
-			return "x402:" + hex.EncodeToString(s[:])
-		}
+	if v := x402Payment(r.Header); v != "" {
+		s := sha256.Sum256([]byte(v))
+		return "x402:" + hex.EncodeToString(s[:])
 	}
 	if p, err := auth.Require(r); err == nil {
 		return "user:" + p.UserID

@@ -7,13 +7,14 @@ import (
 	"testing"
 
 	"github.com/agentbot/gateway/gateway"
+	"github.com/agentbot/gateway/payments"
 )
 
 // An account's Idempotency-Key: the retry gets the first answer and is not
 // charged again; a failed call keeps the key free; keys are per account.
 func TestIdempotencyKeyForAccounts(t *testing.T) {
 	e := newEnv(t, func(g *gateway.Gateway) {
-		g.Payer = gateway.CreditsPayer{Store: g.Store}
+		g.Payer = payments.Credits{Store: g.Store}
 		g.Prices["priced"] = 10_000
 	})
 	e.d.targets["priced"] = gateway.Target{ID: "priced"}

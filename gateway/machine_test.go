@@ -18,6 +18,7 @@ import (
 	"github.com/agentbot/gateway/core/server/servertest"
 	"github.com/agentbot/gateway/core/x402"
 	"github.com/agentbot/gateway/gateway"
+	"github.com/agentbot/gateway/payments"
 )
 
 var (
@@ -36,7 +37,7 @@ func mustAddress(s string) evm.Address {
 
 type failingSettler struct{ calls atomic.Int64 }
 
-func (f *failingSettler) Settle(context.Context, *gateway.Settlement) (string, error) {
+func (f *failingSettler) Settle(context.Context, *payments.Settlement) (string, error) {
 	f.calls.Add(1)
 	return "", errors.New("chain unreachable")
 }
@@ -44,7 +45,7 @@ func (f *failingSettler) Settle(context.Context, *gateway.Settlement) (string, e
 type menv struct {
 	*tenv
 	se    *servertest.Env
-	m     *gateway.MachinePayments
+	m     *payments.Machine
 	clock *clock
 }
 
@@ -69,7 +70,7 @@ func (c *clock) add(d time.Duration) {
 
 // newMachineEnv is a gateway with three priced targets (cheap $0.01, priced
 // $0.05, broken $0.05 and failing) and machine payments on.
-func newMachineEnv(t *testing.T, backend string, settler gateway.Settler) *menv {
+func newMachineEnv(t *testing.T, backend string, settler payments.Settler) *menv {
 	d := newFakeDispatcher()
 	for _, id := range []string{"cheap", "priced", "broken", "streamer"} {
 		d.targets[id] = gateway.Target{ID: id, Streaming: id == "streamer"}
@@ -79,16 +80,16 @@ func newMachineEnv(t *testing.T, backend string, settler gateway.Settler) *menv 
 	d.set("broken", behavior{output: json.RawMessage(`{"ok":"priced"}`)})
 	clk := &clock{t: time.Now().UTC()}
 	if settler == nil {
-		settler = gateway.LocalSettler{}
+		settler = payments.LocalSettler{}
 	}
-	var m *gateway.MachinePayments
+	var m *payments.Machine
 	se, g, rs := serveGateway(t, backend, map[string]string{"AGENTBOT_RATE_LIMITS": "default=100000-M,/api/v1/gateway=100000-M"}, nil,
 		func(srv *server.Server) *gateway.Gateway {
-			m = &gateway.MachinePayments{Issuer: mpp.Issuer{Secret: []byte(strings.Repeat("k", 32)), Realm: "gateway.test"},
+			m = &payments.Machine{Issuer: mpp.Issuer{Secret: []byte(strings.Repeat("k", 32)), Realm: "gateway.test"},
 				PayTo: payTo, Domain: domain, Decimals: 6, PublicURL: "http://gateway.test",
-				Claims: gateway.StoreClaims{Store: srv.Store}, Settler: settler, Store: srv.Store, Log: srv.Log, Now: clk.now}
+				Claims: payments.StoreClaims{Store: srv.Store}, Settler: settler, Store: srv.Store, Log: srv.Log, Now: clk.now}
 			return &gateway.Gateway{Store: srv.Store, Dispatchers: []gateway.Dispatcher{d},
-				Payer:  &gateway.PaymentStep{Platform: gateway.CreditsPayer{Store: srv.Store}, Machine: m},
+				Payer:  &payments.Step{Platform: payments.Credits{Store: srv.Store}, Machine: m},
 				Prices: map[string]int64{"cheap": 10_000, "priced": 50_000, "broken": 50_000, "streamer": 10_000}, Log: srv.Log}
 		})
 	return &menv{tenv: &tenv{Env: se, d: d, g: g, routes: rs}, se: se, m: m, clock: clk}
@@ -385,7 +386,7 @@ func TestMachinePaymentSettlementFailure(t *testing.T) {
 	if !ok || err != nil {
 		t.Fatal(ok, err)
 	}
-	e.m.Settler = gateway.LocalSettler{}
+	e.m.Settler = payments.LocalSettler{}
 	if resp := e.se.Client(t).Do("POST", "/api/v1/gateway", map[string]any{}, "X-Plugin-Id", "cheap", "Authorization", cred); resp.Status != 200 {
 		t.Errorf("retry after the failed settlement = %d %s; want 200 (the claim was released)", resp.Status, resp.Body)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/agentbot/gateway/core/api"
 	"github.com/agentbot/gateway/core/route"
+	"github.com/agentbot/gateway/payments"
 	"github.com/agentbot/gateway/sdk/provider"
 )
 
@@ -148,11 +149,11 @@ func (g *Gateway) chatCompletions(w http.ResponseWriter, r *http.Request) error 
 	if !ok {
 		return api.Errorf(http.StatusServiceUnavailable, "UNKNOWN_PLUGIN", "No provider serves %s", DefaultID)
 	}
-	c := &Call{ID: DefaultID, PriceMicroUSD: g.price(target), Principal: p}
+	c := &payments.Request{Target: DefaultID, PriceMicroUSD: g.price(target), Principal: p}
 	if ci != nil {
 		c.User = ci.User
 	}
-	pay, err := g.Payer.Authorize(r.Context(), r, c)
+	pay, err := g.authorize(r, c)
 	if err != nil {
 		return err
 	}
@@ -217,7 +218,7 @@ func oaUsage(u provider.Usage) map[string]any {
 }
 
 func (g *Gateway) chatStream(w http.ResponseWriter, r *http.Request, d Dispatcher, preq *provider.InvokeRequest,
-	c *Call, pay *Payment, start time.Time, id string, created int64, req oaRequest) error {
+	c *payments.Request, pay *paid, start time.Time, id string, created int64, req oaRequest) error {
 	out := &sse{w: w, open: g.prepay(w, r, c, pay)}
 	model := req.Model
 	first := true

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/agentbot/gateway/core/api"
+	"github.com/agentbot/gateway/payments"
 	"github.com/agentbot/gateway/sdk/provider"
 )
 
@@ -163,7 +164,7 @@ func (s *sse) keepAlive() error {
 // The call is charged once a chunk has reached the client, even if the stream
 // then fails or the client leaves; it is refunded only if nothing did.
 func (g *Gateway) stream(w http.ResponseWriter, r *http.Request, d Dispatcher, req *provider.InvokeRequest,
-	c *Call, pay *Payment, start time.Time) error {
+	c *payments.Request, pay *paid, start time.Time) error {
 	out := &sse{w: w, open: g.prepay(w, r, c, pay)}
 	usage, failed := g.pump(r.Context(), d, req, out.content, out.keepAlive)
 	if failed != nil && r.Context().Err() != nil {
@@ -182,7 +183,7 @@ func (g *Gateway) stream(w http.ResponseWriter, r *http.Request, d Dispatcher, r
 		_ = out.event("error", b)
 		return nil
 	}
-	done, _ := json.Marshal(map[string]any{"plugin": c.ID, "usage": usageJSON(usage), "payment": paymentJSON(pay),
+	done, _ := json.Marshal(map[string]any{"plugin": c.Target, "usage": usageJSON(usage), "payment": paymentJSON(pay),
 		"timestamp": g.now().Format(time.RFC3339Nano)})
 	_ = out.event("usage", done)
 	_ = out.event("", []byte("[DONE]"))

@@ -13,6 +13,7 @@ import (
 	"github.com/agentbot/gateway/core/server/servertest"
 	"github.com/agentbot/gateway/core/store"
 	"github.com/agentbot/gateway/gateway"
+	"github.com/agentbot/gateway/payments"
 	"github.com/agentbot/gateway/sdk/provider"
 )
 
@@ -36,7 +37,7 @@ func testCreditStreamCharge(t *testing.T, backend string) {
 	se, g, rs := serveGateway(t, backend, map[string]string{
 		"AGENTBOT_RATE_LIMITS": "default=100000-M,/api/v1/gateway=100000-M,/api/register=100000-M"}, f,
 		func(srv *server.Server) *gateway.Gateway {
-			return &gateway.Gateway{Store: srv.Store, Dispatchers: []gateway.Dispatcher{d}, Payer: gateway.CreditsPayer{Store: srv.Store},
+			return &gateway.Gateway{Store: srv.Store, Dispatchers: []gateway.Dispatcher{d}, Payer: payments.Credits{Store: srv.Store},
 				Prices: map[string]int64{"generate-text": price}, KeepAlive: 20 * time.Millisecond, Log: srv.Log}
 		})
 	e := &tenv{Env: se, g: g, d: d, f: f, routes: rs}
@@ -224,7 +225,7 @@ func TestMachineStreamSettlementFailure(t *testing.T) {
 	if err := json.Unmarshal(s.Body, &body); err != nil || !strings.HasSuffix(fmt.Sprint(body["type"]), "verification-failed") {
 		t.Errorf("body = %s; want the verification-failed problem", s.Body)
 	}
-	e.m.Settler = gateway.LocalSettler{}
+	e.m.Settler = payments.LocalSettler{}
 	if resp := e.se.Client(t).Do("POST", "/api/v1/gateway", map[string]any{"stream": true}, "X-Plugin-Id", "streamer",
 		"Authorization", cred); resp.Status != 200 || resp.Header.Get("Payment-Receipt") == "" {
 		t.Errorf("retry after the failed settlement = %d %s; want 200 with a receipt", resp.Status, resp.Body)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/agentbot/gateway/core/secrets"
 	"github.com/agentbot/gateway/core/server/servertest"
 	"github.com/agentbot/gateway/core/store"
 )
@@ -272,10 +273,10 @@ func TestBYOKSealedAtRest(t *testing.T) {
 		if prov != "openai" || strings.Contains(string(sealed), key) || strings.Contains(string(sealed), key[8:20]) {
 			t.Errorf("stored row = %q, %q; want openai and no plaintext", prov, sealed)
 		}
-		if got, err := e.Box.Open(sealed, byokContext(uid, "openai")); err != nil || string(got) != key {
+		if got, err := e.Box.Open(sealed, secrets.BYOKLabel(uid, "openai")); err != nil || string(got) != key {
 			t.Errorf("Open(sealed, the gateway's context) = %q, %v; want the key", got, err)
 		}
-		for _, ctxString := range []string{byokContext(other, "openai"), byokContext(uid, "anthropic")} {
+		for _, ctxString := range []string{secrets.BYOKLabel(other, "openai"), secrets.BYOKLabel(uid, "anthropic")} {
 			if _, err := e.Box.Open(sealed, ctxString); err == nil {
 				t.Errorf("Open(sealed, %q) succeeded; a key must not move to another user or provider", ctxString)
 			}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/agentbot/gateway/core/api"
+	"github.com/agentbot/gateway/core/secrets"
 )
 
 // BYOKProviders are the upstreams a user may bring their own key for: the AI
@@ -71,7 +72,7 @@ func (s *Service) enableBYOK(w http.ResponseWriter, r *http.Request, userID stri
 	if err := validKey(in.APIKey); err != nil {
 		return err
 	}
-	sealed := s.Secrets.Seal([]byte(in.APIKey), s.Hooks.BYOKContext(userID, prov))
+	sealed := s.Secrets.Seal([]byte(in.APIKey), secrets.BYOKLabel(userID, prov))
 	if err := s.Store.SetBYOKKey(r.Context(), userID, prov, sealed); err != nil {
 		return storeErr(err)
 	}

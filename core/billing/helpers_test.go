@@ -22,10 +22,6 @@ import (
 
 const whsec = "whsec_test_billing"
 
-// byokContext stands in for the gateway's (core cannot import it); the
-// wiring test in internal/app uses the real one.
-func byokContext(userID, provider string) string { return "byok|" + userID + "|" + provider }
-
 // stripeCall is one request billing made to Stripe.
 type stripeCall struct {
 	Method, Path string
@@ -121,7 +117,7 @@ func newEnv(t testing.TB, backend, mockURL string, vars map[string]string) *env 
 			return nil, err
 		}
 		e.Box = box
-		svc, err := billing.New(srv.Config, srv.Store, box, billing.Hooks{BYOKContext: byokContext,
+		svc, err := billing.New(srv.Config, srv.Store, box, billing.Hooks{
 			ForgetCaller: func(id string) { e.forgotten.Store(id, true) }}, srv.Log)
 		if err != nil {
 			return nil, err

@@ -24,9 +24,6 @@ import (
 // Hooks are what billing needs from the gateway, passed in so that core does
 // not import it.
 type Hooks struct {
-	// BYOKContext is the associated data a user's key for a provider is sealed
-	// with; it must be the one the gateway opens keys with. Required.
-	BYOKContext func(userID, provider string) string
 	// ForgetCaller drops the gateway's cached view of a user after their plan
 	// or keys changed. Optional.
 	ForgetCaller func(userID string)
@@ -54,9 +51,6 @@ type Service struct {
 // AGENTBOT_PLANS overrides) and, when STRIPE_SECRET_KEY is set, a Stripe
 // client for STRIPE_API_BASE.
 func New(cfg *config.Config, st *store.Store, box *secrets.Box, hooks Hooks, log *slog.Logger) (*Service, error) {
-	if hooks.BYOKContext == nil {
-		return nil, errors.New("billing: Hooks.BYOKContext is required")
-	}
 	if box == nil {
 		return nil, errors.New("billing: a secrets box is required to seal BYOK keys")
 	}

@@ -43,6 +43,11 @@ func (b *Box) Seal(plaintext []byte, context string) []byte {
 	return b.aead.Seal(out, nonce, plaintext, []byte(context))
 }
 
+// BYOKLabel is the context a user's own key for an upstream provider (BYOK)
+// is sealed with: billing seals with it and the gateway opens with it, so a
+// sealed key cannot be moved to another user or provider.
+func BYOKLabel(userID, provider string) string { return "byok|" + userID + "|" + provider }
+
 // ErrOpen means a sealed value is corrupt, was sealed with another key, or
 // belongs to another context.
 var ErrOpen = errors.New("secrets: cannot open sealed value")

@@ -10,12 +10,11 @@ import (
 	"github.com/agentbot/gateway/gateway"
 )
 
-// billingRoutes are the plans, Stripe and /api/billing endpoints. BYOK keys
-// are sealed with the gateway's own associated data so that its calls can
-// open them, and a plan or key change drops the gateway's cached caller.
+// billingRoutes are the plans, Stripe and /api/billing endpoints. A plan or
+// key change drops the gateway's cached caller.
 func billingRoutes(srv *server.Server, g *gateway.Gateway, box *secrets.Box, log *slog.Logger) ([]route.Route, error) {
 	svc, err := billing.New(srv.Config, srv.Store, box,
-		billing.Hooks{BYOKContext: gateway.BYOKContext, ForgetCaller: g.ForgetCaller}, log)
+		billing.Hooks{ForgetCaller: g.ForgetCaller}, log)
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/agentbot/gateway/core/server"
 	"github.com/agentbot/gateway/core/server/servertest"
 	"github.com/agentbot/gateway/gateway"
+	"github.com/agentbot/gateway/payments"
 	"github.com/agentbot/gateway/sdk/provider"
 )
 
@@ -59,7 +60,7 @@ func TestBillingWiredToGateway(t *testing.T) {
 					return nil, err
 				}
 				g := &gateway.Gateway{Store: srv.Store, Dispatchers: []gateway.Dispatcher{pr},
-					Payer: gateway.CreditsPayer{Store: srv.Store}, Secrets: box, CallerTTL: time.Minute, Log: srv.Log}
+					Payer: payments.Credits{Store: srv.Store}, Secrets: box, CallerTTL: time.Minute, Log: srv.Log}
 				t.Cleanup(func() { g.Close(context.Background()) })
 				br, err := billingRoutes(srv, g, box, srv.Log)
 				return append(g.Routes(), br...), err

@@ -15,6 +15,7 @@ import (
 	"github.com/agentbot/gateway/core/secrets"
 	"github.com/agentbot/gateway/core/server"
 	"github.com/agentbot/gateway/gateway"
+	"github.com/agentbot/gateway/payments"
 	"github.com/agentbot/gateway/plugins"
 	"github.com/agentbot/gateway/sdk/provider"
 	"github.com/agentbot/gateway/skills"
@@ -98,17 +99,16 @@ func Mount(ctx context.Context, srv *server.Server, log *slog.Logger) (*Mounted,
 	}
 	m.Skills = skillSvc
 	m.onClose(skillSvc.Runtime.Close)
-	machine, closeMachine, err := machinePayments(ctx, cfg, srv.Store, log)
+	machine, err := machinePayments(cfg, srv.Store, srv.Redis, log)
 	if err != nil {
 		return fail(err)
 	}
-	m.onClose(func(context.Context) error { return closeMachine() })
 	prices := gateway.DefaultPrices()
 	for id, p := range cfg.GatewayPrices {
 		prices[id] = p
 	}
 	g := &gateway.Gateway{Store: srv.Store, Dispatchers: []gateway.Dispatcher{hostDispatcher{host}, skillDispatcher{skillSvc}},
-		Payer: &gateway.PaymentStep{Platform: gateway.CreditsPayer{Store: srv.Store}, Machine: machine}, Prices: prices, Secrets: box, KeepAlive: cfg.StreamKeepAlive, Log: log}
+		Payer: &payments.Step{Platform: payments.Credits{Store: srv.Store}, Machine: machine}, Prices: prices, Secrets: box, KeepAlive: cfg.StreamKeepAlive, Log: log}
 	m.Gateway = g
 	m.onClose(g.Close)
 

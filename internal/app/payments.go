@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"fmt"
@@ -17,7 +16,7 @@ import (
 	"github.com/agentbot/gateway/core/mpp"
 	"github.com/agentbot/gateway/core/store"
 	"github.com/agentbot/gateway/core/x402"
-	"github.com/agentbot/gateway/gateway"
+	"github.com/agentbot/gateway/payments"
 )
 
 // machinePayments builds the gateway's machine payments from the
@@ -25,24 +24,25 @@ import (
 // REDIS_URL is set, else to the database; settlement goes to the x402
 // facilitator when X402_FACILITATOR_URL is set, else (dev mode only) to the
 // local recorder.
-// The returned function releases what it opened.
-func machinePayments(ctx context.Context, cfg *config.Config, st *store.Store, log *slog.Logger) (*gateway.MachinePayments, func() error, error) {
+// rdb is the application's Redis client (nil without REDIS_URL); it is not
+// closed here.
+func machinePayments(cfg *config.Config, st *store.Store, rdb *redis.Client, log *slog.Logger) (*payments.Machine, error) {
 	pc := cfg.Payments
 	if pc.PayTo == "" {
 		log.Info("machine payments off: PAY_TO_ADDRESS is not set")
-		return nil, func() error { return nil }, nil
+		return nil, nil
 	}
 	if pc.FacilitatorURL == "" && !cfg.Dev {
 		// config.Load refuses this too; the local recorder moves no money.
-		return nil, nil, fmt.Errorf("X402_FACILITATOR_URL is required for machine payments outside dev mode")
+		return nil, fmt.Errorf("X402_FACILITATOR_URL is required for machine payments outside dev mode")
 	}
 	payTo, err := evm.ParseAddress(pc.PayTo)
 	if err != nil {
-		return nil, nil, fmt.Errorf("PAY_TO_ADDRESS: %w", err)
+		return nil, fmt.Errorf("PAY_TO_ADDRESS: %w", err)
 	}
 	asset, err := evm.ParseAddress(pc.Asset)
 	if err != nil {
-		return nil, nil, fmt.Errorf("PAY_ASSET: %w", err)
+		return nil, fmt.Errorf("PAY_ASSET: %w", err)
 	}
 	secret := pc.MPPSecret
 	if len(secret) == 0 {
@@ -57,40 +57,27 @@ func machinePayments(ctx context.Context, cfg *config.Config, st *store.Store, l
 			realm = u.Hostname()
 		}
 	}
-	mp := &gateway.MachinePayments{
+	mp := &payments.Machine{
 		Issuer:    mpp.Issuer{Secret: secret, Realm: realm, TTL: pc.ChallengeTTL},
 		PayTo:     payTo,
 		Domain:    evm.Domain{Name: pc.AssetName, Version: pc.AssetVersion, ChainID: pc.ChainID, VerifyingContract: asset},
 		Decimals:  pc.AssetDecimals,
 		PublicURL: cfg.PublicURL,
-		Claims:    gateway.StoreClaims{Store: st},
-		Settler:   gateway.LocalSettler{},
+		Claims:    payments.StoreClaims{Store: st},
+		Settler:   payments.LocalSettler{},
 		Store:     st,
 		Log:       log,
 	}
-	closer := func() error { return nil }
-	if cfg.RedisURL != "" {
-		opts, err := redis.ParseURL(cfg.RedisURL)
-		if err != nil {
-			return nil, nil, fmt.Errorf("REDIS_URL: %w", err)
-		}
-		client := redis.NewClient(opts)
-		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		if err := client.Ping(pctx).Err(); err != nil {
-			client.Close()
-			return nil, nil, fmt.Errorf("payment claims: Redis unreachable: %w", err)
-		}
-		mp.Claims = gateway.RedisClaims{Client: client, Prefix: "agentbot:paid:"}
-		closer = client.Close
+	if rdb != nil {
+		mp.Claims = payments.RedisClaims{Client: rdb, Prefix: "agentbot:paid:"}
 	}
 	settlement := "local recorder (no money moves)"
 	if pc.FacilitatorURL != "" {
-		mp.Settler = gateway.FacilitatorSettler{Facilitator: &x402.Facilitator{URL: pc.FacilitatorURL,
+		mp.Settler = payments.FacilitatorSettler{Facilitator: &x402.Facilitator{URL: pc.FacilitatorURL,
 			HTTP: &http.Client{Timeout: 30 * time.Second}}}
 		settlement = pc.FacilitatorURL
 	}
 	log.Info("machine payments on", "pay_to", payTo.Hex(), "chain", pc.ChainID, "asset", asset.Hex(),
 		"realm", realm, "settlement", settlement)
-	return mp, closer, nil
+	return mp, nil
 }

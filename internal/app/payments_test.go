@@ -16,6 +16,7 @@ import (
 	"github.com/agentbot/gateway/core/server"
 	"github.com/agentbot/gateway/core/server/servertest"
 	"github.com/agentbot/gateway/gateway"
+	"github.com/agentbot/gateway/payments"
 	"github.com/agentbot/gateway/sdk/provider"
 )
 
@@ -38,19 +39,17 @@ func TestBillingListsPayments(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			var m *gateway.MachinePayments
+			var m *payments.Machine
 			se := servertest.New(t, backend, map[string]string{"PAY_TO_ADDRESS": "0x742d35cc6634c0532925a3b844bc9e7595f8fe00",
 				"ADMIN_EMAILS": "ops@example.com"}, func(srv *server.Server) ([]route.Route, error) {
-				var closeM func() error
 				var err error
-				m, closeM, err = machinePayments(ctx, srv.Config, srv.Store, srv.Log)
+				m, err = machinePayments(srv.Config, srv.Store, srv.Redis, srv.Log)
 				if err != nil || m == nil {
 					t.Fatalf("machinePayments = %v, %v; want them on", m, err)
 				}
-				t.Cleanup(func() { closeM() })
 				box, _ := secrets.New(srv.Config.MasterKey)
 				g := &gateway.Gateway{Store: srv.Store, Dispatchers: []gateway.Dispatcher{&priced{}},
-					Payer: &gateway.PaymentStep{Platform: gateway.CreditsPayer{Store: srv.Store}, Machine: m}, Secrets: box, Log: srv.Log}
+					Payer: &payments.Step{Platform: payments.Credits{Store: srv.Store}, Machine: m}, Secrets: box, Log: srv.Log}
 				t.Cleanup(func() { g.Close(context.Background()) })
 				br, err := billingRoutes(srv, g, box, srv.Log)
 				return append(g.Routes(), br...), err
@@ -133,24 +132,23 @@ func TestMachinePaymentsNeedAFacilitatorOutsideDev(t *testing.T) {
 		Payments: config.PaymentsConfig{PayTo: "0x742d35cc6634c0532925a3b844bc9e7595f8fe00", ChainID: 8453,
 			Asset: "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", AssetName: "USD Coin", AssetVersion: "2", AssetDecimals: 6}}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	m, _, err := machinePayments(context.Background(), cfg, nil, log)
+	m, err := machinePayments(cfg, nil, nil, log)
 	if err == nil || m != nil || !strings.Contains(err.Error(), "X402_FACILITATOR_URL") {
 		t.Errorf("machinePayments(not dev, no facilitator) = %v, %v; want an error naming X402_FACILITATOR_URL", m, err)
 	}
 	cfg.Payments.FacilitatorURL = "https://facilitator.example.com"
-	m, closeM, err := machinePayments(context.Background(), cfg, nil, log)
+	m, err = machinePayments(cfg, nil, nil, log)
 	if err != nil || m == nil {
 		t.Fatalf("machinePayments(not dev, facilitator) = %v, %v; want them on", m, err)
 	}
-	closeM()
-	if _, ok := m.Settler.(gateway.FacilitatorSettler); !ok {
+	if _, ok := m.Settler.(payments.FacilitatorSettler); !ok {
 		t.Errorf("settler = %T; want the facilitator", m.Settler)
 	}
 	cfg.Dev, cfg.Payments.FacilitatorURL = true, ""
-	if m, _, err = machinePayments(context.Background(), cfg, nil, log); err != nil {
+	if m, err = machinePayments(cfg, nil, nil, log); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := m.Settler.(gateway.LocalSettler); !ok {
+	if _, ok := m.Settler.(payments.LocalSettler); !ok {
 		t.Errorf("dev settler = %T; want the local recorder", m.Settler)
 	}
 }

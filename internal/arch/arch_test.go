@@ -1,12 +1,12 @@
 // Package arch holds the tests that keep the repository's structure honest.
 //
-// Imports flow one way: cmd wires everything; gateway may use
-// core and sdk; plugins and skills use sdk (and, for their host side, core);
-// core never imports gateway, plugins or skills. The SDK kits and the
-// examples are Go modules of their own (RATIONALE.md, "The SDK is its own
-// modules"): each kit imports nothing of ours outside itself, an example
-// nothing but the SDK, and their module graphs hold none of the gateway's
-// dependencies (modules_test.go).
+// Imports flow one way: cmd wires everything; gateway may use payments, core
+// and sdk; payments uses core and sdk; plugins and skills use sdk (and, for
+// their host side, core); core never imports payments, gateway, plugins or
+// skills. The SDK kits and the examples are Go modules of their own
+// (RATIONALE.md, "The SDK is its own modules"): each kit imports nothing of
+// ours outside itself, an example nothing but the SDK, and their module
+// graphs hold none of the gateway's dependencies (modules_test.go).
 package arch
 
 import (
@@ -22,13 +22,14 @@ const module = "github.com/agentbot/gateway/"
 
 // forbidden maps a package tree to the trees it must not import.
 var forbidden = map[string][]string{
-	"core/":         {"gateway", "plugins", "skills", "cmd", "examples", "internal"},
-	"sdk/provider/": {"core", "gateway", "plugins", "skills", "cmd", "migrations", "internal", "examples", "sdk/skill"},
-	"sdk/skill/":    {"core", "gateway", "plugins", "skills", "cmd", "migrations", "internal", "examples", "sdk/provider"},
-	"examples/":     {"core", "gateway", "plugins", "skills", "cmd", "migrations", "internal"},
+	"core/":         {"payments", "gateway", "plugins", "skills", "cmd", "examples", "internal"},
+	"sdk/provider/": {"core", "payments", "gateway", "plugins", "skills", "cmd", "migrations", "internal", "examples", "sdk/skill"},
+	"sdk/skill/":    {"core", "payments", "gateway", "plugins", "skills", "cmd", "migrations", "internal", "examples", "sdk/provider"},
+	"examples/":     {"core", "payments", "gateway", "plugins", "skills", "cmd", "migrations", "internal"},
+	"payments/":     {"gateway", "plugins", "skills", "cmd", "examples"},
 	"gateway/":      {"plugins", "skills", "cmd", "examples"},
-	"plugins/":      {"gateway", "cmd", "examples"},
-	"skills/":       {"gateway", "plugins", "cmd", "examples"},
+	"plugins/":      {"payments", "gateway", "cmd", "examples"},
+	"skills/":       {"payments", "gateway", "plugins", "cmd", "examples"},
 }
 
 // TestImportsFlowOneWay lists the packages of every module of the repository

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/agentbot/gateway/core/route"
+	"github.com/agentbot/gateway/core/secrets"
 	"github.com/agentbot/gateway/core/server"
 	"github.com/agentbot/gateway/core/server/servertest"
 	"github.com/agentbot/gateway/core/store"
@@ -260,7 +261,7 @@ func TestAdminAndBYOK(t *testing.T) {
 
 	c, uid := e.user(t, "byok@example.com", "network")
 	box := e.secretsBox(t)
-	if err := e.Store.SetBYOKKey(context.Background(), uid, "openai", box.Seal([]byte("sk-users-own"), "byok|"+uid+"|openai")); err != nil {
+	if err := e.Store.SetBYOKKey(context.Background(), uid, "openai", box.Seal([]byte("sk-users-own"), secrets.BYOKLabel(uid, "openai"))); err != nil {
 		t.Fatal(err)
 	}
 	c.Do("POST", "/api/v1/gateway", map[string]any{"prompt": "mine"}).Expect(t, 200, "")

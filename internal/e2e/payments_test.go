@@ -13,8 +13,8 @@ import (
 
 	"github.com/agentbot/gateway/core/mpp"
 	"github.com/agentbot/gateway/core/server/servertest"
-	"github.com/agentbot/gateway/gateway"
 	"github.com/agentbot/gateway/internal/app"
+	"github.com/agentbot/gateway/payments"
 )
 
 // The public Anvil/Hardhat test account #1: a throwaway key for the clients.
@@ -34,7 +34,7 @@ func startPaid(t *testing.T) (*env, *atomic.Int64) {
 		"MPP_SECRET_KEY":          strings.Repeat("e2e-secret-", 4),
 		"AGENTBOT_GATEWAY_PRICES": "test-echo=0.05,test-config=0.01",
 	}, func(m *app.Mounted) { // before the server serves: the node clients' requests read the clock
-		step, ok := m.Gateway.Payer.(*gateway.PaymentStep)
+		step, ok := m.Gateway.Payer.(*payments.Step)
 		if !ok || step.Machine == nil {
 			t.Fatalf("gateway payer = %T; want machine payments on", m.Gateway.Payer)
 		}

@@ -1,4 +1,4 @@
-package gateway_test
+package payments_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/agentbot/gateway/core/ratelimit/ratelimittest"
-	"github.com/agentbot/gateway/gateway"
+	"github.com/agentbot/gateway/payments"
 )
 
 // Two nodes on one Redis agree: an authorization is claimed once, whichever
@@ -22,11 +22,11 @@ func TestRedisClaimsAcrossNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	prefix := ratelimittest.KeyPrefix(t)
-	nodes := []gateway.Claims{}
+	nodes := []payments.Claims{}
 	for range 2 {
 		c := redis.NewClient(opts)
 		t.Cleanup(func() { c.Close() })
-		nodes = append(nodes, gateway.RedisClaims{Client: c, Prefix: prefix})
+		nodes = append(nodes, payments.RedisClaims{Client: c, Prefix: prefix})
 	}
 	ctx := context.Background()
 	until := time.Now().Add(time.Minute)

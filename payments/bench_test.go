@@ -1,21 +1,18 @@
-package gateway_test
+package payments_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/agentbot/gateway/core/api"
 	"github.com/agentbot/gateway/core/auth"
 	"github.com/agentbot/gateway/core/mpp"
 	"github.com/agentbot/gateway/core/mpp/mpptest"
 	"github.com/agentbot/gateway/core/server/servertest"
 	"github.com/agentbot/gateway/core/store"
-	"github.com/agentbot/gateway/gateway"
+	"github.com/agentbot/gateway/payments"
 )
 
 // BenchmarkPaymentStep measures what the payment step adds per call: the
@@ -23,7 +20,6 @@ import (
 // settlement on each store, and verifying an MPP challenge binding.
 func BenchmarkPaymentStep(b *testing.B) {
 	ctx := context.Background()
-	req := httptest.NewRequest("POST", "/api/v1/gateway", nil)
 	for _, backend := range servertest.Backends {
 		se := servertest.New(b, backend, nil)
 		u, err := se.Store.CreateUser(ctx, store.NewUser{Email: "pay@example.com", Name: "p", PasswordHash: "h"})
@@ -33,20 +29,20 @@ func BenchmarkPaymentStep(b *testing.B) {
 		if err := se.Store.AddCredits(ctx, u.ID, 1<<60, "purchase", "bench"); err != nil {
 			b.Fatal(err)
 		}
-		call := &gateway.Call{ID: "generate-text", PriceMicroUSD: 10_000, Principal: &auth.Principal{UserID: u.ID}, User: u}
+		call := &payments.Request{Target: "generate-text", PriceMicroUSD: 10_000, Principal: &auth.Principal{UserID: u.ID}, User: u,
+			Path: "/api/v1/gateway"}
 		if backend == servertest.Backends[0] {
 			sub := *u
 			sub.SubscriptionStatus = "active"
 			subCall := *call
 			subCall.User = &sub
 			b.Run("baseline", func(b *testing.B) {
-				p := gateway.SubscriptionPayer{}
+				p := payments.Subscription{}
 				for b.Loop() {
-					pay, err := p.Authorize(ctx, req, &subCall)
-					if err != nil {
-						b.Fatal(err)
+					d, err := p.Authorize(ctx, &subCall)
+					if _, ok := d.(*payments.Covered); !ok || err != nil {
+						b.Fatal(d, err)
 					}
-					p.Settle(ctx, pay, gateway.Outcome{OK: true, CostMicroUSD: 10_000})
 				}
 			})
 			is := mpp.Issuer{Secret: []byte("0123456789abcdef0123456789abcdef"), Realm: "bench", TTL: time.Hour}
@@ -82,13 +78,14 @@ func BenchmarkPaymentStep(b *testing.B) {
 			}
 		})
 		b.Run("credits-reserve-settle-"+backend, func(b *testing.B) {
-			p := gateway.CreditsPayer{Store: se.Store}
+			p := payments.Credits{Store: se.Store}
 			for b.Loop() {
-				pay, err := p.Authorize(ctx, req, call)
-				if err != nil {
-					b.Fatal(err)
+				d, err := p.Authorize(ctx, call)
+				c, ok := d.(*payments.Charged)
+				if !ok || err != nil {
+					b.Fatal(d, err)
 				}
-				if err := p.Settle(ctx, pay, gateway.Outcome{OK: true, CostMicroUSD: 10_000}); err != nil {
+				if _, err := p.Settle(ctx, c, payments.Outcome{OK: true, CostMicroUSD: 10_000}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -107,28 +104,29 @@ func (freeClaims) Release(context.Context, string) error                  { retu
 // expiry, and recover the EIP-712 signer — all the CPU work of a paid call.
 func benchMPPVerify(b *testing.B, se *servertest.Env) {
 	ctx := context.Background()
-	m := &gateway.MachinePayments{Issuer: mpp.Issuer{Secret: []byte(strings.Repeat("k", 32)), Realm: "bench"},
-		PayTo: payTo, Domain: domain, Decimals: 6, Claims: freeClaims{}, Settler: gateway.LocalSettler{}, Store: se.Store}
-	step := &gateway.PaymentStep{Platform: gateway.SubscriptionPayer{}, Machine: m}
-	call := &gateway.Call{ID: "generate-text", PriceMicroUSD: 10_000}
-	_, err := step.Authorize(ctx, httptest.NewRequest("POST", "/api/v1/gateway", nil), call)
-	var e *api.Error
-	if !errors.As(err, &e) || e.Status != 402 {
-		b.Fatalf("unpaid call: %v; want 402", err)
+	m := &payments.Machine{Issuer: mpp.Issuer{Secret: []byte(strings.Repeat("k", 32)), Realm: "bench"},
+		PayTo: payTo, Domain: domain, Decimals: 6, Claims: freeClaims{}, Settler: payments.LocalSettler{}, Store: se.Store}
+	step := &payments.Step{Platform: payments.Subscription{}, Machine: m}
+	call := &payments.Request{Target: "generate-text", PriceMicroUSD: 10_000, Path: "/api/v1/gateway"}
+	d, err := step.Authorize(ctx, call)
+	offer, ok := d.(*payments.Offer)
+	if !ok || err != nil || offer.Machine == nil {
+		b.Fatalf("unpaid call: %#v, %v; want an offer", d, err)
 	}
-	chs, _ := mpp.ParseChallenges(e.Header.Values("WWW-Authenticate"))
+	chs, _ := mpp.ParseChallenges([]string{offer.Machine.Challenge})
 	if len(chs) != 1 {
 		b.Fatal("no challenge")
 	}
 	cred := mpptest.NewWallet(b).PayMPP(b, domain, chs[0], nil)
-	req := httptest.NewRequest("POST", "/api/v1/gateway", nil)
-	req.Header.Set("Authorization", cred)
+	paid := *call
+	paid.HasMPP, paid.MPP = true, strings.TrimPrefix(cred, "Payment ")
 	for b.Loop() {
-		pay, err := step.Authorize(ctx, req, call)
-		if err != nil {
-			b.Fatal(err)
+		d, err := step.Authorize(ctx, &paid)
+		c, ok := d.(*payments.Charged)
+		if !ok || err != nil {
+			b.Fatal(d, err)
 		}
-		if err := step.Settle(ctx, pay, gateway.Outcome{OK: false}); err != nil {
+		if _, err := step.Settle(ctx, c, payments.Outcome{OK: false}); err != nil {
 			b.Fatal(err)
 		}
 	}
