@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 
 	"github.com/agentbot/gateway/core/route"
 	"github.com/agentbot/gateway/core/secrets"
@@ -120,6 +121,8 @@ func Mount(ctx context.Context, srv *server.Server, log *slog.Logger) (*Mounted,
 			aiPlugin = r.Plugin
 		}
 	}
+	// Plugins start concurrently: list their routes in a stable order.
+	slices.SortStableFunc(pluginRoutes, func(a, b gateway.PluginRoute) int { return strings.Compare(a.Plugin, b.Plugin) })
 	fromPlugins, err := g.PluginRoutes(host, pluginRoutes)
 	if err != nil {
 		return fail(fmt.Errorf("plugin routes: %w", err))
