@@ -79,7 +79,10 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, id string, body 
 	if v, ok := body["stream"]; ok && json.Unmarshal(v, &stream) != nil {
 		return api.BadRequest("INVALID_FIELD_TYPE", `Field "stream" must be of type boolean`)
 	}
-	d, target, ok := g.resolve(id)
+	d, target, ok, err := g.resolve(r.Context(), id)
+	if err != nil {
+		return err
+	}
 	if !ok {
 		return api.Errorf(http.StatusNotFound, "UNKNOWN_PLUGIN", "No plugin registered for id %q", id)
 	}
@@ -136,14 +139,20 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, id string, body 
 
 // list: GET /api/v1/gateway → the ids callers can target, with prices.
 func (g *Gateway) list(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
-	type lister interface{ Targets() []Target }
+	type lister interface {
+		Targets(ctx context.Context) ([]Target, error)
+	}
 	var out []map[string]any
 	for _, d := range g.Dispatchers {
 		l, ok := d.(lister)
 		if !ok {
 			continue
 		}
-		for _, t := range l.Targets() {
+		targets, err := l.Targets(r.Context())
+		if err != nil {
+			return err
+		}
+		for _, t := range targets {
 			out = append(out, map[string]any{"id": t.ID, "streaming": t.Streaming,
 				"price": money.FormatUSD(g.price(t)), "currency": "usd"})
 		}

@@ -465,3 +465,16 @@ func TestDirect(t *testing.T) {
 		t.Errorf("skill usage statuses = %v; want two successes, then the 422 and the 502", skill)
 	}
 }
+
+// A dispatcher whose catalogue cannot answer is a server error, never "no
+// such plugin": the lookup's error reaches the caller as a 500 (logged), and
+// the lookup runs on the request's context.
+func TestTargetLookupErrorsAreNotUnknownPlugins(t *testing.T) {
+	e := newEnv(t)
+	c, _ := e.user(t, "paid@example.com", "solo")
+	e.d.mu.Lock()
+	e.d.lookupErr = errors.New("catalogue down")
+	e.d.mu.Unlock()
+	c.Do("POST", "/api/v1/gateway", map[string]any{"plugin": "agent"}).Expect(t, 500, "INTERNAL")
+	c.Do("GET", "/api/v1/gateway", nil).Expect(t, 500, "INTERNAL")
+}

@@ -33,7 +33,9 @@ type Target struct {
 // Dispatcher serves some gateway ids: the plugin host, the skills runtime.
 // Errors wrapping provider.ErrUnavailable are 502; context.DeadlineExceeded 504.
 type Dispatcher interface {
-	Target(id string) (Target, bool)
+	// Target looks id up: ok is false when this dispatcher does not serve it;
+	// an error means it could not tell (its catalogue did not answer).
+	Target(ctx context.Context, id string) (t Target, ok bool, err error)
 	Invoke(ctx context.Context, req *provider.InvokeRequest) (*provider.InvokeResponse, error)
 	InvokeStream(ctx context.Context, req *provider.InvokeRequest, fn func(*provider.Chunk) error) error
 }
@@ -133,13 +135,17 @@ func (g *Gateway) keepAlive() time.Duration {
 }
 
 // resolve finds the dispatcher serving id.
-func (g *Gateway) resolve(id string) (Dispatcher, Target, bool) {
+func (g *Gateway) resolve(ctx context.Context, id string) (Dispatcher, Target, bool, error) {
 	for _, d := range g.Dispatchers {
-		if t, ok := d.Target(id); ok {
-			return d, t, true
+		t, ok, err := d.Target(ctx, id)
+		if err != nil {
+			return nil, Target{}, false, err
+		}
+		if ok {
+			return d, t, true, nil
 		}
 	}
-	return nil, Target{}, false
+	return nil, Target{}, false, nil
 }
 
 // price is what a call of t costs the caller, in micro-USD.

@@ -50,6 +50,7 @@ type invocation struct {
 // fakeDispatcher serves configurable ids and records what it was asked.
 type fakeDispatcher struct {
 	mu        sync.Mutex
+	lookupErr error // Target's and Targets' answer when set (a catalogue that cannot answer)
 	targets   map[string]gateway.Target
 	behaviors map[string]behavior
 	calls     []invocation
@@ -77,21 +78,27 @@ func (d *fakeDispatcher) set(id string, b behavior) {
 	d.behaviors[id] = b
 }
 
-func (d *fakeDispatcher) Target(id string) (gateway.Target, bool) {
+func (d *fakeDispatcher) Target(ctx context.Context, id string) (gateway.Target, bool, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.lookupErr != nil {
+		return gateway.Target{}, false, d.lookupErr
+	}
 	t, ok := d.targets[id]
-	return t, ok
+	return t, ok, ctx.Err()
 }
 
-func (d *fakeDispatcher) Targets() []gateway.Target {
+func (d *fakeDispatcher) Targets(ctx context.Context) ([]gateway.Target, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.lookupErr != nil {
+		return nil, d.lookupErr
+	}
 	var out []gateway.Target
 	for _, t := range d.targets {
 		out = append(out, t)
 	}
-	return out
+	return out, ctx.Err()
 }
 
 func (d *fakeDispatcher) record(method string, req *provider.InvokeRequest) behavior {

@@ -145,7 +145,10 @@ func (g *Gateway) chatCompletions(w http.ResponseWriter, r *http.Request) error 
 	input, _ := json.Marshal(map[string]any{"messages": msgs, "model": req.Model, "temperature": req.Temperature,
 		"top_p": req.TopP, "max_tokens": maxTokens, "stream": req.Stream})
 
-	d, target, ok := g.resolve(DefaultID)
+	d, target, ok, err := g.resolve(r.Context(), DefaultID)
+	if err != nil {
+		return err
+	}
 	if !ok {
 		return api.Errorf(http.StatusServiceUnavailable, "UNKNOWN_PLUGIN", "No provider serves %s", DefaultID)
 	}

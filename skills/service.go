@@ -185,16 +185,19 @@ func (s *Service) forget(name string) {
 }
 
 // Lookup resolves a gateway id "skill:<name>" to the skill's price.
-func (s *Service) Lookup(ctx context.Context, id string) (priceMicroUSD int64, ok bool) {
+func (s *Service) Lookup(ctx context.Context, id string) (priceMicroUSD int64, ok bool, err error) {
 	name, found := strings.CutPrefix(id, IDPrefix)
 	if !found {
-		return 0, false
+		return 0, false, nil
 	}
 	sk, _, err := s.skill(ctx, name)
-	if err != nil {
-		return 0, false
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, false, nil
 	}
-	return sk.PriceMicroUSD, true
+	if err != nil {
+		return 0, false, err
+	}
+	return sk.PriceMicroUSD, true, nil
 }
 
 // module returns the compiled module of a skill version.

@@ -183,12 +183,12 @@ func TestServiceErrors(t *testing.T) {
 func TestServiceLookup(t *testing.T) {
 	e := newService(t, Config{}, FetchPolicy{})
 	e.publish(t, "echo", "priced", map[string]any{"price": "0.25"})
-	if p, ok := e.svc.Lookup(context.Background(), "skill:priced"); !ok || p != 250_000 {
-		t.Errorf("Lookup(skill:priced) = %d, %v; want 250000", p, ok)
+	if p, ok, err := e.svc.Lookup(context.Background(), "skill:priced"); !ok || p != 250_000 || err != nil {
+		t.Errorf("Lookup(skill:priced) = %d, %v, %v; want 250000", p, ok, err)
 	}
 	for _, id := range []string{"skill:nope", "priced", "generate-text"} {
-		if _, ok := e.svc.Lookup(context.Background(), id); ok {
-			t.Errorf("Lookup(%s) found a skill", id)
+		if _, ok, err := e.svc.Lookup(context.Background(), id); ok || err != nil {
+			t.Errorf("Lookup(%s) = found %v, %v; want not found, no error", id, ok, err)
 		}
 	}
 }

@@ -24,8 +24,8 @@ type probe struct {
 	last provider.Caller
 }
 
-func (p *probe) Target(id string) (gateway.Target, bool) {
-	return gateway.Target{ID: id}, id == "probe"
+func (p *probe) Target(_ context.Context, id string) (gateway.Target, bool, error) {
+	return gateway.Target{ID: id}, id == "probe", nil
 }
 
 func (p *probe) Invoke(_ context.Context, req *provider.InvokeRequest) (*provider.InvokeResponse, error) {

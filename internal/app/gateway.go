@@ -25,17 +25,17 @@ import (
 // hostDispatcher adapts the plugin host to the gateway's Dispatcher.
 type hostDispatcher struct{ h *plugins.Host }
 
-func (d hostDispatcher) Target(id string) (gateway.Target, bool) {
+func (d hostDispatcher) Target(_ context.Context, id string) (gateway.Target, bool, error) {
 	c, ok := d.h.Lookup(id)
-	return gateway.Target{ID: c.ID, Streaming: c.Streaming, PriceMicroUSD: c.PriceMicroUSD}, ok
+	return gateway.Target{ID: c.ID, Streaming: c.Streaming, PriceMicroUSD: c.PriceMicroUSD}, ok, nil
 }
 
-func (d hostDispatcher) Targets() []gateway.Target {
+func (d hostDispatcher) Targets(context.Context) ([]gateway.Target, error) {
 	var out []gateway.Target
 	for _, c := range d.h.Capabilities() {
 		out = append(out, gateway.Target{ID: c.ID, Streaming: c.Streaming, PriceMicroUSD: c.PriceMicroUSD})
 	}
-	return out
+	return out, nil
 }
 
 func (d hostDispatcher) Invoke(ctx context.Context, req *provider.InvokeRequest) (*provider.InvokeResponse, error) {

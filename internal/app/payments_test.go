@@ -23,8 +23,8 @@ import (
 // priced is a gateway id that costs $0.02.
 type priced struct{ probe }
 
-func (p *priced) Target(id string) (gateway.Target, bool) {
-	return gateway.Target{ID: id, PriceMicroUSD: 20_000}, id == "priced"
+func (p *priced) Target(_ context.Context, id string) (gateway.Target, bool, error) {
+	return gateway.Target{ID: id, PriceMicroUSD: 20_000}, id == "priced", nil
 }
 
 func (p *priced) Invoke(ctx context.Context, req *provider.InvokeRequest) (*provider.InvokeResponse, error) {

@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/agentbot/gateway/core/config"
 	"github.com/agentbot/gateway/core/route"
@@ -26,28 +25,21 @@ import (
 // skillDispatcher adapts the skills service to the gateway's Dispatcher.
 type skillDispatcher struct{ s *skills.Service }
 
-func (d skillDispatcher) Target(id string) (gateway.Target, bool) {
-	if !strings.HasPrefix(id, skills.IDPrefix) {
-		return gateway.Target{}, false
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	price, ok := d.s.Lookup(ctx, id)
-	return gateway.Target{ID: id, PriceMicroUSD: price}, ok
+func (d skillDispatcher) Target(ctx context.Context, id string) (gateway.Target, bool, error) {
+	price, ok, err := d.s.Lookup(ctx, id)
+	return gateway.Target{ID: id, PriceMicroUSD: price}, ok, err
 }
 
-func (d skillDispatcher) Targets() []gateway.Target {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
+func (d skillDispatcher) Targets(ctx context.Context) ([]gateway.Target, error) {
 	all, err := d.s.Store.Skills(ctx, store.SkillFilter{})
 	if err != nil {
-		return nil
+		return nil, err
 	}
 	out := make([]gateway.Target, len(all))
 	for i, sk := range all {
 		out[i] = gateway.Target{ID: skills.IDPrefix + sk.Name, PriceMicroUSD: sk.PriceMicroUSD}
 	}
-	return out
+	return out, nil
 }
 
 func (d skillDispatcher) Invoke(ctx context.Context, req *provider.InvokeRequest) (*provider.InvokeResponse, error) {
