@@ -179,8 +179,7 @@ func readObjectRaw(r *http.Request) (map[string]json.RawMessage, []byte, error) 
 	}
 	raw, err := api.ReadJSON(r)
 	if err != nil {
-		var e *api.Error
-		if errors.As(err, &e) && e.Message == "Request body is required" {
+		if errors.Is(err, api.ErrBodyRequired) {
 			return body, nil, nil
 		}
 		return nil, nil, err

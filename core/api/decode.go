@@ -11,6 +11,10 @@ import (
 	"strings"
 )
 
+// ErrBodyRequired is the answer to an empty body where a JSON object is
+// required; callers for whom an empty body is fine test for it with errors.Is.
+var ErrBodyRequired = BadRequest("INVALID_JSON", "Request body is required")
+
 // MaxBody is the default request body limit (docs/api-conventions.md#requests-and-responses).
 const MaxBody = 1 << 20
 
@@ -37,7 +41,7 @@ func ReadJSON(r *http.Request) (json.RawMessage, error) {
 		return nil, ErrTooLarge
 	}
 	if r.Body == nil {
-		return nil, BadRequest("INVALID_JSON", "Request body is required")
+		return nil, ErrBodyRequired
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
 	if err != nil {
@@ -47,7 +51,7 @@ func ReadJSON(r *http.Request) (json.RawMessage, error) {
 		return nil, ErrTooLarge
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
-		return nil, BadRequest("INVALID_JSON", "Request body is required")
+		return nil, ErrBodyRequired
 	}
 	if !json.Valid(body) {
 		return nil, BadRequest("INVALID_JSON", "Malformed JSON body")
@@ -76,7 +80,7 @@ func decodeError(err error) error {
 	case errors.As(err, &mb):
 		return ErrTooLarge
 	case errors.Is(err, io.EOF):
-		return BadRequest("INVALID_JSON", "Request body is required")
+		return ErrBodyRequired
 	case errors.As(err, &typeErr):
 		field := typeErr.Field
 		if field == "" {

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -287,5 +288,22 @@ func TestLimitBodyChunked(t *testing.T) {
 	}
 	if sawLength.Load() {
 		t.Errorf("the server saw a Content-Length; want chunked requests")
+	}
+}
+
+// An empty body is the sentinel ErrBodyRequired, so that callers for whom no
+// body is fine can tell it from other errors without reading messages.
+func TestEmptyBodyIsTheSentinel(t *testing.T) {
+	for _, body := range []string{"", "   \n"} {
+		r := httptest.NewRequest("POST", "/", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		if _, err := api.ReadJSON(r); !errors.Is(err, api.ErrBodyRequired) {
+			t.Errorf("ReadJSON(%q) = %v; want ErrBodyRequired", body, err)
+		}
+	}
+	r := httptest.NewRequest("POST", "/", strings.NewReader("{"))
+	r.Header.Set("Content-Type", "application/json")
+	if _, err := api.ReadJSON(r); errors.Is(err, api.ErrBodyRequired) {
+		t.Errorf("ReadJSON(malformed) = %v; want another error than ErrBodyRequired", err)
 	}
 }
