@@ -1,19 +1,10 @@
 package payments_test
 
-import (
-	"github.com/agentbot/gateway/core/evm"
-)
+import "github.com/agentbot/gateway/core/mpp/mpptest"
 
+// The test terms (mpptest): Base Sepolia USDC and a recipient.
 var (
-	payTo  = mustAddress("0x742d35cc6634c0532925a3b844bc9e7595f8fe00")
-	usdc   = mustAddress("0x036CbD53842c5426634e7929541eC2318f3dCF7e")
-	domain = evm.Domain{Name: "USDC", Version: "2", ChainID: 84532, VerifyingContract: usdc}
+	payTo  = mpptest.PayTo
+	usdc   = mpptest.USDC
+	domain = mpptest.Domain
 )
-
-func mustAddress(s string) evm.Address {
-	a, err := evm.ParseAddress(s)
-	if err != nil {
-		panic(err)
-	}
-	return a
-}

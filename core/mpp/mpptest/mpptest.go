@@ -27,6 +27,22 @@ type Wallet struct {
 	Address evm.Address
 }
 
+// Test terms: Base Sepolia USDC's EIP-712 domain and a recipient, for tests
+// of machine payments.
+var (
+	PayTo  = mustAddress("0x742d35cc6634c0532925a3b844bc9e7595f8fe00")
+	USDC   = mustAddress("0x036CbD53842c5426634e7929541eC2318f3dCF7e")
+	Domain = evm.Domain{Name: "USDC", Version: "2", ChainID: 84532, VerifyingContract: USDC}
+)
+
+func mustAddress(s string) evm.Address {
+	a, err := evm.ParseAddress(s)
+	if err != nil {
+		panic(err)
+	}
+	return a
+}
+
 // NewWallet returns a wallet with a fresh random key.
 func NewWallet(t testing.TB) *Wallet {
 	t.Helper()
