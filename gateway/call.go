@@ -36,7 +36,7 @@ func (g *Gateway) call(w http.ResponseWriter, r *http.Request, _ httprouter.Para
 	if v, ok := body["plugin"]; ok {
 		var s string
 		if json.Unmarshal(v, &s) != nil {
-			return api.BadRequest("INVALID_FIELD_TYPE", `Field "plugin" must be of type string`)
+			return api.BadRequest(api.CodeInvalidFieldType, `Field "plugin" must be of type string`)
 		}
 		if id == "" {
 			id = s
@@ -73,18 +73,18 @@ func (g *Gateway) Direct(prefix string) api.HandlerFunc {
 // output alone instead of the gateway's envelope (and never streams).
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, id string, body map[string]json.RawMessage, start time.Time, raw bool) error {
 	if !idRE.MatchString(id) {
-		return api.BadRequest("INVALID_PLUGIN_ID", "Plugin id must be lower-case letters, digits and ._:- (at most 128)")
+		return api.BadRequest(api.CodeInvalidPluginID, "Plugin id must be lower-case letters, digits and ._:- (at most 128)")
 	}
 	stream := false
 	if v, ok := body["stream"]; ok && json.Unmarshal(v, &stream) != nil {
-		return api.BadRequest("INVALID_FIELD_TYPE", `Field "stream" must be of type boolean`)
+		return api.BadRequest(api.CodeInvalidFieldType, `Field "stream" must be of type boolean`)
 	}
 	d, target, ok, err := g.resolve(r.Context(), id)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return api.Errorf(http.StatusNotFound, "UNKNOWN_PLUGIN", "No plugin registered for id %q", id)
+		return api.Errorf(http.StatusNotFound, api.CodeUnknownPlugin, "No plugin registered for id %q", id)
 	}
 	p, ci, err := g.identify(r)
 	if err != nil {
@@ -185,7 +185,7 @@ func readObjectRaw(r *http.Request) (map[string]json.RawMessage, []byte, error) 
 		return nil, nil, err
 	}
 	if json.Unmarshal(raw, &body) != nil || body == nil {
-		return nil, nil, api.BadRequest("INVALID_JSON", "Request body must be a JSON object")
+		return nil, nil, api.BadRequest(api.CodeInvalidJSON, "Request body must be a JSON object")
 	}
 	return body, raw, nil
 }
@@ -203,7 +203,7 @@ func (g *Gateway) identify(r *http.Request) (*auth.Principal, *store.CallerInfo,
 	g.init()
 	ci, err := g.callers.get(r.Context(), g.Store, p.UserID)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil, api.Unauthorized("TOKEN_INVALID", "The account behind this credential no longer exists")
+		return nil, nil, api.Unauthorized(api.CodeTokenInvalid, "The account behind this credential no longer exists")
 	}
 	if err != nil {
 		return nil, nil, err
@@ -306,13 +306,13 @@ func (g *Gateway) finish(ctx context.Context, c *payments.Request, pay *paid, fa
 func callError(err error) *api.Error {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
-		return &api.Error{Status: http.StatusGatewayTimeout, Code: "PLUGIN_TIMEOUT", Message: "The provider did not answer in time", Err: err}
+		return &api.Error{Status: http.StatusGatewayTimeout, Code: api.CodePluginTimeout, Message: "The provider did not answer in time", Err: err}
 	case errors.Is(err, provider.ErrUnavailable):
-		return &api.Error{Status: http.StatusBadGateway, Code: "PLUGIN_UNAVAILABLE", Message: "The provider is unavailable; try again shortly", Err: err}
+		return &api.Error{Status: http.StatusBadGateway, Code: api.CodePluginUnavailable, Message: "The provider is unavailable; try again shortly", Err: err}
 	case errors.Is(err, context.Canceled):
-		return &api.Error{Status: 499, Code: "CLIENT_CLOSED", Message: "The client closed the request", Err: err}
+		return &api.Error{Status: 499, Code: api.CodeClientClosed, Message: "The client closed the request", Err: err}
 	}
-	return &api.Error{Status: http.StatusBadGateway, Code: "PLUGIN_UNAVAILABLE", Message: "The provider is unavailable; try again shortly", Err: err}
+	return &api.Error{Status: http.StatusBadGateway, Code: api.CodePluginUnavailable, Message: "The provider is unavailable; try again shortly", Err: err}
 }
 
 // dispatchError is callError for a call made with the request's context: a
@@ -327,7 +327,7 @@ func dispatchError(ctx context.Context, err error) *api.Error {
 
 // malformedError is the answer to output that is not the JSON it must be.
 func malformedError(err error) *api.Error {
-	return &api.Error{Status: http.StatusBadGateway, Code: "PLUGIN_ERROR", Message: "The provider sent malformed data", Err: err}
+	return &api.Error{Status: http.StatusBadGateway, Code: api.CodePluginError, Message: "The provider sent malformed data", Err: err}
 }
 
 // pluginError renders a provider's user-facing error; a status outside 4xx/5xx is a 502.
@@ -350,5 +350,5 @@ func pluginError(e *provider.Error) *api.Error {
 			fields[k] = v
 		}
 	}
-	return &api.Error{Status: status, Code: code, Message: msg, Fields: fields}
+	return &api.Error{Status: status, Code: api.Code(code), Message: msg, Fields: fields}
 }

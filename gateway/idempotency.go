@@ -33,7 +33,7 @@ var replayHeaders = []string{"Content-Type", "X-Plugin-Id", "Payment-Receipt", "
 // answers are kept: a failure leaves the key free to retry.
 func (g *Gateway) idempotent(w http.ResponseWriter, r *http.Request, key string, body []byte, run func(http.ResponseWriter) error) error {
 	if len(key) > 255 || strings.TrimSpace(key) == "" {
-		return api.BadRequest("INVALID_IDEMPOTENCY_KEY", "Idempotency-Key must be 1 to 255 characters")
+		return api.BadRequest(api.CodeInvalidIdempotencyKey, "Idempotency-Key must be 1 to 255 characters")
 	}
 	scope := idempotencyScope(r)
 	if scope == "" {
@@ -51,9 +51,9 @@ func (g *Gateway) idempotent(w http.ResponseWriter, r *http.Request, key string,
 	kept, err := g.Store.BeginReplay(r.Context(), storeKey, reqHash, IdempotencyTTL)
 	switch {
 	case errors.Is(err, store.ErrReplayInProgress):
-		return api.Conflict("IDEMPOTENCY_IN_PROGRESS", "A request with this Idempotency-Key is still being processed")
+		return api.Conflict(api.CodeIdempotencyInProgress, "A request with this Idempotency-Key is still being processed")
 	case errors.Is(err, store.ErrReplayMismatch):
-		return &api.Error{Status: http.StatusUnprocessableEntity, Code: "IDEMPOTENCY_KEY_REUSED",
+		return &api.Error{Status: http.StatusUnprocessableEntity, Code: api.CodeIdempotencyKeyReused,
 			Message: "This Idempotency-Key was used for a different request"}
 	case err != nil:
 		return err

@@ -59,7 +59,7 @@ func (g *Gateway) openAIHandle(h func(http.ResponseWriter, *http.Request) error)
 			typ = "api_error"
 		}
 		msg := e.Message
-		if e.Code == "PAYMENT_REQUIRED" {
+		if e.Code == api.CodePaymentRequired {
 			msg = "Payment required: subscribe to a plan or buy credits"
 		}
 		for k, vs := range e.Header {
@@ -68,7 +68,7 @@ func (g *Gateway) openAIHandle(h func(http.ResponseWriter, *http.Request) error)
 			}
 		}
 		api.JSON(w, e.Status, map[string]any{"error": map[string]any{"message": msg, "type": typ,
-			"param": nil, "code": strings.ToLower(e.Code)}})
+			"param": nil, "code": strings.ToLower(string(e.Code))}})
 		return nil
 	}
 }
@@ -106,7 +106,7 @@ func content(raw json.RawMessage) (string, error) {
 		Text string `json:"text"`
 	}
 	if err := json.Unmarshal(raw, &parts); err != nil {
-		return "", api.BadRequest("INVALID_FIELD_TYPE", "messages[].content must be a string or an array of parts")
+		return "", api.BadRequest(api.CodeInvalidFieldType, "messages[].content must be a string or an array of parts")
 	}
 	var b strings.Builder
 	for _, p := range parts {
@@ -150,7 +150,7 @@ func (g *Gateway) chatCompletions(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	if !ok {
-		return api.Errorf(http.StatusServiceUnavailable, "UNKNOWN_PLUGIN", "No provider serves %s", DefaultID)
+		return api.Errorf(http.StatusServiceUnavailable, api.CodeUnknownPlugin, "No provider serves %s", DefaultID)
 	}
 	c := &payments.Request{Target: DefaultID, PriceMicroUSD: g.price(target), Principal: p}
 	if ci != nil {
@@ -268,7 +268,7 @@ func (g *Gateway) chatStream(w http.ResponseWriter, r *http.Request, d Dispatche
 			return failed
 		}
 		b, _ := json.Marshal(map[string]any{"error": map[string]any{"message": failed.Message, "type": "api_error",
-			"code": strings.ToLower(failed.Code)}})
+			"code": strings.ToLower(string(failed.Code))}})
 		_ = out.event("", b)
 		return nil
 	}
@@ -313,7 +313,7 @@ func (g *Gateway) models(w http.ResponseWriter, r *http.Request, fwd RouteForwar
 		} `json:"models"`
 	}
 	if status != http.StatusOK || json.Unmarshal(body.Bytes(), &in) != nil {
-		return &api.Error{Status: http.StatusBadGateway, Code: "PLUGIN_ERROR", Message: "The AI provider could not list models"}
+		return &api.Error{Status: http.StatusBadGateway, Code: api.CodePluginError, Message: "The AI provider could not list models"}
 	}
 	data := make([]any, 0, len(in.Models))
 	for _, m := range in.Models {

@@ -72,7 +72,7 @@ func x402Payment(h http.Header) string {
 // offerError is the 402 of an offer: the checkout, and when machine payments
 // are on, both protocols' offers in the body and headers.
 func offerError(o *payments.Offer) *api.Error {
-	e := &api.Error{Status: http.StatusPaymentRequired, Code: "PAYMENT_REQUIRED", Message: "payment_required",
+	e := &api.Error{Status: http.StatusPaymentRequired, Code: api.CodePaymentRequired, Message: "payment_required",
 		Fields: map[string]any{
 			"message": "Payment required for " + o.Target + ". Subscribe to a plan or pay per call.",
 			"plugin":  o.Target,
@@ -117,9 +117,9 @@ func refusalError(r *payments.Refused) *api.Error {
 	case payments.ReasonAuthRequired:
 		return api.ErrAuthRequired
 	case payments.ReasonInvalidMethod:
-		return api.BadRequest("INVALID_PAYMENT_METHOD", "X-Payment-Method must be stripe, mpp or x402")
+		return api.BadRequest(api.CodeInvalidPaymentMethod, "X-Payment-Method must be stripe, mpp or x402")
 	case payments.ReasonMethodUnavailable:
-		return api.BadRequest("PAYMENT_METHOD_UNAVAILABLE", "Machine payments are not enabled on this gateway; pay with stripe")
+		return api.BadRequest(api.CodePaymentMethodUnavailable, "Machine payments are not enabled on this gateway; pay with stripe")
 	}
 	status := http.StatusPaymentRequired
 	if r.Reason == payments.ReasonMethodUnsupported {
@@ -134,7 +134,7 @@ func refusalError(r *payments.Refused) *api.Error {
 	if r.SettleResponse != "" {
 		h.Set("PAYMENT-RESPONSE", r.SettleResponse)
 	}
-	return &api.Error{Status: status, Code: strings.ToUpper(strings.ReplaceAll(code, "-", "_")), Message: r.Detail,
+	return &api.Error{Status: status, Code: api.Code(strings.ToUpper(strings.ReplaceAll(code, "-", "_"))), Message: r.Detail,
 		Header: h, Fields: map[string]any{"type": mpp.ProblemType(code), "title": mpp.ProblemTitles[code],
 			"status": status, "detail": r.Detail, "challengeId": id, "plugin": r.Target}}
 }

@@ -68,7 +68,7 @@ func (g *Gateway) pump(ctx context.Context, d Dispatcher, req *provider.InvokeRe
 			}
 			buf.Reset()
 			if err := json.Compact(&buf, ch.Data); err != nil {
-				failed = &api.Error{Status: http.StatusBadGateway, Code: "PLUGIN_ERROR", Message: "The provider sent malformed data"}
+				failed = &api.Error{Status: http.StatusBadGateway, Code: api.CodePluginError, Message: "The provider sent malformed data"}
 				cancel()
 				continue
 			}

@@ -127,12 +127,12 @@ func (s *Service) Publish(w http.ResponseWriter, r *http.Request, _ httprouter.P
 	}
 	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
-		return &api.Error{Status: 415, Code: "UNSUPPORTED_MEDIA_TYPE", Message: "Publish with multipart/form-data: a module file and a manifest"}
+		return &api.Error{Status: 415, Code: api.CodeUnsupportedMediaType, Message: "Publish with multipart/form-data: a module file and a manifest"}
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, MaxPublishBody)
 	mr, err := r.MultipartReader()
 	if err != nil {
-		return api.BadRequest("INVALID_MULTIPART", "Malformed multipart body")
+		return api.BadRequest(api.CodeInvalidMultipart, "Malformed multipart body")
 	}
 	var wasm, manifest []byte
 	for {
@@ -149,14 +149,14 @@ func (s *Service) Publish(w http.ResponseWriter, r *http.Request, _ httprouter.P
 				return multipartErr(err)
 			}
 			if len(wasm) > MaxModule {
-				return &api.Error{Status: 413, Code: "PAYLOAD_TOO_LARGE", Message: "The module exceeds 16 MiB"}
+				return &api.Error{Status: 413, Code: api.CodePayloadTooLarge, Message: "The module exceeds 16 MiB"}
 			}
 		case "manifest":
 			if manifest, err = io.ReadAll(io.LimitReader(part, 64<<10+1)); err != nil {
 				return multipartErr(err)
 			}
 			if len(manifest) > 64<<10 {
-				return &api.Error{Status: 413, Code: "PAYLOAD_TOO_LARGE", Message: "The manifest exceeds 64 KiB"}
+				return &api.Error{Status: 413, Code: api.CodePayloadTooLarge, Message: "The manifest exceeds 64 KiB"}
 			}
 		}
 		part.Close()
@@ -166,15 +166,15 @@ func (s *Service) Publish(w http.ResponseWriter, r *http.Request, _ httprouter.P
 	}
 	m, err := ParseManifest(manifest)
 	if err != nil {
-		return api.BadRequest("INVALID_MANIFEST", err.Error())
+		return api.BadRequest(api.CodeInvalidManifest, err.Error())
 	}
 	if err := m.CheckMaxima(s.Runtime.Maxima()); err != nil {
 		var le *LimitError
 		errors.As(err, &le)
-		return api.BadRequest("INVALID_MANIFEST", err.Error()).With("field", le.Field).With("limit", le.Max)
+		return api.BadRequest(api.CodeInvalidManifest, err.Error()).With("field", le.Field).With("limit", le.Max)
 	}
 	if s.Reserved(m.Name) {
-		return api.Forbidden("SKILL_NAME_RESERVED", "The skill name "+m.Name+" is reserved for the platform")
+		return api.Forbidden(api.CodeSkillNameReserved, "The skill name "+m.Name+" is reserved for the platform")
 	}
 	sum := sha256.Sum256(wasm)
 	rel := store.SkillRelease{Name: m.Name, Version: m.Version, Description: m.Description, Category: m.Category,
@@ -190,7 +190,7 @@ func (s *Service) Publish(w http.ResponseWriter, r *http.Request, _ httprouter.P
 	}
 	if over, retry := s.refusedRecently(p.UserID, time.Now()); over && !p.Admin {
 		limit := s.Quota.withDefaults().PublishPerDay
-		return &api.Error{Status: http.StatusTooManyRequests, Code: "PUBLISH_QUOTA_EXCEEDED",
+		return &api.Error{Status: http.StatusTooManyRequests, Code: api.CodePublishQuotaExceeded,
 			Message: fmt.Sprintf("Too many invalid modules: %d refused in 24 hours; check yours with skilltest before publishing", limit),
 			Fields:  map[string]any{"quota": "refusedModulesPerDay", "limit": limit},
 			Header:  http.Header{"Retry-After": {strconv.Itoa(max(1, int(retry.Seconds())))}}}
@@ -199,7 +199,7 @@ func (s *Service) Publish(w http.ResponseWriter, r *http.Request, _ httprouter.P
 		var ie *ImportError
 		if errors.As(err, &ie) {
 			s.noteRefused(p.UserID, time.Now())
-			return api.BadRequest("INVALID_MODULE", ie.Error())
+			return api.BadRequest(api.CodeInvalidModule, ie.Error())
 		}
 		return err
 	}
@@ -223,17 +223,17 @@ func publishErr(m *Manifest, err error) error {
 	var qe *store.SkillQuotaError
 	switch {
 	case errors.Is(err, store.ErrNotOwner):
-		return api.Forbidden("SKILL_NAME_TAKEN", "The skill name "+m.Name+" belongs to another author")
+		return api.Forbidden(api.CodeSkillNameTaken, "The skill name "+m.Name+" belongs to another author")
 	case errors.Is(err, store.ErrConflict):
-		return api.Conflict("VERSION_EXISTS", "Version "+m.Version+" of "+m.Name+" is already published; versions are immutable")
+		return api.Conflict(api.CodeVersionExists, "Version "+m.Version+" of "+m.Name+" is already published; versions are immutable")
 	case errors.As(err, &qe) && qe.Daily:
-		e := &api.Error{Status: http.StatusTooManyRequests, Code: "PUBLISH_QUOTA_EXCEEDED",
+		e := &api.Error{Status: http.StatusTooManyRequests, Code: api.CodePublishQuotaExceeded,
 			Message: fmt.Sprintf("Publish quota reached: %d versions in 24 hours", qe.Limit),
 			Fields:  map[string]any{"quota": "versionsPerDay", "current": qe.Current, "limit": qe.Limit},
 			Header:  http.Header{"Retry-After": {strconv.Itoa(int(qe.RetryAfter.Round(time.Second).Seconds()))}}}
 		return e
 	case errors.As(err, &qe):
-		return &api.Error{Status: http.StatusTooManyRequests, Code: "PUBLISH_QUOTA_EXCEEDED",
+		return &api.Error{Status: http.StatusTooManyRequests, Code: api.CodePublishQuotaExceeded,
 			Message: fmt.Sprintf("Storage quota reached: %d of %d bytes of modules stored", qe.Current, qe.Limit),
 			Fields:  map[string]any{"quota": "storageBytes", "current": qe.Current, "limit": qe.Limit}}
 	}
@@ -243,10 +243,10 @@ func publishErr(m *Manifest, err error) error {
 func multipartErr(err error) error {
 	var mb *http.MaxBytesError
 	if errors.As(err, &mb) {
-		return &api.Error{Status: 413, Code: "PAYLOAD_TOO_LARGE", Message: "The upload exceeds 16 MiB"}
+		return &api.Error{Status: 413, Code: api.CodePayloadTooLarge, Message: "The upload exceeds 16 MiB"}
 	}
 	if strings.Contains(err.Error(), "multipart") {
-		return api.BadRequest("INVALID_MULTIPART", "Malformed multipart body")
+		return api.BadRequest(api.CodeInvalidMultipart, "Malformed multipart body")
 	}
-	return api.BadRequest("INVALID_MULTIPART", "Malformed multipart body")
+	return api.BadRequest(api.CodeInvalidMultipart, "Malformed multipart body")
 }

@@ -46,7 +46,7 @@ func (e *serviceEnv) publishAs(t *testing.T, user string, admin bool, wasm []byt
 
 func wantAPIError(t *testing.T, what string, err *api.Error, status int, code string, msg ...string) {
 	t.Helper()
-	if err == nil || err.Status != status || err.Code != code {
+	if err == nil || err.Status != status || string(err.Code) != code {
 		t.Errorf("%s = %v; want %d %s", what, err, status, code)
 		return
 	}

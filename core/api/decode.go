@@ -13,7 +13,7 @@ import (
 
 // ErrBodyRequired is the answer to an empty body where a JSON object is
 // required; callers for whom an empty body is fine test for it with errors.Is.
-var ErrBodyRequired = BadRequest("INVALID_JSON", "Request body is required")
+var ErrBodyRequired = BadRequest(CodeInvalidJSON, "Request body is required")
 
 // MaxBody is the default request body limit (docs/api-conventions.md#requests-and-responses).
 const MaxBody = 1 << 20
@@ -34,7 +34,7 @@ func ReadJSON(r *http.Request) (json.RawMessage, error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			return nil, &Error{Status: 415, Code: "UNSUPPORTED_MEDIA_TYPE", Message: "Content-Type must be application/json"}
+			return nil, &Error{Status: 415, Code: CodeUnsupportedMediaType, Message: "Content-Type must be application/json"}
 		}
 	}
 	if r.ContentLength > MaxBody {
@@ -54,7 +54,7 @@ func ReadJSON(r *http.Request) (json.RawMessage, error) {
 		return nil, ErrBodyRequired
 	}
 	if !json.Valid(body) {
-		return nil, BadRequest("INVALID_JSON", "Malformed JSON body")
+		return nil, BadRequest(CodeInvalidJSON, "Malformed JSON body")
 	}
 	return body, nil
 }
@@ -64,7 +64,7 @@ func ReadJSON(r *http.Request) (json.RawMessage, error) {
 // leave dst as it was and report success).
 func Unmarshal(raw json.RawMessage, dst any) error {
 	if string(bytes.TrimSpace(raw)) == "null" {
-		return BadRequest("INVALID_JSON", "Request body must be a JSON object")
+		return BadRequest(CodeInvalidJSON, "Request body must be a JSON object")
 	}
 	if err := json.Unmarshal(raw, dst); err != nil {
 		return decodeError(err)
@@ -84,13 +84,13 @@ func decodeError(err error) error {
 	case errors.As(err, &typeErr):
 		field := typeErr.Field
 		if field == "" {
-			return BadRequest("INVALID_JSON", "Request body must be a JSON object")
+			return BadRequest(CodeInvalidJSON, "Request body must be a JSON object")
 		}
-		return BadRequest("INVALID_FIELD_TYPE", fmt.Sprintf("Field %q must be of type %s", field, jsonType(typeErr.Type.Kind().String())))
+		return BadRequest(CodeInvalidFieldType, fmt.Sprintf("Field %q must be of type %s", field, jsonType(typeErr.Type.Kind().String())))
 	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF):
-		return BadRequest("INVALID_JSON", "Malformed JSON body")
+		return BadRequest(CodeInvalidJSON, "Malformed JSON body")
 	}
-	return BadRequest("INVALID_JSON", "Malformed JSON body")
+	return BadRequest(CodeInvalidJSON, "Malformed JSON body")
 }
 
 func jsonType(kind string) string {

@@ -110,7 +110,7 @@ func TestDecode(t *testing.T) {
 				t.Fatalf("Decode(%q) = nil; want %d %s", tt.body, tt.wantStatus, tt.wantCode)
 			}
 			e := asAPIError(t, err)
-			if e.Status != tt.wantStatus || e.Code != tt.wantCode {
+			if e.Status != tt.wantStatus || string(e.Code) != tt.wantCode {
 				t.Errorf("Decode(%q) = %d %s; want %d %s", tt.body, e.Status, e.Code, tt.wantStatus, tt.wantCode)
 			}
 			for _, s := range tt.wantInMsg {

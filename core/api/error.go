@@ -15,7 +15,7 @@ import (
 // {"error": "...", "code": "..."} plus any Fields.
 type Error struct {
 	Status  int
-	Code    string
+	Code    Code
 	Message string
 	// Fields are extra top-level members of the JSON body (e.g. current, limit).
 	Fields map[string]any
@@ -46,28 +46,28 @@ func (e *Error) With(key string, value any) *Error {
 }
 
 // Errorf builds an *Error with a formatted message.
-func Errorf(status int, code, format string, args ...any) *Error {
+func Errorf(status int, code Code, format string, args ...any) *Error {
 	return &Error{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
 // Constructors for the kinds every package needs. Codes are the contract's.
-func BadRequest(code, msg string) *Error { return &Error{Status: 400, Code: code, Message: msg} }
-func Validation(msg string) *Error       { return BadRequest("VALIDATION_ERROR", msg) }
-func Unauthorized(code, msg string) *Error {
+func BadRequest(code Code, msg string) *Error { return &Error{Status: 400, Code: code, Message: msg} }
+func Validation(msg string) *Error            { return BadRequest(CodeValidationError, msg) }
+func Unauthorized(code Code, msg string) *Error {
 	return &Error{Status: 401, Code: code, Message: msg}
 }
-func Forbidden(code, msg string) *Error { return &Error{Status: 403, Code: code, Message: msg} }
-func NotFound(msg string) *Error        { return &Error{Status: 404, Code: "NOT_FOUND", Message: msg} }
-func Conflict(code, msg string) *Error  { return &Error{Status: 409, Code: code, Message: msg} }
+func Forbidden(code Code, msg string) *Error { return &Error{Status: 403, Code: code, Message: msg} }
+func NotFound(msg string) *Error             { return &Error{Status: 404, Code: CodeNotFound, Message: msg} }
+func Conflict(code Code, msg string) *Error  { return &Error{Status: 409, Code: code, Message: msg} }
 func Internal(err error) *Error {
-	return &Error{Status: 500, Code: "INTERNAL", Message: "Internal server error", Err: err}
+	return &Error{Status: 500, Code: CodeInternal, Message: "Internal server error", Err: err}
 }
 
 // Common errors.
 var (
-	ErrAuthRequired = Unauthorized("AUTH_REQUIRED", "Authentication required")
-	ErrTooLarge     = &Error{Status: 413, Code: "PAYLOAD_TOO_LARGE", Message: "Request body exceeds 1 MiB"}
-	ErrRateLimited  = &Error{Status: 429, Code: "RATE_LIMITED", Message: "Too many requests"}
+	ErrAuthRequired = Unauthorized(CodeAuthRequired, "Authentication required")
+	ErrTooLarge     = &Error{Status: 413, Code: CodePayloadTooLarge, Message: "Request body exceeds 1 MiB"}
+	ErrRateLimited  = &Error{Status: 429, Code: CodeRateLimited, Message: "Too many requests"}
 )
 
 // AsError maps any error to an *Error: an *Error anywhere in the chain wins, a

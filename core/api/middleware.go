@@ -168,7 +168,7 @@ func LimitBodyTo(limit int64) Middleware {
 	}
 	tooLarge := ErrTooLarge
 	if limit != MaxBody {
-		tooLarge = &Error{Status: 413, Code: "PAYLOAD_TOO_LARGE", Message: "Request body too large"}
+		tooLarge = &Error{Status: 413, Code: CodePayloadTooLarge, Message: "Request body too large"}
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

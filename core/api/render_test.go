@@ -132,7 +132,7 @@ func TestAsError(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := api.AsError(tt.err)
-			if got.Status != tt.wantStatus || got.Code != tt.wantCode {
+			if got.Status != tt.wantStatus || string(got.Code) != tt.wantCode {
 				t.Errorf("AsError(%v) = %d %s; want %d %s", tt.err, got.Status, got.Code, tt.wantStatus, tt.wantCode)
 			}
 		})

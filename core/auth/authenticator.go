@@ -22,10 +22,10 @@ const SessionCookie = "agentbot_session"
 
 // Errors of the authentication step (docs/api-conventions.md#identity).
 var (
-	ErrTokenInvalidHTTP = api.Unauthorized("TOKEN_INVALID", "Invalid or expired token")
-	ErrInvalidAPIKey    = api.Unauthorized("INVALID_API_KEY", "Invalid API key")
-	ErrCSRFRequired     = api.Forbidden("CSRF_REQUIRED", "Missing or invalid CSRF token")
-	ErrAdminRequired    = api.Forbidden("ADMIN_REQUIRED", "Admin access required")
+	ErrTokenInvalidHTTP = api.Unauthorized(api.CodeTokenInvalid, "Invalid or expired token")
+	ErrInvalidAPIKey    = api.Unauthorized(api.CodeInvalidAPIKey, "Invalid API key")
+	ErrCSRFRequired     = api.Forbidden(api.CodeCSRFRequired, "Missing or invalid CSRF token")
+	ErrAdminRequired    = api.Forbidden(api.CodeAdminRequired, "Admin access required")
 )
 
 // Authenticator resolves each request's principal. It never rejects a request

@@ -26,7 +26,7 @@ func wantAPIError(t *testing.T, what string, err error, status int, code string)
 		t.Errorf("%s = %v; want %d %s", what, err, status, code)
 		return
 	}
-	if e.Status != status || e.Code != code {
+	if e.Status != status || string(e.Code) != code {
 		t.Errorf("%s = %d %s; want %d %s", what, e.Status, e.Code, status, code)
 	}
 }

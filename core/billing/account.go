@@ -196,7 +196,7 @@ func (s *Service) postBilling(w http.ResponseWriter, r *http.Request, _ httprout
 		}
 		plan, ok := s.Plans.Get(req.Plan)
 		if !ok {
-			return api.BadRequest("INVALID_PLAN", "Invalid plan; choose one of the plans GET /api/billing lists")
+			return api.BadRequest(api.CodeInvalidPlan, "Invalid plan; choose one of the plans GET /api/billing lists")
 		}
 		to, err := s.planCheckout(ctx, p.UserID, plan)
 		if err != nil {
@@ -222,9 +222,9 @@ func (s *Service) postBilling(w http.ResponseWriter, r *http.Request, _ httprout
 	case "get-usage":
 		return s.usage(w, r, p.UserID, raw)
 	case "":
-		return api.BadRequest("INVALID_ACTION", "Field \"action\" is required: create-checkout, enable-byok, disable-byok, get-usage or buy-credits")
+		return api.BadRequest(api.CodeInvalidAction, "Field \"action\" is required: create-checkout, enable-byok, disable-byok, get-usage or buy-credits")
 	default:
-		return api.BadRequest("INVALID_ACTION", "Invalid action; use create-checkout, enable-byok, disable-byok, get-usage or buy-credits")
+		return api.BadRequest(api.CodeInvalidAction, "Invalid action; use create-checkout, enable-byok, disable-byok, get-usage or buy-credits")
 	}
 	return nil
 }
@@ -238,13 +238,13 @@ func (s *Service) adminPayments(w http.ResponseWriter, r *http.Request, _ httpro
 		return err
 	}
 	if !p.Admin {
-		return api.Forbidden("ADMIN_REQUIRED", "Only administrators can list all payments")
+		return api.Forbidden(api.CodeAdminRequired, "Only administrators can list all payments")
 	}
 	limit := 100
 	if v := r.URL.Query().Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 500 {
-			return api.BadRequest("INVALID_LIMIT", "limit must be a whole number from 1 to 500")
+			return api.BadRequest(api.CodeInvalidLimit, "limit must be a whole number from 1 to 500")
 		}
 		limit = n
 	}

@@ -32,7 +32,7 @@ func provider(name string) (string, error) {
 		name = a
 	}
 	if !slices.Contains(BYOKProviders, name) {
-		return "", api.BadRequest("INVALID_PROVIDER", "Field \"provider\" must be one of "+strings.Join(BYOKProviders, ", "))
+		return "", api.BadRequest(api.CodeInvalidProvider, "Field \"provider\" must be one of "+strings.Join(BYOKProviders, ", "))
 	}
 	return name, nil
 }
@@ -41,11 +41,11 @@ func provider(name string) (string, error) {
 // ASCII characters, no spaces.
 func validKey(key string) error {
 	if len(key) < minKeyLen || len(key) > maxKeyLen {
-		return api.BadRequest("INVALID_API_KEY_FORMAT", fmt.Sprintf("Field \"apiKey\" must be %d to %d characters", minKeyLen, maxKeyLen))
+		return api.BadRequest(api.CodeInvalidAPIKeyFormat, fmt.Sprintf("Field \"apiKey\" must be %d to %d characters", minKeyLen, maxKeyLen))
 	}
 	for i := 0; i < len(key); i++ {
 		if c := key[i]; c < 0x21 || c > 0x7e {
-			return api.BadRequest("INVALID_API_KEY_FORMAT", "Field \"apiKey\" must be printable ASCII without spaces")
+			return api.BadRequest(api.CodeInvalidAPIKeyFormat, "Field \"apiKey\" must be printable ASCII without spaces")
 		}
 	}
 	return nil

@@ -79,7 +79,7 @@ func (s *Service) credits(w http.ResponseWriter, r *http.Request, _ httprouter.P
 func (s *Service) creditsCheckout(ctx context.Context, userID, price string) (string, error) {
 	micro, ok := s.CreditPacks[price]
 	if !ok {
-		return "", api.BadRequest("INVALID_PRICE", "Unknown credit pack; use one of the price ids GET /api/billing lists")
+		return "", api.BadRequest(api.CodeInvalidPrice, "Unknown credit pack; use one of the price ids GET /api/billing lists")
 	}
 	if s.Stripe == nil {
 		return "", errDisabled("Billing is not configured on this server")

@@ -94,12 +94,12 @@ func (ps *Plans) Check(a Account, r Resource, current int64) error {
 
 // PaymentRequired is the contract's 402.
 func PaymentRequired(msg string) *api.Error {
-	return &api.Error{Status: http.StatusPaymentRequired, Code: "PAYMENT_REQUIRED", Message: msg}
+	return &api.Error{Status: http.StatusPaymentRequired, Code: api.CodePaymentRequired, Message: msg}
 }
 
 // TierLimit is the contract's 429 for a plan limit reached.
 func TierLimit(plan string, r Resource, current int64, limit Limit) *api.Error {
-	return &api.Error{Status: http.StatusTooManyRequests, Code: "TIER_LIMIT",
+	return &api.Error{Status: http.StatusTooManyRequests, Code: api.CodeTierLimit,
 		Message: fmt.Sprintf("%s limit reached for %s tier", r.noun(), plan),
 		Fields:  map[string]any{"current": current, "limit": limit}}
 }

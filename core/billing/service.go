@@ -114,12 +114,12 @@ func (s *Service) forget(userID string) {
 
 // errDisabled answers requests that need Stripe when it is not configured.
 func errDisabled(what string) *api.Error {
-	return &api.Error{Status: http.StatusServiceUnavailable, Code: "BILLING_DISABLED", Message: what}
+	return &api.Error{Status: http.StatusServiceUnavailable, Code: api.CodeBillingDisabled, Message: what}
 }
 
 // stripeFailed is a Stripe API failure: 502, with the cause logged only.
 func stripeFailed(err error) *api.Error {
-	return &api.Error{Status: http.StatusBadGateway, Code: "STRIPE_ERROR", Message: "The payment provider could not be reached; try again",
+	return &api.Error{Status: http.StatusBadGateway, Code: api.CodeStripeError, Message: "The payment provider could not be reached; try again",
 		Err: err}
 }
 
@@ -127,7 +127,7 @@ func stripeFailed(err error) *api.Error {
 func storeErr(err error) error {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return api.Unauthorized("TOKEN_INVALID", "The account behind this credential no longer exists")
+		return api.Unauthorized(api.CodeTokenInvalid, "The account behind this credential no longer exists")
 	case errors.Is(err, store.ErrNoPrincipal):
 		return api.ErrAuthRequired
 	}

@@ -26,7 +26,7 @@ func (s *Service) usage(w http.ResponseWriter, r *http.Request, userID string, r
 	if in.Month != "" {
 		t, err := time.Parse("2006-01", in.Month)
 		if err != nil {
-			return api.BadRequest("INVALID_MONTH", "Field \"month\" must be a month as YYYY-MM")
+			return api.BadRequest(api.CodeInvalidMonth, "Field \"month\" must be a month as YYYY-MM")
 		}
 		from, to = monthOf(t)
 	}

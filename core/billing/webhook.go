@@ -33,26 +33,26 @@ func (s *Service) webhook(w http.ResponseWriter, r *http.Request, _ httprouter.P
 		if errors.As(err, &mb) {
 			return api.ErrTooLarge
 		}
-		return api.BadRequest("INVALID_BODY", "Could not read the request body")
+		return api.BadRequest(api.CodeInvalidBody, "Could not read the request body")
 	}
 	if len(payload) > maxWebhookBody {
-		return &api.Error{Status: http.StatusRequestEntityTooLarge, Code: "PAYLOAD_TOO_LARGE", Message: "Webhook body exceeds 512 KiB"}
+		return &api.Error{Status: http.StatusRequestEntityTooLarge, Code: api.CodePayloadTooLarge, Message: "Webhook body exceeds 512 KiB"}
 	}
 	ev, err := webhook.ConstructEventWithOptions(payload, r.Header.Get("Stripe-Signature"), s.WebhookSecret,
 		webhook.ConstructEventOptions{IgnoreAPIVersionMismatch: true})
 	switch {
 	case errors.Is(err, webhook.ErrNotSigned), errors.Is(err, webhook.ErrInvalidHeader),
 		errors.Is(err, webhook.ErrNoValidSignature), errors.Is(err, webhook.ErrTooOld):
-		return api.BadRequest("INVALID_SIGNATURE", "Missing or invalid Stripe-Signature")
+		return api.BadRequest(api.CodeInvalidSignature, "Missing or invalid Stripe-Signature")
 	case err != nil:
-		return api.BadRequest("INVALID_EVENT", "The body is not a Stripe event")
+		return api.BadRequest(api.CodeInvalidEvent, "The body is not a Stripe event")
 	case ev.ID == "" || ev.Type == "" || ev.Data == nil || len(ev.Data.Raw) == 0:
-		return api.BadRequest("INVALID_EVENT", "The event has no id, type or data object")
+		return api.BadRequest(api.CodeInvalidEvent, "The event has no id, type or data object")
 	}
 	log := s.Log.With("event_id", ev.ID, "event_type", string(ev.Type))
 	eff, err := s.effectOf(&ev)
 	if err != nil {
-		return api.BadRequest("INVALID_EVENT", "The event's data object is malformed")
+		return api.BadRequest(api.CodeInvalidEvent, "The event's data object is malformed")
 	}
 	if eff.ignored != "" {
 		log.Info("stripe webhook ignored", "reason", eff.ignored)

@@ -125,7 +125,7 @@ type Memory struct {
 // ServeHTTP answers GET and HEAD; other methods get 405.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		e := api.Errorf(http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "Method not allowed")
+		e := api.Errorf(http.StatusMethodNotAllowed, api.CodeMethodNotAllowed, "Method not allowed")
 		e.Header = http.Header{"Allow": {"GET, HEAD"}}
 		api.WriteError(w, api.RequestID(r.Context()), e)
 		return

@@ -17,7 +17,7 @@ type BotFilter struct {
 	Honeypot string
 }
 
-var errBot = api.Forbidden("BOT_DETECTED", "Access denied")
+var errBot = api.Forbidden(api.CodeBotDetected, "Access denied")
 
 // decode reads a JSON object body into dst after the bot filter has passed it.
 func (b BotFilter) decode(r *http.Request, dst any) error {
@@ -27,7 +27,7 @@ func (b BotFilter) decode(r *http.Request, dst any) error {
 	}
 	var fields map[string]any
 	if err := json.Unmarshal(raw, &fields); err != nil {
-		return api.BadRequest("INVALID_JSON", "Request body must be a JSON object")
+		return api.BadRequest(api.CodeInvalidJSON, "Request body must be a JSON object")
 	}
 	if err := b.check(r, fields); err != nil {
 		return err

@@ -64,7 +64,7 @@ func (s *Service) createKey(w http.ResponseWriter, r *http.Request, _ httprouter
 		return err
 	}
 	if len(existing) >= maxKeysPerUser {
-		return api.Errorf(http.StatusTooManyRequests, "KEY_LIMIT_REACHED", "At most %d API keys per account", maxKeysPerUser).
+		return api.Errorf(http.StatusTooManyRequests, api.CodeKeyLimitReached, "At most %d API keys per account", maxKeysPerUser).
 			With("current", len(existing)).With("limit", maxKeysPerUser)
 	}
 	key := auth.NewAPIKey()

@@ -39,7 +39,7 @@ func (s *Service) changePassword(w http.ResponseWriter, r *http.Request, _ httpr
 		return storeErr(err, "User not found")
 	}
 	if !s.Passwords.Check(hash, req.CurrentPassword) {
-		return api.Unauthorized("INVALID_CREDENTIALS", "Current password is incorrect")
+		return api.Unauthorized(api.CodeInvalidCredentials, "Current password is incorrect")
 	}
 	newHash, err := s.Passwords.Hash(req.NewPassword)
 	if err != nil {
@@ -118,7 +118,7 @@ func (s *Service) resetPassword(w http.ResponseWriter, r *http.Request, _ httpro
 	if err := checkPassword("Password", req.Password); err != nil {
 		return err
 	}
-	errInvalid := api.BadRequest("INVALID_TOKEN", "Invalid or expired reset token")
+	errInvalid := api.BadRequest(api.CodeInvalidToken, "Invalid or expired reset token")
 	// The token is checked before the password is hashed: a made-up token
 	// costs a lookup, not a bcrypt.
 	digest := auth.Digest(req.Token)

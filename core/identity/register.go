@@ -45,7 +45,7 @@ func (s *Service) register(w http.ResponseWriter, r *http.Request, _ httprouter.
 		}
 		var err error
 		if referrer, err = s.Store.ReferrerByCode(r.Context(), req.ReferralCode); errorsIs(err, store.ErrNotFound) {
-			return api.BadRequest("INVALID_REFERRAL_CODE", "Unknown referral code")
+			return api.BadRequest(api.CodeInvalidReferralCode, "Unknown referral code")
 		} else if err != nil {
 			return err
 		}
@@ -56,7 +56,7 @@ func (s *Service) register(w http.ResponseWriter, r *http.Request, _ httprouter.
 	}
 	u, err := s.Store.CreateUser(r.Context(), store.NewUser{Email: email, Name: name, PasswordHash: hash})
 	if errorsIs(err, store.ErrConflict) {
-		return api.Conflict("USER_EXISTS", "User already exists")
+		return api.Conflict(api.CodeUserExists, "User already exists")
 	}
 	if err != nil {
 		return err

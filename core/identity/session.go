@@ -15,7 +15,7 @@ type loginRequest struct {
 	Password string `json:"password"`
 }
 
-var errBadCredentials = api.Unauthorized("INVALID_CREDENTIALS", "Invalid email or password")
+var errBadCredentials = api.Unauthorized(api.CodeInvalidCredentials, "Invalid email or password")
 
 // login: POST /api/auth/login (and /api/auth/callback/credentials) {email,
 // password} → sets the session cookie; 200 {user, csrfToken, expiresAt}. More
@@ -158,7 +158,7 @@ func (s *Service) token(w http.ResponseWriter, r *http.Request, _ httprouter.Par
 		return err
 	}
 	if p.Method == auth.MethodJWT {
-		return api.Forbidden("TOKEN_RENEWAL_FORBIDDEN", "Sign in with a session or an API key to get a token")
+		return api.Forbidden(api.CodeTokenRenewalForbidden, "Sign in with a session or an API key to get a token")
 	}
 	tok, exp, err := s.Auth.JWT.Issue(p)
 	if err != nil {

@@ -107,7 +107,7 @@ func (s *Service) updateSettings(w http.ResponseWriter, r *http.Request, allowEm
 		}
 		c, err := s.Store.CredentialByEmail(r.Context(), newEmail)
 		if err == nil && c.UserID != p.UserID {
-			return api.Conflict("EMAIL_IN_USE", "Email already in use")
+			return api.Conflict(api.CodeEmailInUse, "Email already in use")
 		} else if err != nil && !errorsIs(err, store.ErrNotFound) {
 			return err
 		}
@@ -120,7 +120,7 @@ func (s *Service) updateSettings(w http.ResponseWriter, r *http.Request, allowEm
 	if req.Notifications != nil && !bytes.Equal(req.Notifications, []byte("null")) {
 		var obj map[string]any
 		if json.Unmarshal(req.Notifications, &obj) != nil {
-			return api.BadRequest("INVALID_FIELD_TYPE", `Field "notifications" must be of type object`)
+			return api.BadRequest(api.CodeInvalidFieldType, `Field "notifications" must be of type object`)
 		}
 		if len(req.Notifications) > 8<<10 {
 			return api.Validation("notifications is too large (max 8 KiB)")

@@ -77,9 +77,9 @@ func (s *Service) verifyEmail(w http.ResponseWriter, r *http.Request, _ httprout
 	v, err := s.Store.VerifyEmail(r.Context(), auth.Digest(req.Token))
 	switch {
 	case errorsIs(err, store.ErrTokenInvalid):
-		return api.BadRequest("INVALID_TOKEN", "Invalid or expired verification token")
+		return api.BadRequest(api.CodeInvalidToken, "Invalid or expired verification token")
 	case errorsIs(err, store.ErrConflict):
-		return api.Conflict("EMAIL_IN_USE", "Email already in use")
+		return api.Conflict(api.CodeEmailInUse, "Email already in use")
 	case err != nil:
 		return err
 	}
@@ -108,14 +108,14 @@ func (s *Service) resendVerification(w http.ResponseWriter, r *http.Request, _ h
 	to, change := u.PendingEmail, true
 	if to == "" {
 		if u.EmailVerified {
-			return api.Conflict("ALREADY_VERIFIED", "Your email address is already verified")
+			return api.Conflict(api.CodeAlreadyVerified, "Your email address is already verified")
 		}
 		to, change = u.Email, false
 	}
 	if canon, err := normEmail(to); err != nil || canon != to {
 		// An address stored before addresses were canonical cannot be
 		// verified as it is; the user sets it again.
-		return api.Conflict("EMAIL_NOT_CANONICAL", "Set your email address again with POST /api/settings to verify it")
+		return api.Conflict(api.CodeEmailNotCanonical, "Set your email address again with POST /api/settings to verify it")
 	}
 	if err := s.reserveMail(r, u.ID, to); err != nil {
 		return err

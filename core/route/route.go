@@ -150,10 +150,10 @@ func Build(routes []Route, d Deps) (http.Handler, error) {
 	}
 	def := d.Limiter.Rule(ratelimit.DefaultName)
 	r.NotFound = d.Limiter.Wrap(def, d.UserID, d.ClientIP)(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		api.WriteError(w, api.RequestID(req.Context()), api.Errorf(404, "NOT_FOUND", "No route for %s %s", req.Method, req.URL.Path))
+		api.WriteError(w, api.RequestID(req.Context()), api.Errorf(404, api.CodeNotFound, "No route for %s %s", req.Method, req.URL.Path))
 	}))
 	r.MethodNotAllowed = d.Limiter.Wrap(def, d.UserID, d.ClientIP)(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		api.WriteError(w, api.RequestID(req.Context()), api.Errorf(405, "METHOD_NOT_ALLOWED", "Method %s not allowed on %s", req.Method, req.URL.Path))
+		api.WriteError(w, api.RequestID(req.Context()), api.Errorf(405, api.CodeMethodNotAllowed, "Method %s not allowed on %s", req.Method, req.URL.Path))
 	}))
 	return r, nil
 }

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -95,6 +96,31 @@ func TestOnlyTheRouteTableMakesARouter(t *testing.T) {
 		}
 		if strings.Contains(string(src), "httprouter"+".New(") {
 			t.Errorf("%s makes its own router; add its routes to the route table (core/route) instead", file)
+		}
+	}
+}
+
+// Error codes come from one table (core/api/codes.go): the server's own code
+// never spells one as a string literal where it builds an error.
+func TestErrorCodesComeFromTheTable(t *testing.T) {
+	out, err := exec.Command("git", "-C", "../..", "ls-files", "core/*.go", "gateway/*.go", "payments/*.go", "skills/*.go").Output()
+	if err != nil {
+		t.Skipf("git ls-files: %v", err)
+	}
+	literal := regexp.MustCompile(`(?:BadRequest|Unauthorized|Forbidden|Conflict)\("[A-Z]|api\.Errorf\([^,]+, "[A-Z]|Code: +"[A-Z]|\.Code [!=]= "[A-Z]`)
+	for _, file := range strings.Fields(string(out)) {
+		if strings.HasSuffix(file, "_test.go") || file == "core/api/codes.go" || strings.HasPrefix(file, "skills/shipped/") ||
+			strings.Contains(file, "/testguests/") {
+			continue
+		}
+		src, err := os.ReadFile(filepath.Join("..", "..", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(src), "\n") {
+			if literal.MatchString(line) {
+				t.Errorf("%s:%d spells an error code as a literal; use (or add) its constant in core/api/codes.go: %s", file, i+1, strings.TrimSpace(line))
+			}
 		}
 	}
 }

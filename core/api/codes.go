@@ -1,0 +1,156 @@
+package api
+
+import "net/http"
+
+// Code is a machine-readable error code. Every code the server itself answers
+// with is a constant below, in one table with the status it is sent with and a
+// default message; handlers give a more precise message where they can. Codes
+// from plugins pass through as the plugin sent them (Code(s)).
+type Code string
+
+// The codes.
+const (
+	CodeAdminRequired            Code = "ADMIN_REQUIRED"
+	CodeAgentNotFound            Code = "AGENT_NOT_FOUND"
+	CodeAlreadyVerified          Code = "ALREADY_VERIFIED"
+	CodeAuthRequired             Code = "AUTH_REQUIRED"
+	CodeBillingDisabled          Code = "BILLING_DISABLED"
+	CodeBotDetected              Code = "BOT_DETECTED"
+	CodeClientClosed             Code = "CLIENT_CLOSED"
+	CodeCSRFRequired             Code = "CSRF_REQUIRED"
+	CodeEmailInUse               Code = "EMAIL_IN_USE"
+	CodeEmailNotCanonical        Code = "EMAIL_NOT_CANONICAL"
+	CodeIdempotencyInProgress    Code = "IDEMPOTENCY_IN_PROGRESS"
+	CodeIdempotencyKeyReused     Code = "IDEMPOTENCY_KEY_REUSED"
+	CodeInternal                 Code = "INTERNAL"
+	CodeInvalidAction            Code = "INVALID_ACTION"
+	CodeInvalidAPIKey            Code = "INVALID_API_KEY"
+	CodeInvalidAPIKeyFormat      Code = "INVALID_API_KEY_FORMAT"
+	CodeInvalidBody              Code = "INVALID_BODY"
+	CodeInvalidCredentials       Code = "INVALID_CREDENTIALS"
+	CodeInvalidEvent             Code = "INVALID_EVENT"
+	CodeInvalidFieldType         Code = "INVALID_FIELD_TYPE"
+	CodeInvalidIdempotencyKey    Code = "INVALID_IDEMPOTENCY_KEY"
+	CodeInvalidJSON              Code = "INVALID_JSON"
+	CodeInvalidLimit             Code = "INVALID_LIMIT"
+	CodeInvalidManifest          Code = "INVALID_MANIFEST"
+	CodeInvalidModule            Code = "INVALID_MODULE"
+	CodeInvalidMonth             Code = "INVALID_MONTH"
+	CodeInvalidMultipart         Code = "INVALID_MULTIPART"
+	CodeInvalidPaymentMethod     Code = "INVALID_PAYMENT_METHOD"
+	CodeInvalidPlan              Code = "INVALID_PLAN"
+	CodeInvalidPluginID          Code = "INVALID_PLUGIN_ID"
+	CodeInvalidPrice             Code = "INVALID_PRICE"
+	CodeInvalidProvider          Code = "INVALID_PROVIDER"
+	CodeInvalidReferralCode      Code = "INVALID_REFERRAL_CODE"
+	CodeInvalidSignature         Code = "INVALID_SIGNATURE"
+	CodeInvalidToken             Code = "INVALID_TOKEN"
+	CodeKeyLimitReached          Code = "KEY_LIMIT_REACHED"
+	CodeMethodNotAllowed         Code = "METHOD_NOT_ALLOWED"
+	CodeNotFound                 Code = "NOT_FOUND"
+	CodePayloadTooLarge          Code = "PAYLOAD_TOO_LARGE"
+	CodePaymentMethodUnavailable Code = "PAYMENT_METHOD_UNAVAILABLE"
+	CodePaymentRequired          Code = "PAYMENT_REQUIRED"
+	CodePluginError              Code = "PLUGIN_ERROR"
+	CodePluginTimeout            Code = "PLUGIN_TIMEOUT"
+	CodePluginUnavailable        Code = "PLUGIN_UNAVAILABLE"
+	CodePublishQuotaExceeded     Code = "PUBLISH_QUOTA_EXCEEDED"
+	CodeRateLimited              Code = "RATE_LIMITED"
+	CodeSkillBadOutput           Code = "SKILL_BAD_OUTPUT"
+	CodeSkillCrashed             Code = "SKILL_CRASHED"
+	CodeSkillNameReserved        Code = "SKILL_NAME_RESERVED"
+	CodeSkillNameTaken           Code = "SKILL_NAME_TAKEN"
+	CodeSkillTimeout             Code = "SKILL_TIMEOUT"
+	CodeStripeError              Code = "STRIPE_ERROR"
+	CodeTierLimit                Code = "TIER_LIMIT"
+	CodeTokenInvalid             Code = "TOKEN_INVALID"
+	CodeTokenRenewalForbidden    Code = "TOKEN_RENEWAL_FORBIDDEN"
+	CodeUnknownPlugin            Code = "UNKNOWN_PLUGIN"
+	CodeUnsupportedMediaType     Code = "UNSUPPORTED_MEDIA_TYPE"
+	CodeUserExists               Code = "USER_EXISTS"
+	CodeValidationError          Code = "VALIDATION_ERROR"
+	CodeVersionExists            Code = "VERSION_EXISTS"
+)
+
+type codeSpec struct {
+	status  int
+	message string
+}
+
+// codes is the table: each code's status and default message.
+var codes = map[Code]codeSpec{
+	CodeAdminRequired:            {403, "Admin access required"},
+	CodeAgentNotFound:            {404, "Agent not found"},
+	CodeAlreadyVerified:          {409, "Your email address is already verified"},
+	CodeAuthRequired:             {401, "Authentication required"},
+	CodeBillingDisabled:          {503, "Billing is not configured on this server"},
+	CodeBotDetected:              {403, "Access denied"},
+	CodeClientClosed:             {499, "The client closed the request"},
+	CodeCSRFRequired:             {403, "Missing or invalid CSRF token"},
+	CodeEmailInUse:               {409, "Email already in use"},
+	CodeEmailNotCanonical:        {409, "Set your email address again to verify it"},
+	CodeIdempotencyInProgress:    {409, "A request with this Idempotency-Key is still being processed"},
+	CodeIdempotencyKeyReused:     {422, "This Idempotency-Key was used with another request"},
+	CodeInternal:                 {500, "Internal server error"},
+	CodeInvalidAction:            {400, "Invalid action"},
+	CodeInvalidAPIKey:            {401, "Invalid API key"},
+	CodeInvalidAPIKeyFormat:      {400, "Invalid API key format"},
+	CodeInvalidBody:              {400, "Could not read the request body"},
+	CodeInvalidCredentials:       {401, "Invalid email or password"},
+	CodeInvalidEvent:             {400, "The body is not a Stripe event"},
+	CodeInvalidFieldType:         {400, "A field has the wrong type"},
+	CodeInvalidIdempotencyKey:    {400, "Idempotency-Key must be 1 to 255 characters"},
+	CodeInvalidJSON:              {400, "Malformed JSON body"},
+	CodeInvalidLimit:             {400, "limit must be a whole number from 1 to 500"},
+	CodeInvalidManifest:          {400, "Invalid skill manifest"},
+	CodeInvalidModule:            {400, "Invalid WebAssembly module"},
+	CodeInvalidMonth:             {400, "Invalid month"},
+	CodeInvalidMultipart:         {400, "Malformed multipart body"},
+	CodeInvalidPaymentMethod:     {400, "X-Payment-Method must be stripe, mpp or x402"},
+	CodeInvalidPlan:              {400, "Invalid plan; choose one of the plans GET /api/billing lists"},
+	CodeInvalidPluginID:          {400, "Plugin id must be lower-case letters, digits and ._:- (at most 128)"},
+	CodeInvalidPrice:             {400, "Unknown credit pack; use one of the price ids GET /api/billing lists"},
+	CodeInvalidProvider:          {400, "Unknown provider"},
+	CodeInvalidReferralCode:      {400, "Unknown referral code"},
+	CodeInvalidSignature:         {400, "Missing or invalid Stripe-Signature"},
+	CodeInvalidToken:             {400, "Invalid or expired token"},
+	CodeKeyLimitReached:          {429, "API key limit reached"},
+	CodeMethodNotAllowed:         {405, "Method not allowed"},
+	CodeNotFound:                 {404, "Not found"},
+	CodePayloadTooLarge:          {413, "Request body too large"},
+	CodePaymentMethodUnavailable: {400, "Machine payments are not enabled on this gateway; pay with stripe"},
+	CodePaymentRequired:          {402, "Payment required"},
+	CodePluginError:              {502, "The provider sent malformed data"},
+	CodePluginTimeout:            {504, "The provider did not answer in time"},
+	CodePluginUnavailable:        {502, "The provider is unavailable; try again shortly"},
+	CodePublishQuotaExceeded:     {429, "Publish quota exceeded"},
+	CodeRateLimited:              {429, "Too many requests"},
+	CodeSkillBadOutput:           {502, "The skill answered with malformed output"},
+	CodeSkillCrashed:             {502, "The skill crashed"},
+	CodeSkillNameReserved:        {403, "This skill name is reserved"},
+	CodeSkillNameTaken:           {403, "This skill name belongs to another author"},
+	CodeSkillTimeout:             {504, "The skill did not finish in time"},
+	CodeStripeError:              {502, "The payment provider could not be reached; try again"},
+	CodeTierLimit:                {429, "Your plan's limit is reached"},
+	CodeTokenInvalid:             {401, "Invalid or expired token"},
+	CodeTokenRenewalForbidden:    {403, "Sign in with a session or an API key to get a token"},
+	CodeUnknownPlugin:            {404, "No plugin serves this id"},
+	CodeUnsupportedMediaType:     {415, "Content-Type must be application/json"},
+	CodeUserExists:               {409, "User already exists"},
+	CodeValidationError:          {400, "Invalid input"},
+	CodeVersionExists:            {409, "This version exists already"},
+}
+
+// Status is the code's HTTP status (500 for a code not in the table).
+func (c Code) Status() int {
+	if s, ok := codes[c]; ok {
+		return s.status
+	}
+	return http.StatusInternalServerError
+}
+
+// Message is the code's default message.
+func (c Code) Message() string { return codes[c].message }
+
+// Err is an error with the code, its status and its default message.
+func (c Code) Err() *Error { return &Error{Status: c.Status(), Code: c, Message: c.Message()} }
