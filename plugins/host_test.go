@@ -139,7 +139,12 @@ func TestKilledPluginRestartsWithinASecond(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(100 * time.Millisecond)
+	// The load is flowing before the kill.
+	for deadline := time.Now().Add(10 * time.Second); ok.Load() < 20; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no load got through before the kill")
+		}
+	}
 	killed := time.Now()
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/agentbot/gateway/skills/internal/testguests"
 )
@@ -54,4 +55,17 @@ func decode(t testing.TB, out []byte) map[string]any {
 		t.Fatalf("output %.200q: %v", out, err)
 	}
 	return v
+}
+
+// eventually waits (up to 10 s) until cond holds: for a state another
+// goroutine reaches, never a fixed sleep.
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 10s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }

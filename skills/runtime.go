@@ -326,6 +326,11 @@ func (r *Runtime) limits(l abi.Limits) abi.Limits {
 		MaxKVValue: pick(l.MaxKVValue, max.MaxKVValue), MaxLogBytes: pick(l.MaxLogBytes, max.MaxLogBytes)}
 }
 
+// Running is how many calls hold a run slot now, and Starting how many are
+// instantiating a cold instance: a gauge for operators, and what tests wait on.
+func (r *Runtime) Running() int  { return len(r.active) }
+func (r *Runtime) Starting() int { return len(r.starting) }
+
 // Close releases every instance, module and the runtime.
 func (r *Runtime) Close(ctx context.Context) error {
 	r.mu.Lock()

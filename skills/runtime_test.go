@@ -229,7 +229,7 @@ func TestMaxActiveMakesCallsWait(t *testing.T) {
 		_, _, err := r.Call(context.Background(), m, Request{UserID: "a", Input: []byte(`{}`), Timeout: 500 * time.Millisecond})
 		done <- err
 	}()
-	time.Sleep(100 * time.Millisecond)
+	eventually(t, "the spinning call holds the slot", func() bool { return r.Running() == 1 })
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	if _, _, err := r.Call(ctx, m, Request{UserID: "b", Input: []byte(`{"n":1}`)}); !errors.Is(err, context.DeadlineExceeded) {
@@ -353,7 +353,7 @@ func TestColdStartHoldsNoRunSlot(t *testing.T) {
 		_, _, err := r.Call(context.Background(), slow, Request{UserID: "alice", Input: []byte(`{}`)})
 		done <- err
 	}()
-	time.Sleep(200 * time.Millisecond) // alice's cold start is spinning
+	eventually(t, "alice's cold start is spinning", func() bool { return r.Starting() == 1 })
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	if _, f, err := r.Call(ctx, echo, Request{UserID: "bob", Input: []byte(`{"user":"bob"}`)}); err != nil || f != nil {
@@ -425,7 +425,7 @@ func TestModulesAreBoundedInMemory(t *testing.T) {
 		_, _, err := r.Call(ctx, spin, Request{UserID: "u", Input: []byte(`{}`), Timeout: 700 * time.Millisecond})
 		done <- err
 	}()
-	time.Sleep(300 * time.Millisecond)
+	eventually(t, "the spinning call runs", func() bool { return r.Running() == 1 })
 	compile("loop")
 	compile("trap")
 	if r.Module(spin.SHA256) == nil {

@@ -27,6 +27,7 @@ import (
 	"github.com/agentbot/gateway/internal/app"
 	"github.com/agentbot/gateway/plugins"
 	"github.com/agentbot/gateway/plugins/plugintest"
+	"github.com/agentbot/gateway/skills"
 )
 
 func TestMain(m *testing.M) { plugintest.Main(m) }
@@ -124,9 +125,10 @@ const (
 
 type env struct {
 	*servertest.Env
-	host *plugins.Host
-	gw   *gateway.Gateway
-	up   *upstream
+	host   *plugins.Host
+	gw     *gateway.Gateway
+	skills *skills.Service
+	up     *upstream
 }
 
 // start builds the plugins and runs the whole gateway against a fake upstream;
@@ -154,7 +156,7 @@ func start(t *testing.T, vars map[string]string, tweaks ...func(*app.Mounted)) *
 		all[k] = v
 	}
 	se, m := mountApp(t, all, tweaks...)
-	return &env{Env: se, host: m.Host, up: up, gw: m.Gateway}
+	return &env{Env: se, host: m.Host, up: up, gw: m.Gateway, skills: m.Skills}
 }
 
 // mountApp runs the whole application on SQLite with vars, as app.New
@@ -472,7 +474,18 @@ func TestKilledProviderUnderLoad(t *testing.T) {
 		return c.Do("POST", "/api/v1/gateway", map[string]any{"x": 1}, "X-Plugin-Id", "test-echo").Status
 	})
 	load("health", func() int { return c.Do("GET", "/api/health", nil).Status })
-	time.Sleep(200 * time.Millisecond)
+	// Every kind of load is flowing before the kill.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		mu.Lock()
+		n := min(len(statuses["generate-text"]), len(statuses["test-echo"]), len(statuses["health"]))
+		mu.Unlock()
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the load did not start")
+		}
+	}
 
 	if err := killPID(pid); err != nil {
 		t.Fatal(err)

@@ -385,7 +385,11 @@ func TestSkillSandboxLimits(t *testing.T) {
 			done.Store(true)
 			result <- r
 		}()
-		time.Sleep(200 * time.Millisecond)
+		for deadline := time.Now().Add(10 * time.Second); e.skills.Runtime.Running() == 0 && !done.Load(); time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the spinner never ran")
+			}
+		}
 		// The gateway serves others meanwhile, skills included.
 		served := 0
 		for i := 0; i < 5 && !done.Load(); i++ {
