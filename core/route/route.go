@@ -9,8 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
+	"runtime"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/julienschmidt/httprouter"
 
@@ -224,27 +227,60 @@ func access(a Access, h api.HandlerFunc) api.HandlerFunc {
 	return h
 }
 
-// Markdown renders routes as the README's endpoint table, in order, one row
-// per path with its methods.
-func Markdown(routes []Route) string {
+// Markdown renders routes as the README's endpoint table, in order: each
+// route's method and path, who may call it, the rate-limit rule that counts it
+// (as limiter resolves it), its body cap, the function that handles it, and
+// its summary. One table for finding any endpoint's handler and policy.
+func Markdown(routes []Route, limiter *ratelimit.Limiter) string {
 	var b strings.Builder
-	b.WriteString("| Endpoint | Method | Who | What |\n|---|---|---|---|\n")
+	b.WriteString("| Endpoint | Method | Who | Limit | Body | Handler | What |\n|---|---|---|---|---|---|---|\n")
 	for _, rt := range routes {
-		who := rt.Access.String()
-		var notes []string
-		if rt.MaxBody > api.MaxBody {
-			notes = append(notes, fmt.Sprintf("body ≤ %d MiB", rt.MaxBody>>20))
+		rule := limiter.Match(rt.Path)
+		if rt.Limit != "" {
+			rule = limiter.Rule(rt.Limit)
 		}
-		if rt.Streams {
-			notes = append(notes, "streams")
+		limit := fmt.Sprintf("%s %d/%s", rule.Name, rule.Rate.Limit, per(rule.Rate.Period))
+		if rule.PerIP {
+			limit += " per IP"
+		}
+		body := "1 MiB"
+		if rt.MaxBody > api.MaxBody {
+			body = fmt.Sprintf("%d MiB", rt.MaxBody>>20)
 		}
 		what := rt.Summary
-		if len(notes) > 0 {
-			what += " (" + strings.Join(notes, ", ") + ")"
+		if rt.Streams {
+			what += " (streams)"
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", rt.Path, rt.Method, who, strings.ReplaceAll(what, "|", `\|`))
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | `%s` | %s |\n", rt.Path, rt.Method, rt.Access, limit, body,
+			handlerName(rt.Handler), strings.ReplaceAll(what, "|", `\|`))
 	}
 	return b.String()
+}
+
+func per(d time.Duration) string {
+	switch d {
+	case time.Second:
+		return "s"
+	case time.Minute:
+		return "min"
+	case time.Hour:
+		return "h"
+	case 24 * time.Hour:
+		return "day"
+	}
+	return d.String()
+}
+
+// handlerName names a handler's function as package.Type.method (closures
+// as their enclosing function).
+func handlerName(h api.HandlerFunc) string {
+	name := runtime.FuncForPC(reflect.ValueOf(h).Pointer()).Name()
+	name = strings.TrimPrefix(name, "github.com/agentbot/gateway/")
+	name = strings.TrimSuffix(name, "-fm")
+	if i := strings.Index(name, ".func"); i > 0 {
+		name = name[:i]
+	}
+	return strings.NewReplacer("(*", "", ")", "").Replace(name)
 }
 
 // Sorted returns routes ordered by path, then method, for a stable listing.
