@@ -280,7 +280,14 @@ func handlerName(h api.HandlerFunc) string {
 	if i := strings.Index(name, ".func"); i > 0 {
 		name = name[:i]
 	}
-	return strings.NewReplacer("(*", "", ")", "").Replace(name)
+	name = strings.NewReplacer("(*", "", ")", "").Replace(name)
+	// A closure inlined into its caller is named after the whole chain; its
+	// maker (Type.method) is the last two names.
+	if _, rest, ok := strings.Cut(name, "."); ok && strings.Count(rest, ".") > 1 {
+		parts := strings.Split(rest, ".")
+		name = strings.Join(parts[len(parts)-2:], ".")
+	}
+	return name
 }
 
 // Sorted returns routes ordered by path, then method, for a stable listing.
