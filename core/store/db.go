@@ -53,6 +53,7 @@ type lookupSQL struct {
 	referral          string // referral code → id
 	stripeCustomer    string // Stripe customer id → id
 	allPayments       string // limit → payments rows (paymentColumns order), newest first
+	instanceToken     string // token hash → agent id, user id, status
 }
 
 // scanAll collects rows with scan, closing them.

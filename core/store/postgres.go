@@ -164,6 +164,7 @@ var pgLookups = lookupSQL{
 	referral:          `SELECT id FROM agentbot_lookup_referral($1)`,
 	stripeCustomer:    `SELECT id FROM agentbot_lookup_stripe_customer($1)`,
 	allPayments:       `SELECT ` + paymentColumns + ` FROM agentbot_list_payments($1)`,
+	instanceToken:     `SELECT agent_id, user_id, status FROM agentbot_lookup_instance_token($1)`,
 }
 
 func (b *pgBackend) lookups() *lookupSQL { return &pgLookups }

@@ -154,6 +154,7 @@ var sqliteLookups = lookupSQL{
 	referral:          `SELECT id FROM users WHERE referral_code = upper($1)`,
 	stripeCustomer:    `SELECT id FROM users WHERE stripe_customer_id = $1`,
 	allPayments:       `SELECT ` + paymentColumns + ` FROM payments ORDER BY created_at DESC, id LIMIT $1`,
+	instanceToken:     `SELECT id, user_id, status FROM agents WHERE token_hash = $1`,
 }
 
 func (b *sqliteBackend) lookups() *lookupSQL { return &sqliteLookups }

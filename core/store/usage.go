@@ -18,7 +18,10 @@ type UsageEvent struct {
 	PriceMicroUSD    int64 // what the caller was charged
 	UpstreamMicroUSD int64 // what the provider reported it cost
 	PaymentMethod    string
-	CreatedAt        time.Time
+	// AgentID and RunID attribute the call to an agent's run; "" otherwise.
+	AgentID   string
+	RunID     string
+	CreatedAt time.Time
 }
 
 // RecordUsage appends a usage event for the caller.
@@ -34,10 +37,10 @@ func insertUsage(ctx context.Context, q querier, s *Store, userID string, e Usag
 		e.CreatedAt = s.now()
 	}
 	_, err := q.Exec(ctx, `INSERT INTO usage_events (id, user_id, target, status, duration_ms, input_tokens,
-		output_tokens, price_micro_usd, upstream_micro_usd, payment_method, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		output_tokens, price_micro_usd, upstream_micro_usd, payment_method, agent_id, run_id, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		e.ID, userID, e.Target, e.Status, e.Duration.Milliseconds(), e.InputTokens, e.OutputTokens,
-		e.PriceMicroUSD, e.UpstreamMicroUSD, e.PaymentMethod, e.CreatedAt.Truncate(time.Millisecond))
+		e.PriceMicroUSD, e.UpstreamMicroUSD, e.PaymentMethod, e.AgentID, e.RunID, e.CreatedAt.Truncate(time.Millisecond))
 	return err
 }
 
@@ -47,7 +50,7 @@ func (s *Store) Usage(ctx context.Context, userID string, since time.Time) ([]Us
 	since = since.Truncate(time.Millisecond) // as RecordUsage stores times
 	err := s.read(ctx, userID, func(q querier) error {
 		rs, err := q.Query(ctx, `SELECT id, user_id, target, status, duration_ms, input_tokens, output_tokens,
-			price_micro_usd, upstream_micro_usd, payment_method, created_at
+			price_micro_usd, upstream_micro_usd, payment_method, agent_id, run_id, created_at
 			FROM usage_events WHERE user_id = $1 AND created_at >= $2 ORDER BY created_at, id`, userID, since)
 		if err != nil {
 			return err
@@ -56,7 +59,7 @@ func (s *Store) Usage(ctx context.Context, userID string, since time.Time) ([]Us
 			var e UsageEvent
 			var ms int64
 			err := r.Scan(&e.ID, &e.UserID, &e.Target, &e.Status, &ms, &e.InputTokens, &e.OutputTokens,
-				&e.PriceMicroUSD, &e.UpstreamMicroUSD, &e.PaymentMethod, &e.CreatedAt)
+				&e.PriceMicroUSD, &e.UpstreamMicroUSD, &e.PaymentMethod, &e.AgentID, &e.RunID, &e.CreatedAt)
 			e.Duration = time.Duration(ms) * time.Millisecond
 			return e, err
 		})
