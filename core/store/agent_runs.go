@@ -40,8 +40,9 @@ func (e *NotRunningError) Error() string { return fmt.Sprintf("store: the agent 
 // other state is a *NotRunningError, decided in the same statement so that a
 // stop cannot slip between the check and the run.
 func (s *Store) StartRun(ctx context.Context, userID, agentID, trigger, topic string) (*AgentRun, error) {
-	run := &AgentRun{ID: newID("run_"), AgentID: agentID, UserID: userID, Trigger: trigger, Topic: topic,
-		Status: RunRunning, StartedAt: s.now()}
+	now := s.now()
+	run := &AgentRun{ID: newSortableID("run_", now), AgentID: agentID, UserID: userID, Trigger: trigger, Topic: topic,
+		Status: RunRunning, StartedAt: now}
 	err := s.write(ctx, userID, func(q querier) error {
 		var status string
 		if err := q.QueryRow(ctx, `SELECT status FROM agents WHERE id = $1 AND user_id = $2`, agentID, userID).Scan(&status); err != nil {

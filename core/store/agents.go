@@ -91,7 +91,7 @@ func (s *Store) CreateAgent(ctx context.Context, userID string, n NewAgent, limi
 		var err error
 		a, err = scanAgent(q.QueryRow(ctx, `INSERT INTO agents (id, user_id, name, model, status, config, runtime_version,
 			created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING `+agentColumns,
-			newID("agt_"), userID, n.Name, n.Model, AgentProvisioning, cfg, n.RuntimeVersion, now))
+			newSortableID("agt_", now), userID, n.Name, n.Model, AgentProvisioning, cfg, n.RuntimeVersion, now))
 		return err
 	})
 	return a, err
