@@ -269,6 +269,25 @@ func (g *Gateway) prepay(w http.ResponseWriter, r *http.Request, c *payments.Req
 // the call's output when a machine payment could not be settled.
 func (g *Gateway) finish(ctx context.Context, c *payments.Request, pay *paid, failed *api.Error, delivered bool,
 	usage provider.Usage, start time.Time) *api.Error {
+	refusal, _ := g.account(ctx, c, pay, failed, delivered, usage, start, attribution{})
+	return refusal
+}
+
+// settle is finish for a call made on a user's behalf: it returns what the
+// call was charged.
+func (g *Gateway) settle(ctx context.Context, c *payments.Request, pay *paid, failed *api.Error, delivered bool,
+	usage provider.Usage, start time.Time, attr attribution) int64 {
+	_, cost := g.account(ctx, c, pay, failed, delivered, usage, start, attr)
+	return cost
+}
+
+// attribution names the agent run a call's usage belongs to.
+type attribution struct{ agentID, runID string }
+
+// account settles the payment and records usage (see finish), returning the
+// refusal to answer with, if any, and what was charged.
+func (g *Gateway) account(ctx context.Context, c *payments.Request, pay *paid, failed *api.Error, delivered bool,
+	usage provider.Usage, start time.Time, attr attribution) (*api.Error, int64) {
 	ctx = context.WithoutCancel(ctx)
 	status := http.StatusOK
 	if failed != nil {
@@ -291,13 +310,14 @@ func (g *Gateway) finish(ctx context.Context, c *payments.Request, pay *paid, fa
 		}
 	}
 	if c.Principal == nil {
-		return refusal
+		return refusal, cost
 	}
 	g.init()
 	g.usage.record(store.UsageEvent{UserID: c.Principal.UserID, Target: c.Target, Status: status,
 		Duration: time.Since(start), InputTokens: usage.InputTokens, OutputTokens: usage.OutputTokens,
-		PriceMicroUSD: cost, UpstreamMicroUSD: usage.CostMicroUSD, PaymentMethod: string(pay.method), CreatedAt: g.now()})
-	return refusal
+		PriceMicroUSD: cost, UpstreamMicroUSD: usage.CostMicroUSD, PaymentMethod: string(pay.method),
+		AgentID: attr.agentID, RunID: attr.runID, CreatedAt: g.now()})
+	return refusal, cost
 }
 
 // callError maps a dispatch failure to the contract's answer. Unavailability

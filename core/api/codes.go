@@ -11,6 +11,12 @@ type Code string
 // The codes.
 const (
 	CodeAdminRequired            Code = "ADMIN_REQUIRED"
+	CodeSkillNotInstalled        Code = "SKILL_NOT_INSTALLED"
+	CodeSkillNotFound            Code = "SKILL_NOT_FOUND"
+	CodeMemoryFull               Code = "MEMORY_FULL"
+	CodeInstanceTokenInvalid     Code = "INSTANCE_TOKEN_INVALID"
+	CodeInvalidTransition        Code = "INVALID_TRANSITION"
+	CodeAgentNotRunning          Code = "AGENT_NOT_RUNNING"
 	CodeAgentNotFound            Code = "AGENT_NOT_FOUND"
 	CodeAlreadyVerified          Code = "ALREADY_VERIFIED"
 	CodeAuthRequired             Code = "AUTH_REQUIRED"
@@ -80,6 +86,12 @@ type codeSpec struct {
 // codes is the table: each code's status and default message.
 var codes = map[Code]codeSpec{
 	CodeAdminRequired:            {403, "Admin access required"},
+	CodeSkillNotInstalled:        {404, "The skill is not installed on this agent"},
+	CodeSkillNotFound:            {404, "No such skill or version"},
+	CodeMemoryFull:               {413, "The agent's memory is full"},
+	CodeInstanceTokenInvalid:     {401, "Missing or invalid instance token"},
+	CodeInvalidTransition:        {409, "The agent cannot make this change from its current state"},
+	CodeAgentNotRunning:          {409, "The agent is not running; start it first"},
 	CodeAgentNotFound:            {404, "Agent not found"},
 	CodeAlreadyVerified:          {409, "Your email address is already verified"},
 	CodeAuthRequired:             {401, "Authentication required"},

@@ -64,3 +64,7 @@ func (b *Box) Open(sealed []byte, context string) ([]byte, error) {
 	}
 	return pt, nil
 }
+
+// InstanceTokenLabel is the associated data sealing an agent's instance
+// token: a sealed token moved to another agent or user does not open.
+func InstanceTokenLabel(userID, agentID string) string { return "instance-token|" + userID + "|" + agentID }

@@ -7,6 +7,10 @@ import (
 	"time"
 )
 
+// ErrNotInstalled: the skill is not installed on the agent (or the agent is
+// not the user's).
+var ErrNotInstalled = errors.New("store: the skill is not installed on the agent")
+
 // InstalledSkill is a skill installed on an agent, pinned to a version.
 type InstalledSkill struct {
 	Skill       string
@@ -78,7 +82,9 @@ func (s *Store) InstallSkill(ctx context.Context, userID, agentID, skill, versio
 	return is, installed, err
 }
 
-// UpgradeSkill moves an installed skill to version (the latest when empty).
+// UpgradeSkill moves an installed skill to version (the latest when empty):
+// ErrNotFound for an unknown skill or version, ErrNotInstalled when the
+// agent does not have it.
 func (s *Store) UpgradeSkill(ctx context.Context, userID, agentID, skill, version string) (*InstalledSkill, error) {
 	var is *InstalledSkill
 	err := s.write(ctx, userID, func(q querier) error {
@@ -93,7 +99,9 @@ func (s *Store) UpgradeSkill(ctx context.Context, userID, agentID, skill, versio
 		}
 		var at time.Time
 		if err := q.QueryRow(ctx, `UPDATE agent_skills SET version = $4 WHERE agent_id = $1 AND user_id = $2 AND skill = $3
-			RETURNING installed_at`, agentID, userID, skill, version).Scan(&at); err != nil {
+			RETURNING installed_at`, agentID, userID, skill, version).Scan(&at); errors.Is(err, ErrNotFound) {
+			return ErrNotInstalled
+		} else if err != nil {
 			return err
 		}
 		is = &InstalledSkill{Skill: skill, Version: version, Latest: latest, InstalledAt: at}
@@ -102,13 +110,13 @@ func (s *Store) UpgradeSkill(ctx context.Context, userID, agentID, skill, versio
 	return is, err
 }
 
-// UninstallSkill removes a skill from an agent; ErrNotFound when it is not
-// installed there.
+// UninstallSkill removes a skill from an agent; ErrNotInstalled when it is
+// not installed there.
 func (s *Store) UninstallSkill(ctx context.Context, userID, agentID, skill string) error {
 	return s.write(ctx, userID, func(q querier) error {
 		n, err := q.Exec(ctx, `DELETE FROM agent_skills WHERE agent_id = $1 AND user_id = $2 AND skill = $3`, agentID, userID, skill)
 		if err == nil && n == 0 {
-			return ErrNotFound
+			return ErrNotInstalled
 		}
 		return err
 	})

@@ -271,8 +271,8 @@ func TestSkillInstalls(t *testing.T) {
 		if err := s.UninstallSkill(ctx, u.ID, a.ID, "split"); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.UninstallSkill(ctx, u.ID, a.ID, "split"); !errors.Is(err, store.ErrNotFound) {
-			t.Errorf("uninstalling twice = %v; want ErrNotFound", err)
+		if err := s.UninstallSkill(ctx, u.ID, a.ID, "split"); !errors.Is(err, store.ErrNotInstalled) {
+			t.Errorf("uninstalling twice = %v; want ErrNotInstalled", err)
 		}
 	})
 }

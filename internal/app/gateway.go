@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/agentbot/gateway/agents"
 	"github.com/agentbot/gateway/core/route"
 	"github.com/agentbot/gateway/core/secrets"
 	"github.com/agentbot/gateway/core/server"
@@ -52,6 +53,7 @@ type Mounted struct {
 	Host    *plugins.Host
 	Gateway *gateway.Gateway
 	Skills  *skills.Service
+	Agents  *agents.Service
 	Routes  []route.Route
 
 	closers []func(context.Context) error
@@ -131,7 +133,14 @@ func Mount(ctx context.Context, srv *server.Server, log *slog.Logger) (*Mounted,
 	if err != nil {
 		return fail(err)
 	}
-	m.Routes = slices.Concat(g.Routes(), g.OpenAIRoutes(host, aiPlugin), skillRoutes(g, skillSvc), billingRoutes, fromPlugins)
+	agentSvc, err := newAgents(srv, g, skillSvc, box)
+	if err != nil {
+		return fail(err)
+	}
+	m.Agents = agentSvc
+	skillSvc.Agents = srv.Store
+	m.Routes = slices.Concat(g.Routes(), g.OpenAIRoutes(host, aiPlugin), skillRoutes(g, skillSvc), billingRoutes,
+		agentSvc.Routes(), fromPlugins)
 	for _, s := range host.Status() {
 		log.Info("plugin", "name", s.Name, "up", s.Up, "error", s.Error)
 	}

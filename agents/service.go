@@ -1,0 +1,171 @@
+// Package agents owns agents: provisioning within a plan's allowance, their
+// configuration, instance lifecycle (provisioning → running ⇄ stopped, any →
+// error) and per-instance tokens, installed skills, memory, the transcript,
+// and runs of the agent loop (package agents/loop) whose model calls go
+// through the AI provider and whose tools are the agent's installed skills
+// and its memory — each call paid and recorded like the owner's own gateway
+// calls. Everything an agent holds is its owner's alone: another user's agent
+// is 404 everywhere (the store scopes every read and write to the owner).
+package agents
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/agentbot/gateway/core/api"
+	"github.com/agentbot/gateway/core/auth"
+	"github.com/agentbot/gateway/core/billing"
+	"github.com/agentbot/gateway/core/route"
+	"github.com/agentbot/gateway/core/secrets"
+	"github.com/agentbot/gateway/core/store"
+	"github.com/agentbot/gateway/gateway"
+	"github.com/agentbot/gateway/skills"
+)
+
+// Publisher sends an agent's run events to whoever listens on its live
+// channel (on any node).
+type Publisher interface {
+	Publish(ctx context.Context, agentID string, event []byte) error
+}
+
+// Service serves the agent endpoints and runs agents.
+type Service struct {
+	Store   *store.Store
+	Gateway *gateway.Gateway
+	Skills  *skills.Service
+	Secrets *secrets.Box
+	Plans   *billing.Plans
+	// Models lists the model ids an agent may be configured with (the AI
+	// provider's model table); DefaultModel is a new agent's model.
+	Models       []string
+	DefaultModel string
+	// ModelID is the gateway id of model calls [generate-text].
+	ModelID string
+	// PublicURL is where clients reach this gateway; websocketUrl is built
+	// from it.
+	PublicURL string
+	// Version is the agent runtime's version, which `update` moves an agent to.
+	Version string
+	// Events receives run events for live channels; nil drops them.
+	Events Publisher
+	// MemoryQuota bounds one agent's memory [1000 keys, 10 MiB].
+	MemoryQuota store.MemoryQuota
+	Log         *slog.Logger
+	Now         func() time.Time
+}
+
+func (s *Service) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.Default()
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (s *Service) modelID() string {
+	if s.ModelID != "" {
+		return s.ModelID
+	}
+	return gateway.DefaultID
+}
+
+func (s *Service) memoryQuota() store.MemoryQuota {
+	q := s.MemoryQuota
+	if q.Keys == 0 {
+		q.Keys = 1000
+	}
+	if q.Bytes == 0 {
+		q.Bytes = 10 << 20
+	}
+	return q
+}
+
+// Routes are the agent endpoints.
+func (s *Service) Routes() []route.Route {
+	const get, post, put, del = http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete
+	inst := func(action, summary string) route.Route {
+		return route.Route{Method: post, Path: "/api/instance/:userId/" + action, Handler: s.instanceAction(action),
+			Access: route.User, Summary: summary}
+	}
+	return []route.Route{
+		{Method: post, Path: "/api/agents/provision", Handler: s.provision, Access: route.User,
+			Summary: "`{name, model?, config?}` → 201 `{success, agent{id, name, status, websocketUrl, model, createdAt}}`; 400 → 402 (no active plan) → 429 (plan's agent limit) in that order"},
+		{Method: get, Path: "/api/agents/provision", Handler: s.listProvisioned, Access: route.User, Within: "/api/agents/:id",
+			Summary: "`{success, agents, count}`"},
+		{Method: get, Path: "/api/agents", Handler: s.list, Access: route.User,
+			Summary: "`{agents, count, status:\"ok\"}`, newest first"},
+		{Method: get, Path: "/api/agents/:id", Handler: s.get, Access: route.User,
+			Summary: "`{agent{…, skills[{skill, version, latest}]}, status}`"},
+		{Method: get, Path: "/api/agents/:id/config", Handler: s.getConfig, Access: route.User,
+			Summary: "`{config, model}`"},
+		{Method: put, Path: "/api/agents/:id/config", Handler: s.putConfig, Access: route.User,
+			Summary: "`{model?, config}` validated (model from the model table, limits in range) → `{config, model, status:\"updated\"}`"},
+		{Method: get, Path: "/api/agents/:id/messages", Handler: s.messages, Access: route.User,
+			Summary: "`?limit=1..100&cursor=&topic=` → `{messages, total, limit, nextCursor, status}` (newest page first, each page oldest to newest)"},
+		{Method: get, Path: "/api/agents/:id/stats", Handler: s.stats, Access: route.User,
+			Summary: "`{stats{runs, messages, toolCalls, tokens, spend, …}}` from recorded runs and usage only"},
+		{Method: get, Path: "/api/instance/:userId", Handler: s.instance, Access: route.User,
+			Summary: "the agent's instance: `{userId, agentId, status, startedAt, url, plan, version}` (`:userId` is the agent id)"},
+		inst("start", "stopped|error|provisioning → running; otherwise 409 with the current status"),
+		inst("stop", "running → stopped; otherwise 409"),
+		inst("restart", "running|stopped|error → running (counts a restart)"),
+		inst("update", "moves the agent to this gateway's agent runtime version → running"),
+		inst("repair", "error|running|stopped → running, clearing the error"),
+		inst("reset-memory", "clears the agent's memory → `{success, message, cleared}`"),
+		{Method: get, Path: "/api/instance/:userId/stats", Handler: s.instanceStats, Access: route.User,
+			Summary: "`{userId, status, plan, version, restarts, uptimeSeconds, runs, messages, …}` from recorded data"},
+		{Method: get, Path: "/api/instance/:userId/token", Handler: s.token, Access: route.User,
+			Summary: "`{token}` (64 hex), created on first use; it opens the agent's `websocketUrl`"},
+		{Method: post, Path: "/api/instance/:userId/token", Handler: s.rotateToken, Access: route.User,
+			Summary: "rotates the instance token → `{token}`; the old one stops working at once"},
+		{Method: get, Path: "/api/memory", Handler: s.getMemory, Access: route.User,
+			Summary: "`?agentId=` (omitted or `all`: every agent) → `{memory{key: value}, agentId, count, lastUpdated}`"},
+		{Method: post, Path: "/api/memory", Handler: s.postMemory, Access: route.User,
+			Summary: "`{agentId, key, memory}` or `{agentId, memory{…}}` (≤ 50 keys, each value ≤ 100 KB) → `{success, …, saved}`; nothing stored on any violation"},
+		{Method: post, Path: "/api/skills", Handler: s.install, Access: route.User,
+			Summary: "`{skillId, agentId, version?}` installs on your agent, pinned to a version (plan's skills-per-agent limit → 429); `{…, upgrade:true}` moves it to a newer version"},
+		{Method: del, Path: "/api/skills", Handler: s.uninstall, Access: route.User,
+			Summary: "`{skillId, agentId}` (or query) uninstalls"},
+	}
+}
+
+// principal is the caller of a User route.
+func principal(r *http.Request) *auth.Principal {
+	p, _ := auth.FromContext(r.Context())
+	return p
+}
+
+// agentErr maps store errors about one agent to answers.
+func agentErr(err error) error {
+	var nr *store.NotRunningError
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return api.Errorf(http.StatusNotFound, api.CodeAgentNotFound, "Agent not found")
+	case errors.As(err, &nr):
+		return api.Errorf(http.StatusConflict, api.CodeAgentNotRunning, "The agent is %s; start it first", nr.Status).
+			With("status", nr.Status)
+	}
+	return err
+}
+
+// agent loads one of the caller's agents.
+func (s *Service) agent(ctx context.Context, userID, id string) (*store.Agent, error) {
+	if id == "" || len(id) > 64 || strings.ContainsAny(id, "/?#") {
+		return nil, agentErr(store.ErrNotFound)
+	}
+	a, err := s.Store.Agent(ctx, userID, id)
+	if err != nil {
+		return nil, agentErr(err)
+	}
+	return a, nil
+}

@@ -1,0 +1,43 @@
+package app
+
+import (
+	"github.com/agentbot/gateway/agents"
+	"github.com/agentbot/gateway/core/billing"
+	"github.com/agentbot/gateway/core/secrets"
+	"github.com/agentbot/gateway/core/server"
+	"github.com/agentbot/gateway/gateway"
+	"github.com/agentbot/gateway/plugins/ai"
+	"github.com/agentbot/gateway/skills"
+)
+
+// RuntimeVersion is the agent runtime's version: `update` moves an agent to
+// it. It changes when the agent loop's behaviour does.
+const RuntimeVersion = "2026.12.0"
+
+// newAgents is the agents service over the gateway (model and tool calls are
+// paid and recorded like the owner's own calls) and the skills runtime.
+func newAgents(srv *server.Server, g *gateway.Gateway, sk *skills.Service, box *secrets.Box) (*agents.Service, error) {
+	cfg := srv.Config
+	plans, err := billing.LoadPlans(cfg.Billing)
+	if err != nil {
+		return nil, err
+	}
+	ac, err := aiConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	table := ac.Models
+	if len(table) == 0 {
+		table = ai.DefaultModels()
+	}
+	models := make([]string, len(table))
+	for i, m := range table {
+		models[i] = m.ID
+	}
+	def := cfg.AI.DefaultModel
+	if def == "" {
+		def = models[0]
+	}
+	return &agents.Service{Store: srv.Store, Gateway: g, Skills: sk, Secrets: box, Plans: plans,
+		Models: models, DefaultModel: def, PublicURL: cfg.PublicURL, Version: RuntimeVersion, Log: srv.Log}, nil
+}
