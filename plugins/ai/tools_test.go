@@ -313,18 +313,20 @@ func TestToolInputLimitsAllowed(t *testing.T) {
 func TestPromptSizeCountsTools(t *testing.T) {
 	f := newFakeUpstream(t)
 	c := serveAI(t, f, limitsConfig(f)) // 50 bytes without a plan
+	// "Hi" (2 bytes), the call's name (1) and arguments, the result.
 	conversation := func(args, result string) map[string]any {
 		return map[string]any{"messages": []any{
-			map[string]any{"role": "user", "content": "Hi"},                                                                     // 2
-			map[string]any{"role": "assistant", "toolCalls": []any{map[string]any{"id": "c1", "name": "f", "arguments": args}}}, // 1 + args
+			map[string]any{"role": "user", "content": "Hi"},
+			map[string]any{"role": "assistant", "toolCalls": []any{map[string]any{"id": "c1", "name": "f", "arguments": args}}},
 			map[string]any{"role": "tool", "toolCallId": "c1", "content": result}}}
 	}
+	// "Hi" (2 bytes), the tool's name (1), description and schema.
 	withTool := func(desc, params string) map[string]any {
-		tool := map[string]any{"name": "f", "description": desc} // 1 + desc
+		tool := map[string]any{"name": "f", "description": desc}
 		if params != "" {
 			tool["parameters"] = json.RawMessage(params)
 		}
-		return map[string]any{"prompt": "Hi", "tools": []any{tool}} // 2 + tool
+		return map[string]any{"prompt": "Hi", "tools": []any{tool}}
 	}
 	schema := `{"type":"object"}` // 17 bytes
 	tests := []struct {
