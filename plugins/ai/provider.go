@@ -271,7 +271,8 @@ type chatMessage struct {
 }
 
 func (p *Provider) output(m Model, r *upstream.ChatResponse) chatOutput {
-	return chatOutput{ID: r.ID, Model: m.ID, Provider: m.Provider, Message: chatMessage{Role: "assistant", Content: r.Content, ToolCalls: r.ToolCalls},
+	return chatOutput{ID: r.ID, Model: m.ID, Provider: m.Provider,
+		Message:      chatMessage{Role: "assistant", Content: r.Content, ToolCalls: r.ToolCalls},
 		FinishReason: r.FinishReason, Usage: map[string]any{"promptTokens": r.Usage.InputTokens,
 			"completionTokens": r.Usage.OutputTokens, "totalTokens": r.Usage.InputTokens + r.Usage.OutputTokens},
 		Timestamp: p.now().UTC().Format(time.RFC3339Nano)}

@@ -131,7 +131,8 @@ func checkMessages(msgs []upstream.Message) *provider.Error {
 			}
 			j, ok := calls[m.ToolCallID]
 			if !ok {
-				return fieldErr(field+".toolCallId", "%s.toolCallId %q answers no call of the assistant message before it", field, m.ToolCallID)
+				return fieldErr(field+".toolCallId", "%s.toolCallId %q answers no call of the assistant message before it",
+					field, m.ToolCallID)
 			}
 			k := slices.Index(pending, j)
 			if k < 0 {
