@@ -1,9 +1,3 @@
-// Package ai is the AI provider plugin: chat completion over the OpenAI
-// chat-completions protocol (OpenAI, OpenRouter, Groq, Gemini, local servers)
-// and Anthropic's Messages API, with streaming; speech synthesis and
-// transcription; a model table with per-1k-token prices and plan gating; and the
-// /api/ai/* routes. It serves the gateway ids generate-text, agent, tts
-// and stt. A caller's own key (BYOK) for a provider takes precedence.
 package ai
 
 import (
@@ -88,6 +82,8 @@ type chatInput struct {
 	TopP        *float64           `json:"top_p"`
 	MaxTokens   *int               `json:"max_tokens"`
 	System      string             `json:"systemPrompt"`
+	Tools       []toolInput        `json:"tools"`
+	ToolChoice  string             `json:"toolChoice"`
 }
 
 func badInput(format string, args ...any) *provider.Error {
@@ -100,7 +96,11 @@ func (p *Provider) prepare(raw json.RawMessage, caller provider.Caller, agent bo
 	var in chatInput
 	if len(raw) > 0 {
 		if err := json.Unmarshal(raw, &in); err != nil {
-			return nil, Model{}, upstream.ChatRequest{}, badInput("Invalid input: %v", err)
+			e := badInput("Invalid input: %v", err)
+			if te := (*json.UnmarshalTypeError)(nil); errors.As(err, &te) && te.Field != "" {
+				e.Fields = map[string]any{"field": te.Field}
+			}
+			return nil, Model{}, upstream.ChatRequest{}, e
 		}
 	}
 	msgs := in.Messages
@@ -114,10 +114,12 @@ func (p *Provider) prepare(raw json.RawMessage, caller provider.Caller, agent bo
 		}
 		msgs = []upstream.Message{{Role: "user", Content: text}}
 	}
-	for i, m := range msgs {
-		if m.Role != "system" && m.Role != "user" && m.Role != "assistant" {
-			return nil, Model{}, upstream.ChatRequest{}, badInput("messages[%d].role must be system, user or assistant", i)
-		}
+	if perr := checkMessages(msgs); perr != nil {
+		return nil, Model{}, upstream.ChatRequest{}, perr
+	}
+	tools, perr := checkTools(in.Tools, in.ToolChoice)
+	if perr != nil {
+		return nil, Model{}, upstream.ChatRequest{}, perr
 	}
 	if in.Temperature != nil && (*in.Temperature < 0 || *in.Temperature > 2) {
 		return nil, Model{}, upstream.ChatRequest{}, badInput("temperature must be between 0 and 2")
@@ -139,11 +141,7 @@ func (p *Provider) prepare(raw json.RawMessage, caller provider.Caller, agent bo
 		e.Fields = map[string]any{"limit": lim.MaxTokens}
 		return nil, Model{}, upstream.ChatRequest{}, e
 	}
-	size := len(in.System)
-	for _, m := range msgs {
-		size += len(m.Content)
-	}
-	if size > lim.MaxPromptBytes {
+	if size := promptBytes(in.System, msgs, in.Tools); size > lim.MaxPromptBytes {
 		e := provider.Errorf(400, "PROMPT_TOO_LARGE", "The prompt is %d bytes; your plan's limit is %d bytes", size, lim.MaxPromptBytes)
 		e.Fields = map[string]any{"limit": lim.MaxPromptBytes, "size": size}
 		return nil, Model{}, upstream.ChatRequest{}, e
@@ -178,7 +176,7 @@ func (p *Provider) prepare(raw json.RawMessage, caller provider.Caller, agent bo
 		return nil, Model{}, upstream.ChatRequest{}, err
 	}
 	return c, m, upstream.ChatRequest{Model: m.upstreamName(), Messages: msgs, Temperature: in.Temperature,
-		TopP: in.TopP, MaxTokens: in.MaxTokens}, nil
+		TopP: in.TopP, MaxTokens: in.MaxTokens, Tools: tools, ToolChoice: in.ToolChoice}, nil
 }
 
 // maxTokensCeiling is the most output tokens any request may ask for.
@@ -267,12 +265,14 @@ type chatOutput struct {
 }
 
 type chatMessage struct {
-	Role    string `json:"role"`
-	Content string `json:"content"`
+	Role      string              `json:"role"`
+	Content   string              `json:"content"`
+	ToolCalls []upstream.ToolCall `json:"toolCalls,omitempty"`
 }
 
 func (p *Provider) output(m Model, r *upstream.ChatResponse) chatOutput {
-	return chatOutput{ID: r.ID, Model: m.ID, Provider: m.Provider, Message: chatMessage{Role: "assistant", Content: r.Content},
+	return chatOutput{ID: r.ID, Model: m.ID, Provider: m.Provider,
+		Message:      chatMessage{Role: "assistant", Content: r.Content, ToolCalls: r.ToolCalls},
 		FinishReason: r.FinishReason, Usage: map[string]any{"promptTokens": r.Usage.InputTokens,
 			"completionTokens": r.Usage.OutputTokens, "totalTokens": r.Usage.InputTokens + r.Usage.OutputTokens},
 		Timestamp: p.now().UTC().Format(time.RFC3339Nano)}
@@ -305,8 +305,9 @@ func (p *Provider) Invoke(ctx context.Context, req *provider.InvokeRequest) (*pr
 	return &provider.InvokeResponse{Error: provider.Errorf(404, "UNKNOWN_PLUGIN", "The AI provider does not serve %q", req.Capability)}, nil
 }
 
-// InvokeStream implements provider.Streamer: each upstream delta becomes a
-// chunk {"delta": "..."} at once; the last chunk carries finishReason and usage.
+// InvokeStream implements provider.Streamer: each upstream text delta becomes a
+// chunk {"delta": "..."} at once; the last chunk carries finishReason and usage,
+// and the assembled toolCalls when the model called tools.
 func (p *Provider) InvokeStream(ctx context.Context, req *provider.InvokeRequest, s provider.ChunkStream) error {
 	if req.Capability != "generate-text" && req.Capability != "agent" {
 		return s.Send(&provider.Chunk{Error: provider.Errorf(400, "STREAMING_UNSUPPORTED", "%s does not stream", req.Capability)})
@@ -326,7 +327,11 @@ func (p *Provider) InvokeStream(ctx context.Context, req *provider.InvokeRequest
 		return s.Send(&provider.Chunk{Error: upstreamErr(err)})
 	}
 	u := usageOf(m, r)
-	b, _ := json.Marshal(map[string]any{"finishReason": r.FinishReason, "model": m.ID, "provider": m.Provider, "id": r.ID})
+	final := map[string]any{"finishReason": r.FinishReason, "model": m.ID, "provider": m.Provider, "id": r.ID}
+	if len(r.ToolCalls) > 0 {
+		final["toolCalls"] = r.ToolCalls
+	}
+	b, _ := json.Marshal(final)
 	return s.Send(&provider.Chunk{Data: b, Usage: &u})
 }
 

@@ -22,13 +22,15 @@ const (
 )
 
 type anthropicRequest struct {
-	Model       string    `json:"model"`
-	System      string    `json:"system,omitempty"`
-	Messages    []Message `json:"messages"`
-	MaxTokens   int       `json:"max_tokens"`
-	Temperature *float64  `json:"temperature,omitempty"`
-	TopP        *float64  `json:"top_p,omitempty"`
-	Stream      bool      `json:"stream,omitempty"`
+	Model       string               `json:"model"`
+	System      string               `json:"system,omitempty"`
+	Messages    []anthropicTurn      `json:"messages"`
+	MaxTokens   int                  `json:"max_tokens"`
+	Temperature *float64             `json:"temperature,omitempty"`
+	TopP        *float64             `json:"top_p,omitempty"`
+	Tools       []anthropicTool      `json:"tools,omitempty"`
+	ToolChoice  *anthropicToolChoice `json:"tool_choice,omitempty"`
+	Stream      bool                 `json:"stream,omitempty"`
 }
 
 type anthropicUsage struct {
@@ -47,24 +49,24 @@ func (u *anthropicUsage) input() (int64, bool) {
 }
 
 type anthropicMessage struct {
-	ID      string `json:"id"`
-	Model   string `json:"model"`
-	Content []struct {
-		Type string `json:"type"`
-		Text string `json:"text"`
-	} `json:"content"`
-	StopReason string         `json:"stop_reason"`
-	Usage      anthropicUsage `json:"usage"`
+	ID         string           `json:"id"`
+	Model      string           `json:"model"`
+	Content    []anthropicBlock `json:"content"`
+	StopReason string           `json:"stop_reason"`
+	Usage      anthropicUsage   `json:"usage"`
 }
 
 // anthropicEvent is the data of one streaming event; which fields are set depends on Type.
 type anthropicEvent struct {
-	Type    string           `json:"type"`
-	Message anthropicMessage `json:"message"` // message_start
-	Delta   struct {
-		Type       string `json:"type"`        // content_block_delta: text_delta, input_json_delta, …
-		Text       string `json:"text"`        // text_delta
-		StopReason string `json:"stop_reason"` // message_delta
+	Type         string           `json:"type"`
+	Message      anthropicMessage `json:"message"`       // message_start
+	Index        int              `json:"index"`         // content_block_*
+	ContentBlock anthropicBlock   `json:"content_block"` // content_block_start
+	Delta        struct {
+		Type        string `json:"type"`         // content_block_delta: text_delta, input_json_delta, …
+		Text        string `json:"text"`         // text_delta
+		PartialJSON string `json:"partial_json"` // input_json_delta
+		StopReason  string `json:"stop_reason"`  // message_delta
 	} `json:"delta"`
 	Usage *anthropicUsage `json:"usage"` // message_delta: cumulative counts
 	Error json.RawMessage `json:"error"` // error
@@ -86,7 +88,8 @@ func (c *Anthropic) Chat(ctx context.Context, req ChatRequest) (*ChatResponse, e
 
 // ChatStream sends a streaming Messages request, calling onDelta with each text delta as soon as its event has
 // been parsed. An error event becomes an *Error whose Status is the HTTP status Anthropic documents for that
-// error type. A stream that ends without message_stop is accepted when a stop_reason has been seen.
+// error type. A stream that ends without message_stop is accepted when a stop_reason has been seen. The
+// input_json_delta pieces of each tool_use block are joined into the response's ToolCalls.
 func (c *Anthropic) ChatStream(ctx context.Context, req ChatRequest, onDelta func(string) error) (*ChatResponse, error) {
 	if onDelta == nil {
 		onDelta = func(string) error { return nil }
@@ -118,6 +121,7 @@ func (c *Anthropic) ChatStream(ctx context.Context, req ChatRequest, onDelta fun
 
 	out := &ChatResponse{Model: req.Model}
 	var content strings.Builder
+	var calls toolUseAssembler
 	events := newSSEReader(resp.Body)
 	for done := false; !done; {
 		ev, err := events.Next()
@@ -153,13 +157,23 @@ func (c *Anthropic) ChatStream(ctx context.Context, req ChatRequest, onDelta fun
 			if n := e.Message.Usage.OutputTokens; n != nil {
 				out.Usage.OutputTokens = *n
 			}
+		case "content_block_start":
+			calls.start(e.Index, e.ContentBlock)
 		case "content_block_delta":
-			if e.Delta.Type == "text_delta" && e.Delta.Text != "" {
+			switch e.Delta.Type {
+			case "text_delta":
+				if e.Delta.Text == "" {
+					break
+				}
 				content.WriteString(e.Delta.Text)
 				if err := onDelta(e.Delta.Text); err != nil {
 					return nil, err
 				}
+			case "input_json_delta":
+				calls.delta(e.Index, e.Delta.PartialJSON)
 			}
+		case "content_block_stop":
+			calls.stop(e.Index)
 		case "message_delta":
 			if e.Delta.StopReason != "" {
 				out.FinishReason = finishReason(e.Delta.StopReason)
@@ -177,16 +191,16 @@ func (c *Anthropic) ChatStream(ctx context.Context, req ChatRequest, onDelta fun
 		case "error":
 			return nil, c.eventError(ev.Data)
 		}
-		// ping, content_block_start, content_block_stop and event types added later carry nothing we need.
+		// ping and event types added later carry nothing we need.
 	}
 	out.Content = content.String()
+	out.ToolCalls = calls.result()
 	return out, nil
 }
 
 func (c *Anthropic) body(req ChatRequest, stream bool) anthropicRequest {
 	b := anthropicRequest{
 		Model:       req.Model,
-		Messages:    []Message{},
 		MaxTokens:   anthropicMaxTokens,
 		Temperature: req.Temperature,
 		TopP:        req.TopP,
@@ -195,15 +209,11 @@ func (c *Anthropic) body(req ChatRequest, stream bool) anthropicRequest {
 	if req.MaxTokens != nil {
 		b.MaxTokens = *req.MaxTokens
 	}
-	var system []string
-	for _, m := range req.Messages {
-		if m.Role == "system" {
-			system = append(system, m.Content)
-			continue
-		}
-		b.Messages = append(b.Messages, m)
+	b.System, b.Messages = anthropicMessages(req.Messages)
+	if len(req.Tools) > 0 {
+		b.Tools = anthropicTools(req.Tools)
+		b.ToolChoice = anthropicChoice(req.ToolChoice)
 	}
-	b.System = strings.Join(system, "\n\n")
 	return b
 }
 
@@ -229,6 +239,7 @@ func (c *Anthropic) decodeMessage(status int, body []byte, model string) (*ChatR
 		Model:        m.Model,
 		Content:      text.String(),
 		FinishReason: finishReason(m.StopReason),
+		ToolCalls:    anthropicToolCalls(m.Content),
 	}
 	if out.Model == "" {
 		out.Model = model

@@ -21,10 +21,12 @@ const openAIBaseURL = "https://api.openai.com/v1"
 // every compatible server accepts it; only OpenAI's reasoning models insist on the newer name.
 type openAIRequest struct {
 	Model         string               `json:"model"`
-	Messages      []Message            `json:"messages"`
+	Messages      []openAIMessage      `json:"messages"`
 	Temperature   *float64             `json:"temperature,omitempty"`
 	TopP          *float64             `json:"top_p,omitempty"`
 	MaxTokens     *int                 `json:"max_tokens,omitempty"`
+	Tools         []openAITool         `json:"tools,omitempty"`
+	ToolChoice    string               `json:"tool_choice,omitempty"`
 	Stream        bool                 `json:"stream,omitempty"`
 	StreamOptions *openAIStreamOptions `json:"stream_options,omitempty"`
 }
@@ -62,7 +64,8 @@ type openAIResponse struct {
 }
 
 type openAIContent struct {
-	Content string `json:"content"` // null (a refusal or tool call) decodes as ""
+	Content   string             `json:"content"` // null (a refusal or tool call) decodes as ""
+	ToolCalls []openAIToolCallIn `json:"tool_calls"`
 }
 
 // Chat sends a non-streaming chat completion request.
@@ -81,7 +84,8 @@ func (c *OpenAI) Chat(ctx context.Context, req ChatRequest) (*ChatResponse, erro
 
 // ChatStream sends a streaming chat completion request, calling onDelta with each content delta as soon as its
 // chunk has been parsed. Usage is requested with stream_options.include_usage; a server that sends none leaves
-// it zero. A stream that ends without [DONE] is accepted when a finish_reason has been seen.
+// it zero. A stream that ends without [DONE] is accepted when a finish_reason has been seen. Tool calls arrive
+// in fragments, which are assembled into the response's ToolCalls.
 func (c *OpenAI) ChatStream(ctx context.Context, req ChatRequest, onDelta func(string) error) (*ChatResponse, error) {
 	if onDelta == nil {
 		onDelta = func(string) error { return nil }
@@ -113,6 +117,7 @@ func (c *OpenAI) ChatStream(ctx context.Context, req ChatRequest, onDelta func(s
 
 	out := &ChatResponse{Model: req.Model}
 	var content strings.Builder
+	var calls toolCallAssembler
 	events := newSSEReader(resp.Body)
 	for {
 		ev, err := events.Next()
@@ -157,6 +162,9 @@ func (c *OpenAI) ChatStream(ctx context.Context, req ChatRequest, onDelta func(s
 			if ch.FinishReason != "" {
 				out.FinishReason = ch.FinishReason
 			}
+			for _, f := range ch.Delta.ToolCalls {
+				calls.add(f)
+			}
 			if d := ch.Delta.Content; d != "" {
 				content.WriteString(d)
 				if err := onDelta(d); err != nil {
@@ -166,6 +174,8 @@ func (c *OpenAI) ChatStream(ctx context.Context, req ChatRequest, onDelta func(s
 		}
 	}
 	out.Content = content.String()
+	out.ToolCalls = calls.result()
+	settleFinish(out)
 	return out, nil
 }
 
@@ -180,16 +190,16 @@ func (r *openAIResponse) usage() *openAIUsage {
 }
 
 func (c *OpenAI) body(req ChatRequest, stream bool) openAIRequest {
-	msgs := req.Messages
-	if msgs == nil {
-		msgs = []Message{}
-	}
 	b := openAIRequest{
 		Model:       req.Model,
-		Messages:    msgs,
+		Messages:    openAIMessages(req.Messages),
 		Temperature: req.Temperature,
 		TopP:        req.TopP,
 		MaxTokens:   req.MaxTokens,
+	}
+	if len(req.Tools) > 0 {
+		b.Tools = openAITools(req.Tools)
+		b.ToolChoice = req.ToolChoice
 	}
 	if stream {
 		b.Stream = true
@@ -214,6 +224,7 @@ func (c *OpenAI) decodeCompletion(status int, body []byte, model string) (*ChatR
 		Model:        r.Model,
 		Content:      r.Choices[0].Message.Content,
 		FinishReason: r.Choices[0].FinishReason,
+		ToolCalls:    openAIToolCalls(r.Choices[0].Message.ToolCalls),
 	}
 	if out.Model == "" {
 		out.Model = model
@@ -221,6 +232,7 @@ func (c *OpenAI) decodeCompletion(status int, body []byte, model string) (*ChatR
 	if u := r.usage(); u != nil {
 		out.Usage = u.usage()
 	}
+	settleFinish(out)
 	return out, nil
 }
 

@@ -1,24 +1,53 @@
 // Package upstream speaks the AI providers' wire protocols: the OpenAI chat-completions protocol (OpenAI,
 // OpenRouter, Groq, Gemini's OpenAI-compatible endpoint, local servers) and Anthropic's Messages API, both with
-// streaming, plus OpenAI's audio endpoints.
+// streaming and tool calling, plus OpenAI's audio endpoints.
 //
 // The types here are provider-neutral: a ChatRequest goes to either adapter and a ChatResponse comes back with
 // the same meaning (FinishReason uses OpenAI's vocabulary). Every failure the upstream is responsible for is an
 // *Error; a cancelled context comes back as the context's error, and an error returned by a stream's onDelta
 // callback comes back unchanged.
+//
+// Tool calling has one form for both protocols: a request offers Tools, a response returns ToolCalls whose
+// Arguments is JSON text, and the caller sends the calls back in an assistant Message followed by one "tool"
+// Message per call. Each adapter translates: OpenAI's tool_calls with string arguments and role "tool" messages;
+// Anthropic's tool_use blocks with object inputs and tool_result blocks gathered into one user message.
 package upstream
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"time"
 )
 
-// Message is one turn of a conversation.
+// Message is one turn of a conversation. A plain message has only Role and Content. An assistant message that
+// called tools carries ToolCalls; each call is answered by its own message of role "tool" naming it in ToolCallID,
+// right after the assistant message. The JSON tags are the provider-neutral form callers send; each adapter
+// writes its own wire form.
 type Message struct {
-	Role    string `json:"role"` // system, user or assistant
-	Content string `json:"content"`
+	Role       string     `json:"role"` // system, user, assistant or tool
+	Content    string     `json:"content"`
+	ToolCalls  []ToolCall `json:"toolCalls,omitempty"`  // assistant: the calls it made
+	ToolCallID string     `json:"toolCallId,omitempty"` // tool: the call this message answers
+	// IsError marks a tool result as a failure. Anthropic has a flag for it; the OpenAI protocol has none, so
+	// there the content alone must say so.
+	IsError bool `json:"isError,omitempty"`
+}
+
+// ToolCall is one call of a tool by the model. Arguments is the JSON text the model produced, passed on
+// unchecked: OpenAI-protocol models may produce malformed JSON, which is the tool runner's to handle.
+type ToolCall struct {
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	Arguments string `json:"arguments"`
+}
+
+// Tool is a function the model may call. Parameters is a JSON Schema object; empty means no parameters.
+type Tool struct {
+	Name        string
+	Description string
+	Parameters  json.RawMessage
 }
 
 // ChatRequest is a provider-neutral chat completion request. Nil optional fields are left to the upstream's
@@ -29,6 +58,10 @@ type ChatRequest struct {
 	Temperature *float64
 	TopP        *float64
 	MaxTokens   *int
+	Tools       []Tool
+	// ToolChoice is "auto", "none" or "required" (call at least one tool); empty leaves it to the upstream.
+	// It is not sent when Tools is empty.
+	ToolChoice string
 }
 
 // Usage counts the tokens one call consumed, as the upstream reported them.
@@ -46,10 +79,13 @@ type ChatResponse struct {
 	// equivalent pass through unchanged.
 	FinishReason string
 	Usage        Usage
+	// ToolCalls are the tools the model called, in order; FinishReason is then "tool_calls" unless the answer
+	// was cut short ("length").
+	ToolCalls []ToolCall
 }
 
-// Chatter is what both protocols offer. ChatStream calls onDelta with each piece of content as it arrives and
-// returns the whole response at the end; an error from onDelta aborts the call and is returned as is.
+// Chatter is what both protocols offer. ChatStream calls onDelta with each piece of text content as it arrives
+// and returns the whole response, tool calls assembled, at the end; an error from onDelta aborts the call and is returned as is.
 type Chatter interface {
 	Chat(ctx context.Context, req ChatRequest) (*ChatResponse, error)
 	ChatStream(ctx context.Context, req ChatRequest, onDelta func(string) error) (*ChatResponse, error)
