@@ -67,4 +67,6 @@ func (b *Box) Open(sealed []byte, context string) ([]byte, error) {
 
 // InstanceTokenLabel is the associated data sealing an agent's instance
 // token: a sealed token moved to another agent or user does not open.
-func InstanceTokenLabel(userID, agentID string) string { return "instance-token|" + userID + "|" + agentID }
+func InstanceTokenLabel(userID, agentID string) string {
+	return "instance-token|" + userID + "|" + agentID
+}
