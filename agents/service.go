@@ -34,7 +34,10 @@ type Publisher interface {
 
 // Service serves the agent endpoints and runs agents.
 type Service struct {
-	Store   *store.Store
+	Store *store.Store
+	// Auth derives the owner's principal for runs no request of theirs
+	// started (live channel, heartbeats).
+	Auth    *auth.Authenticator
 	Gateway *gateway.Gateway
 	Skills  *skills.Service
 	Secrets *secrets.Box
@@ -128,6 +131,10 @@ func (s *Service) Routes() []route.Route {
 			Summary: "`{token}` (64 hex), created on first use; it opens the agent's `websocketUrl`"},
 		{Method: post, Path: "/api/instance/:userId/token", Handler: s.rotateToken, Access: route.User,
 			Summary: "rotates the instance token → `{token}`; the old one stops working at once"},
+		{Method: post, Path: "/api/chat", Handler: s.chat, Access: route.User, Streams: true,
+			Summary: "`{message, agentId?, topic?, stream?}` runs the agent (its model, its installed skills and memory as tools) → `{id, reply, status, outcome, …}`; `stream:true` → the run's events as SSE; a run that hits a limit → 422 with its code, transcript kept"},
+		{Method: get, Path: "/api/chat", Handler: s.history, Access: route.User,
+			Summary: "`?agentId=&topic=&limit=&cursor=` → `{messages, count, total, nextCursor}`"},
 		{Method: get, Path: "/api/memory", Handler: s.getMemory, Access: route.User,
 			Summary: "`?agentId=` (omitted or `all`: every agent) → `{memory{key: value}, agentId, count, lastUpdated}`"},
 		{Method: post, Path: "/api/memory", Handler: s.postMemory, Access: route.User,

@@ -152,6 +152,12 @@ func (a *Authenticator) principal(userID, email, role string, verified bool, gen
 		Admin: role == "admin" || (verified && a.Admins[email])}
 }
 
+// Owner is the principal of work done for an account without a request of
+// its own (MethodOwner), derived from the stored account like any other.
+func (a *Authenticator) Owner(u *store.User) *Principal {
+	return a.principal(u.ID, u.Email, u.Role, u.EmailVerified, u.Gen, MethodOwner)
+}
+
 func (a *Authenticator) apiKey(ctx context.Context, key string) (*Principal, *api.Error) {
 	if !wellFormedAPIKey(key) {
 		return nil, ErrInvalidAPIKey

@@ -12,6 +12,10 @@ const (
 	MethodAPIKey  Method = "api_key"
 	MethodJWT     Method = "jwt"
 	MethodSession Method = "session"
+	// MethodOwner is work the platform does for an account without a
+	// request of theirs: an agent's heartbeat, a message on its live
+	// channel (which authenticated with the agent's instance token).
+	MethodOwner Method = "owner"
 )
 
 // Principal is an authenticated caller.
