@@ -69,6 +69,9 @@ func (s *Server) Handle(w http.ResponseWriter, r *http.Request, agentID string) 
 	sctx, cancel := context.WithTimeout(r.Context(), s.lim.SubscribeTimeout)
 	events, unsubscribe, err := s.hub.Subscribe(sctx, agentID)
 	cancel()
+	if errors.Is(err, ErrClosed) {
+		return api.CodeShuttingDown.Err()
+	}
 	if err != nil {
 		return api.Internal(fmt.Errorf("live: subscribing to agent %s: %w", agentID, err))
 	}

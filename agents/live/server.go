@@ -49,9 +49,9 @@ type Limits struct {
 	// ChatsPerSocket is how many chats may run at once on one socket (1); a
 	// chat beyond them is refused with a BUSY frame.
 	ChatsPerSocket int
-	// Frames client frames are allowed per FrameWindow (30 per minute,
-	// refilled steadily); a frame beyond them is refused with a
-	// RATE_LIMITED frame.
+	// Frames is how many client frames one socket may send per FrameWindow
+	// (30 per minute), as a token bucket: Frames at once, refilled steadily.
+	// A frame beyond them is refused with a RATE_LIMITED frame.
 	Frames      int
 	FrameWindow time.Duration
 	// SocketsPerAgent is how many sockets one agent may have open on this

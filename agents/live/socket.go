@@ -74,8 +74,9 @@ func (s *Server) read(ctx context.Context, conn *websocket.Conn, p Principal, wg
 				continue
 			}
 			wg.Go(func() {
-				defer func() { <-chats }()
-				if err := s.chat(ctx, p, f); err != nil && ctx.Err() == nil {
+				err := s.chat(ctx, p, f)
+				<-chats // free before the error frame: a client told of the end may chat again
+				if err != nil && ctx.Err() == nil {
 					s.writeError(ctx, conn, s.chatError(ctx, p, err))
 				}
 			})
