@@ -1,7 +1,10 @@
 package live
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -174,5 +177,39 @@ func TestServerDeadlinesLifted(t *testing.T) {
 	send(t, c, `{"type":"ping"}`)
 	if f := read(t, c); f["type"] != "pong" {
 		t.Errorf("frame = %v; want pong", f)
+	}
+}
+
+type tokensFunc func(ctx context.Context, agentID, token string) (Principal, error)
+
+func (f tokensFunc) Resolve(ctx context.Context, agentID, token string) (Principal, error) {
+	return f(ctx, agentID, token)
+}
+
+// What the resolver says decides the answer: a wrapped ErrTokenInvalid is
+// 401, an *api.Error is itself, any other failure a 500 without its cause;
+// a principal of another agent opens nothing.
+func TestResolverAnswers(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		p      Principal
+		err    error
+		status int
+		code   api.Code
+	}{
+		{"wrapped invalid", Principal{}, fmt.Errorf("store: %w", ErrTokenInvalid), 401, api.CodeInstanceTokenInvalid},
+		{"api error", Principal{}, api.CodeAgentNotFound.Err(), 404, api.CodeAgentNotFound},
+		{"failure", Principal{}, errors.New("connection refused"), 500, api.CodeInternal},
+		{"another agent", Principal{UserID: "u2", AgentID: "agent-b"}, nil, 401, api.CodeInstanceTokenInvalid},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, NewMemoryHub(), Limits{})
+			e.srv.tokens = tokensFunc(func(context.Context, string, string) (Principal, error) { return tc.p, tc.err })
+			_, resp, err := websocket.Dial(ctx(t), e.url("agent-a")+"?token="+tokA, nil)
+			if err == nil {
+				t.Fatal("Dial succeeded")
+			}
+			checkJSONError(t, resp, tc.status, tc.code)
+		})
 	}
 }
