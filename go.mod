@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/agentbot/gateway/sdk/provider v0.0.0
 	github.com/agentbot/gateway/sdk/skill v0.0.0
+	github.com/coder/websocket v1.8.15
 	github.com/decred/dcrd/dcrec/secp256k1/v4 v4.4.1
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/jackc/pgx/v5 v5.13.0

@@ -22,12 +22,14 @@ const (
 	CodeAuthRequired             Code = "AUTH_REQUIRED"
 	CodeBillingDisabled          Code = "BILLING_DISABLED"
 	CodeBotDetected              Code = "BOT_DETECTED"
+	CodeBusy                     Code = "BUSY"
 	CodeClientClosed             Code = "CLIENT_CLOSED"
 	CodeCSRFRequired             Code = "CSRF_REQUIRED"
 	CodeEmailInUse               Code = "EMAIL_IN_USE"
 	CodeEmailNotCanonical        Code = "EMAIL_NOT_CANONICAL"
 	CodeIdempotencyInProgress    Code = "IDEMPOTENCY_IN_PROGRESS"
 	CodeIdempotencyKeyReused     Code = "IDEMPOTENCY_KEY_REUSED"
+	CodeInstanceTokenInvalid     Code = "INSTANCE_TOKEN_INVALID"
 	CodeInternal                 Code = "INTERNAL"
 	CodeInvalidAction            Code = "INVALID_ACTION"
 	CodeInvalidAPIKey            Code = "INVALID_API_KEY"
@@ -62,6 +64,7 @@ const (
 	CodePluginUnavailable        Code = "PLUGIN_UNAVAILABLE"
 	CodePublishQuotaExceeded     Code = "PUBLISH_QUOTA_EXCEEDED"
 	CodeRateLimited              Code = "RATE_LIMITED"
+	CodeShuttingDown             Code = "SHUTTING_DOWN"
 	CodeSkillBadOutput           Code = "SKILL_BAD_OUTPUT"
 	CodeSkillCrashed             Code = "SKILL_CRASHED"
 	CodeSkillNameReserved        Code = "SKILL_NAME_RESERVED"
@@ -71,8 +74,10 @@ const (
 	CodeTierLimit                Code = "TIER_LIMIT"
 	CodeTokenInvalid             Code = "TOKEN_INVALID"
 	CodeTokenRenewalForbidden    Code = "TOKEN_RENEWAL_FORBIDDEN"
+	CodeTooManyConnections       Code = "TOO_MANY_CONNECTIONS"
 	CodeUnknownPlugin            Code = "UNKNOWN_PLUGIN"
 	CodeUnsupportedMediaType     Code = "UNSUPPORTED_MEDIA_TYPE"
+	CodeUpgradeRequired          Code = "UPGRADE_REQUIRED"
 	CodeUserExists               Code = "USER_EXISTS"
 	CodeValidationError          Code = "VALIDATION_ERROR"
 	CodeVersionExists            Code = "VERSION_EXISTS"
@@ -97,12 +102,14 @@ var codes = map[Code]codeSpec{
 	CodeAuthRequired:             {401, "Authentication required"},
 	CodeBillingDisabled:          {503, "Billing is not configured on this server"},
 	CodeBotDetected:              {403, "Access denied"},
+	CodeBusy:                     {409, "Another chat is still running on this connection"},
 	CodeClientClosed:             {499, "The client closed the request"},
 	CodeCSRFRequired:             {403, "Missing or invalid CSRF token"},
 	CodeEmailInUse:               {409, "Email already in use"},
 	CodeEmailNotCanonical:        {409, "Set your email address again to verify it"},
 	CodeIdempotencyInProgress:    {409, "A request with this Idempotency-Key is still being processed"},
 	CodeIdempotencyKeyReused:     {422, "This Idempotency-Key was used with another request"},
+	CodeInstanceTokenInvalid:     {401, "Missing or invalid instance token"},
 	CodeInternal:                 {500, "Internal server error"},
 	CodeInvalidAction:            {400, "Invalid action"},
 	CodeInvalidAPIKey:            {401, "Invalid API key"},
@@ -137,6 +144,7 @@ var codes = map[Code]codeSpec{
 	CodePluginUnavailable:        {502, "The provider is unavailable; try again shortly"},
 	CodePublishQuotaExceeded:     {429, "Publish quota exceeded"},
 	CodeRateLimited:              {429, "Too many requests"},
+	CodeShuttingDown:             {503, "The server is shutting down; reconnect shortly"},
 	CodeSkillBadOutput:           {502, "The skill answered with malformed output"},
 	CodeSkillCrashed:             {502, "The skill crashed"},
 	CodeSkillNameReserved:        {403, "This skill name is reserved"},
@@ -146,8 +154,10 @@ var codes = map[Code]codeSpec{
 	CodeTierLimit:                {429, "Your plan's limit is reached"},
 	CodeTokenInvalid:             {401, "Invalid or expired token"},
 	CodeTokenRenewalForbidden:    {403, "Sign in with a session or an API key to get a token"},
+	CodeTooManyConnections:       {429, "Too many live connections to this agent"},
 	CodeUnknownPlugin:            {404, "No plugin serves this id"},
 	CodeUnsupportedMediaType:     {415, "Content-Type must be application/json"},
+	CodeUpgradeRequired:          {426, "This endpoint speaks WebSocket only"},
 	CodeUserExists:               {409, "User already exists"},
 	CodeValidationError:          {400, "Invalid input"},
 	CodeVersionExists:            {409, "This version exists already"},
