@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/agentbot/gateway/agents/live"
 	"github.com/agentbot/gateway/core/api"
 	"github.com/agentbot/gateway/core/auth"
 	"github.com/agentbot/gateway/core/billing"
@@ -55,6 +56,8 @@ type Service struct {
 	Version string
 	// Events receives run events for live channels; nil drops them.
 	Events Publisher
+	// Live serves the live channel (GET /api/agents/:id/live).
+	Live *live.Server
 	// MemoryQuota bounds one agent's memory [1000 keys, 10 MiB].
 	MemoryQuota store.MemoryQuota
 	Log         *slog.Logger
@@ -109,6 +112,8 @@ func (s *Service) Routes() []route.Route {
 			Summary: "`{agents, count, status:\"ok\"}`, newest first"},
 		{Method: get, Path: "/api/agents/:id", Handler: s.get, Access: route.User,
 			Summary: "`{agent{…, skills[{skill, version, latest}]}, status}`"},
+		{Method: get, Path: "/api/agents/:id/live", Handler: s.live, Access: route.Public, Streams: true,
+			Summary: "WebSocket: the agent's live channel (instance token as `Authorization: Bearer`, `?token=` or subprotocol `agentbot.token.<token>`; wrong token → 401 before upgrade): run events out, `{type:\"chat\", message}` in"},
 		{Method: get, Path: "/api/agents/:id/config", Handler: s.getConfig, Access: route.User,
 			Summary: "`{config, model}`"},
 		{Method: put, Path: "/api/agents/:id/config", Handler: s.putConfig, Access: route.User,

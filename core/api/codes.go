@@ -11,29 +11,24 @@ type Code string
 // The codes.
 const (
 	CodeAdminRequired            Code = "ADMIN_REQUIRED"
-	CodeSkillNotInstalled        Code = "SKILL_NOT_INSTALLED"
-	CodeSkillNotFound            Code = "SKILL_NOT_FOUND"
-	CodeMemoryFull               Code = "MEMORY_FULL"
-	CodeInstanceTokenInvalid     Code = "INSTANCE_TOKEN_INVALID"
-	CodeInvalidTransition        Code = "INVALID_TRANSITION"
-	CodeAgentNotRunning          Code = "AGENT_NOT_RUNNING"
 	CodeAgentNotFound            Code = "AGENT_NOT_FOUND"
+	CodeAgentNotRunning          Code = "AGENT_NOT_RUNNING"
 	CodeAlreadyVerified          Code = "ALREADY_VERIFIED"
 	CodeAuthRequired             Code = "AUTH_REQUIRED"
 	CodeBillingDisabled          Code = "BILLING_DISABLED"
 	CodeBotDetected              Code = "BOT_DETECTED"
 	CodeBusy                     Code = "BUSY"
-	CodeClientClosed             Code = "CLIENT_CLOSED"
 	CodeCSRFRequired             Code = "CSRF_REQUIRED"
+	CodeClientClosed             Code = "CLIENT_CLOSED"
 	CodeEmailInUse               Code = "EMAIL_IN_USE"
 	CodeEmailNotCanonical        Code = "EMAIL_NOT_CANONICAL"
 	CodeIdempotencyInProgress    Code = "IDEMPOTENCY_IN_PROGRESS"
 	CodeIdempotencyKeyReused     Code = "IDEMPOTENCY_KEY_REUSED"
 	CodeInstanceTokenInvalid     Code = "INSTANCE_TOKEN_INVALID"
 	CodeInternal                 Code = "INTERNAL"
-	CodeInvalidAction            Code = "INVALID_ACTION"
 	CodeInvalidAPIKey            Code = "INVALID_API_KEY"
 	CodeInvalidAPIKeyFormat      Code = "INVALID_API_KEY_FORMAT"
+	CodeInvalidAction            Code = "INVALID_ACTION"
 	CodeInvalidBody              Code = "INVALID_BODY"
 	CodeInvalidCredentials       Code = "INVALID_CREDENTIALS"
 	CodeInvalidEvent             Code = "INVALID_EVENT"
@@ -53,7 +48,9 @@ const (
 	CodeInvalidReferralCode      Code = "INVALID_REFERRAL_CODE"
 	CodeInvalidSignature         Code = "INVALID_SIGNATURE"
 	CodeInvalidToken             Code = "INVALID_TOKEN"
+	CodeInvalidTransition        Code = "INVALID_TRANSITION"
 	CodeKeyLimitReached          Code = "KEY_LIMIT_REACHED"
+	CodeMemoryFull               Code = "MEMORY_FULL"
 	CodeMethodNotAllowed         Code = "METHOD_NOT_ALLOWED"
 	CodeNotFound                 Code = "NOT_FOUND"
 	CodePayloadTooLarge          Code = "PAYLOAD_TOO_LARGE"
@@ -69,6 +66,8 @@ const (
 	CodeSkillCrashed             Code = "SKILL_CRASHED"
 	CodeSkillNameReserved        Code = "SKILL_NAME_RESERVED"
 	CodeSkillNameTaken           Code = "SKILL_NAME_TAKEN"
+	CodeSkillNotFound            Code = "SKILL_NOT_FOUND"
+	CodeSkillNotInstalled        Code = "SKILL_NOT_INSTALLED"
 	CodeSkillTimeout             Code = "SKILL_TIMEOUT"
 	CodeStripeError              Code = "STRIPE_ERROR"
 	CodeTierLimit                Code = "TIER_LIMIT"
@@ -91,29 +90,24 @@ type codeSpec struct {
 // codes is the table: each code's status and default message.
 var codes = map[Code]codeSpec{
 	CodeAdminRequired:            {403, "Admin access required"},
-	CodeSkillNotInstalled:        {404, "The skill is not installed on this agent"},
-	CodeSkillNotFound:            {404, "No such skill or version"},
-	CodeMemoryFull:               {413, "The agent's memory is full"},
-	CodeInstanceTokenInvalid:     {401, "Missing or invalid instance token"},
-	CodeInvalidTransition:        {409, "The agent cannot make this change from its current state"},
-	CodeAgentNotRunning:          {409, "The agent is not running; start it first"},
 	CodeAgentNotFound:            {404, "Agent not found"},
+	CodeAgentNotRunning:          {409, "The agent is not running; start it first"},
 	CodeAlreadyVerified:          {409, "Your email address is already verified"},
 	CodeAuthRequired:             {401, "Authentication required"},
 	CodeBillingDisabled:          {503, "Billing is not configured on this server"},
 	CodeBotDetected:              {403, "Access denied"},
 	CodeBusy:                     {409, "Another chat is still running on this connection"},
-	CodeClientClosed:             {499, "The client closed the request"},
 	CodeCSRFRequired:             {403, "Missing or invalid CSRF token"},
+	CodeClientClosed:             {499, "The client closed the request"},
 	CodeEmailInUse:               {409, "Email already in use"},
 	CodeEmailNotCanonical:        {409, "Set your email address again to verify it"},
 	CodeIdempotencyInProgress:    {409, "A request with this Idempotency-Key is still being processed"},
 	CodeIdempotencyKeyReused:     {422, "This Idempotency-Key was used with another request"},
 	CodeInstanceTokenInvalid:     {401, "Missing or invalid instance token"},
 	CodeInternal:                 {500, "Internal server error"},
-	CodeInvalidAction:            {400, "Invalid action"},
 	CodeInvalidAPIKey:            {401, "Invalid API key"},
 	CodeInvalidAPIKeyFormat:      {400, "Invalid API key format"},
+	CodeInvalidAction:            {400, "Invalid action"},
 	CodeInvalidBody:              {400, "Could not read the request body"},
 	CodeInvalidCredentials:       {401, "Invalid email or password"},
 	CodeInvalidEvent:             {400, "The body is not a Stripe event"},
@@ -133,7 +127,9 @@ var codes = map[Code]codeSpec{
 	CodeInvalidReferralCode:      {400, "Unknown referral code"},
 	CodeInvalidSignature:         {400, "Missing or invalid Stripe-Signature"},
 	CodeInvalidToken:             {400, "Invalid or expired token"},
+	CodeInvalidTransition:        {409, "The agent cannot make this change from its current state"},
 	CodeKeyLimitReached:          {429, "API key limit reached"},
+	CodeMemoryFull:               {413, "The agent's memory is full"},
 	CodeMethodNotAllowed:         {405, "Method not allowed"},
 	CodeNotFound:                 {404, "Not found"},
 	CodePayloadTooLarge:          {413, "Request body too large"},
@@ -149,6 +145,8 @@ var codes = map[Code]codeSpec{
 	CodeSkillCrashed:             {502, "The skill crashed"},
 	CodeSkillNameReserved:        {403, "This skill name is reserved"},
 	CodeSkillNameTaken:           {403, "This skill name belongs to another author"},
+	CodeSkillNotFound:            {404, "No such skill or version"},
+	CodeSkillNotInstalled:        {404, "The skill is not installed on this agent"},
 	CodeSkillTimeout:             {504, "The skill did not finish in time"},
 	CodeStripeError:              {502, "The payment provider could not be reached; try again"},
 	CodeTierLimit:                {429, "Your plan's limit is reached"},

@@ -2,6 +2,7 @@ package app
 
 import (
 	"github.com/agentbot/gateway/agents"
+	"github.com/agentbot/gateway/agents/live"
 	"github.com/agentbot/gateway/core/billing"
 	"github.com/agentbot/gateway/core/secrets"
 	"github.com/agentbot/gateway/core/server"
@@ -38,6 +39,28 @@ func newAgents(srv *server.Server, g *gateway.Gateway, sk *skills.Service, box *
 	if def == "" {
 		def = models[0]
 	}
-	return &agents.Service{Store: srv.Store, Gateway: g, Skills: sk, Secrets: box, Plans: plans,
-		Models: models, DefaultModel: def, PublicURL: cfg.PublicURL, Version: RuntimeVersion, Log: srv.Log}, nil
+	svc := &agents.Service{Store: srv.Store, Auth: srv.Auth, Gateway: g, Skills: sk, Secrets: box, Plans: plans,
+		Models: models, DefaultModel: def, PublicURL: cfg.PublicURL, Version: RuntimeVersion, Log: srv.Log}
+	return svc, nil
+}
+
+// newLive starts the agents' live channels: events travel through Redis
+// when it is configured (a run on one node reaches sockets on every node),
+// else in process. The closers stop the sockets, then the hub.
+func newLive(srv *server.Server, svc *agents.Service, m *Mounted) error {
+	var hub live.Hub
+	if srv.Redis != nil {
+		rh := live.NewRedisHub(srv.Redis, live.DefaultRedisPrefix)
+		m.onClose(rh.Close)
+		hub = rh
+	} else {
+		hub = live.NewMemoryHub()
+	}
+	ls, err := live.New(live.Config{Hub: hub, Tokens: svc.LiveChannel(), Chatter: svc.LiveChannel(), Log: srv.Log})
+	if err != nil {
+		return err
+	}
+	m.onClose(ls.Close)
+	svc.Events, svc.Live = hub, ls
+	return nil
 }

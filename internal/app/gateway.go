@@ -138,6 +138,9 @@ func Mount(ctx context.Context, srv *server.Server, log *slog.Logger) (*Mounted,
 		return fail(err)
 	}
 	m.Agents = agentSvc
+	if err := newLive(srv, agentSvc, m); err != nil {
+		return fail(err)
+	}
 	skillSvc.Agents = srv.Store
 	m.Routes = slices.Concat(g.Routes(), g.OpenAIRoutes(host, aiPlugin), skillRoutes(g, skillSvc), billingRoutes,
 		agentSvc.Routes(), fromPlugins)
