@@ -14,10 +14,10 @@ const (
 	StatusError = "error"
 )
 
-// appendTimeout bounds each Transcript.Append. Appends run on a context
-// detached from the caller's cancellation, so that what happened before a
-// cancellation or deadline is still stored.
-const appendTimeout = 10 * time.Second
+// storeGrace is how long after the run's deadline Transcript.Append may still
+// take. Appends run on a context detached from the caller's cancellation, so
+// that what happened before a cancellation or the deadline is still stored.
+const storeGrace = 10 * time.Second
 
 // Run is one run of an agent: the user's Input, answered by Model with the
 // help of Tools, stored in Transcript. Model and Transcript are required.
@@ -115,7 +115,9 @@ func (x *runner) execute(parent context.Context) {
 	}
 	ctx, cancel := context.WithTimeoutCause(parent, x.lim.Deadline, errRunDeadline)
 	defer cancel()
-	x.store = context.WithoutCancel(parent)
+	store, cancelStore := context.WithTimeout(context.WithoutCancel(parent), x.lim.Deadline+storeGrace)
+	defer cancelStore()
+	x.store = store
 	if r.Tools != nil {
 		x.list = r.Tools.Tools()
 		x.tools = make(map[string]Tool, len(x.list))
@@ -200,9 +202,7 @@ func (x *runner) complete(ctx context.Context) (Message, bool) {
 
 // append stores msgs; a failure ends the run.
 func (x *runner) append(msgs []Message) error {
-	ctx, cancel := context.WithTimeout(x.store, appendTimeout)
-	defer cancel()
-	err := x.run.Transcript.Append(ctx, msgs)
+	err := x.run.Transcript.Append(x.store, msgs)
 	if err != nil {
 		x.fail(CodeTranscriptError, "the conversation could not be stored", err)
 	}
