@@ -16,6 +16,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
 	"github.com/agentbot/gateway/core/money"
 )
 
@@ -39,8 +41,17 @@ type Manifest struct {
 	} `json:"http,omitempty"`
 	Limits ManifestLimits    `json:"limits,omitempty"`
 	Config map[string]string `json:"config,omitempty"`
+	// InputSchemas holds a JSON Schema per action (keys from Actions) for the
+	// call's other fields: an object schema ("type": "object") without the
+	// "action" property, at most MaxInputSchema bytes each and
+	// MaxInputSchemas together, referring to nothing outside itself. Agents
+	// offer each action to a model as a tool with its schema and check the
+	// model's arguments against it before the call.
+	InputSchemas map[string]json.RawMessage `json:"inputSchemas,omitempty"`
 
 	priceMicro int64
+	// inputs are the compiled InputSchemas (ParseManifest only).
+	inputs map[string]*jsonschema.Schema
 }
 
 // ManifestLimits are a skill's own bounds; the operator's maxima cap them.
@@ -61,8 +72,23 @@ var (
 	maxPriceMicro int64 = 100 * money.MicroPerUSD
 )
 
-// ParseManifest reads and validates a manifest. Errors name the field.
+// ParseManifest reads and validates a manifest, compiling its input
+// schemas. Errors name the field; a refused input schema is a *SchemaError.
 func ParseManifest(b []byte) (*Manifest, error) {
+	m, err := parseManifest(b)
+	if err != nil {
+		return nil, err
+	}
+	if m.inputs, err = m.compileInputSchemas(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// parseManifest is ParseManifest without compiling the input schemas: for
+// manifests the store holds, which passed ParseManifest at publish, read
+// where their schemas are not needed (listing, calls).
+func parseManifest(b []byte) (*Manifest, error) {
 	var m Manifest
 	dec := json.NewDecoder(strings.NewReader(string(b)))
 	dec.DisallowUnknownFields()
@@ -99,6 +125,9 @@ func (m *Manifest) validate() error {
 		if !actionRE.MatchString(a) {
 			return fmt.Errorf("manifest action %q must be a lower-case word", a)
 		}
+	}
+	if err := m.checkInputSchemas(); err != nil {
+		return err
 	}
 	for _, c := range m.Capabilities {
 		if !slices.Contains(knownCaps, c) {

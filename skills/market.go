@@ -87,7 +87,7 @@ func (s *Service) list(w http.ResponseWriter, r *http.Request, _ httprouter.Para
 	}
 	out := make([]map[string]any, len(skills))
 	for i := range skills {
-		m, _ := ParseManifest(skills[i].Manifest)
+		m, _ := parseManifest(skills[i].Manifest)
 		out[i] = skillJSON(&skills[i], m)
 	}
 	api.OK(w, map[string]any{"skills": out, "categories": orEmpty(categories), "featured": featured})
@@ -166,7 +166,11 @@ func (s *Service) Publish(w http.ResponseWriter, r *http.Request, _ httprouter.P
 	}
 	m, err := ParseManifest(manifest)
 	if err != nil {
-		return api.BadRequest(api.CodeInvalidManifest, err.Error())
+		e := api.BadRequest(api.CodeInvalidManifest, err.Error())
+		if se := (*SchemaError)(nil); errors.As(err, &se) {
+			e = e.With("field", se.Field)
+		}
+		return e
 	}
 	if err := m.CheckMaxima(s.Runtime.Maxima()); err != nil {
 		var le *LimitError

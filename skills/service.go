@@ -42,6 +42,9 @@ type Service struct {
 	// fetch is Fetch with the one transport every skill's requests share.
 	fetchOnce sync.Once
 	fetch     FetchPolicy
+	// versions holds the versions Tools and InvokeVersion were asked for,
+	// parsed and compiled (versions are immutable, so never stale).
+	versions versionCache
 }
 
 // Quota bounds one account's use of the marketplace.
@@ -161,7 +164,7 @@ func (s *Service) skill(ctx context.Context, name string) (*store.Skill, *Manife
 	if err != nil {
 		return nil, nil, err
 	}
-	m, err := ParseManifest(sk.Manifest)
+	m, err := parseManifest(sk.Manifest)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -239,7 +242,8 @@ func (s *Service) fetcher(hosts []string) abi.Fetcher {
 	return s.fetch.Fetcher(hosts)
 }
 
-// Invoke runs a skill call for the gateway (id "skill:<name>").
+// Invoke runs a skill call for the gateway (id "skill:<name>") on the
+// skill's latest version; InvokeVersion runs a pinned one.
 func (s *Service) Invoke(ctx context.Context, req *provider.InvokeRequest) (*provider.InvokeResponse, error) {
 	name := strings.TrimPrefix(req.Capability, IDPrefix)
 	sk, man, err := s.skill(ctx, name)
@@ -249,6 +253,11 @@ func (s *Service) Invoke(ctx context.Context, req *provider.InvokeRequest) (*pro
 	if err != nil {
 		return nil, err
 	}
+	return s.run(ctx, req, name, sk, man)
+}
+
+// run calls one version of a skill (sk, with its manifest man).
+func (s *Service) run(ctx context.Context, req *provider.InvokeRequest, name string, sk *store.Skill, man *Manifest) (*provider.InvokeResponse, error) {
 	caps := abi.Capabilities{Config: man.Config}
 	if man.Has("kv") {
 		var scope struct {
@@ -284,6 +293,7 @@ func (s *Service) Invoke(ctx context.Context, req *provider.InvokeRequest) (*pro
 	var (
 		out     []byte
 		failure *abi.Failure
+		err     error
 	)
 	// A module may be evicted from memory between its lookup and its call;
 	// then it is compiled again (from the disk cache, usually).

@@ -201,8 +201,14 @@ func (s *Store) serialize(ctx context.Context, q querier, key string) error {
 	return err
 }
 
-const skillColumns = `s.name, COALESCE(s.author_id, ''), s.author, s.latest, s.description, s.category, s.icon, s.featured,
+// skillColumns read a skill at the version v joined to s, named by version
+// (s.latest, or v.version for a given one).
+func skillColumns(version string) string {
+	return `s.name, COALESCE(s.author_id, ''), s.author, ` + version + `, s.description, s.category, s.icon, s.featured,
 	s.downloads, s.rating_x100, v.sha256, v.manifest, v.price_micro_usd, s.created_at, s.updated_at`
+}
+
+var latestColumns = skillColumns("s.latest")
 
 func scanSkill(r row) (Skill, error) {
 	var (
@@ -230,7 +236,7 @@ func (s *Store) Skills(ctx context.Context, f SkillFilter) ([]Skill, error) {
 		cat = ""
 	}
 	err := s.b.global(ctx, true, func(q querier) error {
-		rs, err := q.Query(ctx, `SELECT `+skillColumns+` FROM skills s
+		rs, err := q.Query(ctx, `SELECT `+latestColumns+` FROM skills s
 			JOIN skill_versions v ON v.name = s.name AND v.version = s.latest
 			WHERE ($1 = '' OR s.category = $1) AND ($2 = false OR s.featured = true)
 			ORDER BY s.featured DESC, s.downloads DESC, s.name`, cat, f.Featured)
@@ -248,8 +254,28 @@ func (s *Store) Skill(ctx context.Context, name string) (*Skill, error) {
 	var sk Skill
 	err := s.b.global(ctx, true, func(q querier) error {
 		var err error
-		sk, err = scanSkill(q.QueryRow(ctx, `SELECT `+skillColumns+` FROM skills s
+		sk, err = scanSkill(q.QueryRow(ctx, `SELECT `+latestColumns+` FROM skills s
 			JOIN skill_versions v ON v.name = s.name AND v.version = s.latest WHERE s.name = $1`, name))
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &sk, nil
+}
+
+var versionColumns = skillColumns("v.version")
+
+// SkillVersion returns a skill at one of its versions (ErrNotFound when the
+// skill or the version is absent): Version, SHA256, Manifest and
+// PriceMicroUSD are that version's; the catalogue fields (description,
+// category, icon, downloads, …) are the skill's, as Skill returns them.
+func (s *Store) SkillVersion(ctx context.Context, name, version string) (*Skill, error) {
+	var sk Skill
+	err := s.b.global(ctx, true, func(q querier) error {
+		var err error
+		sk, err = scanSkill(q.QueryRow(ctx, `SELECT `+versionColumns+` FROM skills s
+			JOIN skill_versions v ON v.name = s.name WHERE s.name = $1 AND v.version = $2`, name, version))
 		return err
 	})
 	if err != nil {

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -255,6 +256,50 @@ func TestSkillKVQuota(t *testing.T) {
 		wg.Wait()
 		if keys, err := s.SkillKVList(ctx, store.SkillScope{UserID: b.ID, AgentID: "agt_1", Skill: "race"}, ""); err != nil || len(keys) != 3 {
 			t.Errorf("40 concurrent writers under a 3-key quota stored %d keys, %v; want 3", len(keys), err)
+		}
+	})
+}
+
+func TestSkillVersion(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, cfg store.Config) {
+		ctx := context.Background()
+		s := storetest.Open(t, cfg)
+		a := mustUser(t, s, "a@example.com")
+		old := release("beats", "1.0.0", "aa")
+		old.Manifest, old.PriceMicroUSD = []byte(`{"v": 1}`), 1000
+		newer := release("beats", "1.1.0", "bb")
+		newer.Manifest, newer.PriceMicroUSD = []byte(`{"v": 2}`), 2500
+		for _, r := range []store.SkillRelease{old, newer} {
+			if _, err := s.PublishSkill(ctx, a.ID, "Ada", r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, tc := range []struct {
+			version, sha string
+			v            float64
+			price        int64
+		}{{"1.0.0", "aa", 1, 1000}, {"1.1.0", "bb", 2, 2500}} {
+			sk, err := s.SkillVersion(ctx, "beats", tc.version)
+			if err != nil {
+				t.Fatalf("SkillVersion(beats, %s) = %v", tc.version, err)
+			}
+			var m struct{ V float64 }
+			if err := json.Unmarshal(sk.Manifest, &m); err != nil {
+				t.Fatal(err)
+			}
+			if sk.Name != "beats" || sk.Version != tc.version || sk.SHA256 != tc.sha || m.V != tc.v ||
+				sk.PriceMicroUSD != tc.price || sk.Author != "Ada" || sk.Description != "d 1.1.0" {
+				t.Errorf("SkillVersion(beats, %s) = %+v (manifest %s); want that version's module, manifest and price "+
+					"with the skill's current description", tc.version, sk, sk.Manifest)
+			}
+		}
+		if latest, err := s.Skill(ctx, "beats"); err != nil || latest.Version != "1.1.0" {
+			t.Errorf("Skill(beats) = %+v, %v; want the latest, 1.1.0", latest, err)
+		}
+		for _, tc := range [][2]string{{"beats", "2.0.0"}, {"beats", ""}, {"nope", "1.0.0"}} {
+			if sk, err := s.SkillVersion(ctx, tc[0], tc[1]); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("SkillVersion(%s, %q) = %+v, %v; want ErrNotFound", tc[0], tc[1], sk, err)
+			}
 		}
 	})
 }

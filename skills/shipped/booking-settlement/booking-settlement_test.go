@@ -440,3 +440,36 @@ func TestCreateBookingValidation(t *testing.T) {
 		t.Errorf("%d bookings after refused creations, want 2", n)
 	}
 }
+
+// The manifest's input schemas (which agents check a model's arguments
+// against) refuse obviously wrong inputs; every test's successful input
+// passes them (guesttest checks).
+func TestInputSchemas(t *testing.T) {
+	without := func(k string) gt.Object {
+		in := newBooking()
+		delete(in, k)
+		return in
+	}
+	with := func(k string, v any) gt.Object {
+		in := newBooking()
+		in[k] = v
+		return in
+	}
+	for _, c := range []struct {
+		in  gt.Object
+		msg string
+	}{
+		{without("guarantee"), `missing property "guarantee"`},
+		{with("guarantee", "a lot"), "guarantee: must match the pattern"},
+		{with("deposit", -1), "deposit: must be >= 0"},
+		{with("venue", ""), "venue: must be at least 1 character long"},
+		{with("date", "next friday"), "date: must match the pattern"},
+		{with("splitRules", []gt.Object{{"recipientAddress": "0x00000000000000000000000000000000000000a1", "percentage": 100, "role": "drummer"}}),
+			`splitRules[0].role: must be one of "artist"`},
+		{gt.Object{"action": "get"}, `missing property "bookingId"`},
+		{gt.Object{"action": "release_funds", "bookingId": "booking 1"}, "bookingId: must match the pattern"},
+		{gt.Object{"action": "simulate_settlement", "booking": gt.Object{"guarantee": true}}, "booking.guarantee: must be a number or a string, not a boolean"},
+	} {
+		gt.Refuses(t, c.in, c.msg)
+	}
+}

@@ -480,3 +480,29 @@ func TestUsersAreIsolated(t *testing.T) {
 		t.Errorf("bob's rule = %v", r)
 	}
 }
+
+// The manifest's input schemas (which agents check a model's arguments
+// against) refuse obviously wrong inputs; every test's successful input
+// passes them (guesttest checks).
+func TestInputSchemas(t *testing.T) {
+	for _, c := range []struct {
+		in  gt.Object
+		msg string
+	}{
+		{gt.Object{"action": "create_split", "amount": 0, "ruleId": ""}, "amount: must be > 0; ruleId: must be at least 1 character long"},
+		{gt.Object{"action": "create_split", "amount": "ten", "ruleId": "rule_00000001"}, "amount: must match the pattern"},
+		{gt.Object{"action": "create_split", "amount": 10}, `missing property "ruleId"`},
+		{gt.Object{"action": "create_split", "amount": 10, "ruleId": "rule_00000001", "trigger": "tips"}, `trigger: must be one of "streaming"`},
+		{gt.Object{"action": "create_split_rule", "splits": []gt.Object{{"recipientAddress": "bob.eth", "percentage": 100}}},
+			"splits[0].recipientAddress: must match the pattern"},
+		{gt.Object{"action": "create_split_rule", "splits": []gt.Object{{"recipientAddress": "0x00000000000000000000000000000000000000b1"}}},
+			`splits[0]: missing property "percentage"`},
+		{gt.Object{"action": "create_split_rule", "splits": []gt.Object{}}, "splits: must have at least 1 item"},
+		{gt.Object{"action": "create_split_rule", "splits": thirds(), "threshold": -1}, "threshold: must be >= 0"},
+		{gt.Object{"action": "execute_split", "splitId": 1}, "splitId: must be a string, not a number"},
+		{gt.Object{"action": "simulate", "streams": 1.5}, "streams: must be an integer or a string, not a number"},
+		{gt.Object{"action": "get_balance", "account": "me"}, `unknown property "account"`},
+	} {
+		gt.Refuses(t, c.in, c.msg)
+	}
+}

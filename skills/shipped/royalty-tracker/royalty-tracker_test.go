@@ -259,3 +259,20 @@ func TestRecordValidation(t *testing.T) {
 		t.Errorf("refused records were stored: %+v", rs)
 	}
 }
+
+// The manifest's input schemas (which agents check a model's arguments
+// against) refuse obviously wrong inputs; every test's successful input
+// passes them (guesttest checks).
+func TestInputSchemas(t *testing.T) {
+	for _, c := range []struct {
+		in  gt.Object
+		msg string
+	}{
+		{gt.Object{"action": "record", "platform": "Spotify", "track": "Night Drive"}, `missing properties "streams", "rate"`},
+		{gt.Object{"action": "record", "platform": "Spotify", "track": "Night Drive", "streams": -3, "rate": "0.004"}, "streams: must be >= 0"},
+		{gt.Object{"action": "record", "platform": "Spotify", "track": "Night Drive", "streams": 10, "rate": "4/1000"}, "rate: must match the pattern"},
+		{gt.Object{"action": "reset", "confirm": true}, `unknown property "confirm"`},
+	} {
+		gt.Refuses(t, c.in, c.msg)
+	}
+}

@@ -437,3 +437,22 @@ func TestCompatible(t *testing.T) {
 		}
 	}
 }
+
+// The manifest's input schemas (which agents check a model's arguments
+// against) refuse obviously wrong inputs; every test's successful input
+// passes them (guesttest checks).
+func TestInputSchemas(t *testing.T) {
+	for _, c := range []struct {
+		in  gt.Object
+		msg string
+	}{
+		{gt.Object{"action": "build", "duration": "60"}, "duration: must be a number, not a string"},
+		{gt.Object{"action": "build", "duration": 601}, "duration: must be <= 600"},
+		{gt.Object{"action": "analyze"}, `missing property "tracks"`},
+		{gt.Object{"action": "analyze", "tracks": []gt.Object{{"title": "One", "bpm": 128, "key": "Am", "energy": 5.5}}},
+			"tracks[0].energy: must be an integer, not a number"},
+		{gt.Object{"action": "analyze", "tracks": []gt.Object{{"title": "One", "key": "Am", "energy": 5}}}, `tracks[0]: missing property "bpm"`},
+	} {
+		gt.Refuses(t, c.in, c.msg)
+	}
+}

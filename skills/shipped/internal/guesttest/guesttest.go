@@ -6,6 +6,11 @@
 //
 //	s := guesttest.Load(t) // the skill of the package under test
 //	out := guesttest.OK(t, s, host, map[string]any{"action": "list"})
+//
+// Every input a test calls successfully (OK, Into) must also pass the input
+// schema of its action in the package's manifest.json: agents check a
+// model's arguments against it, so a schema stricter than the skill would
+// refuse calls the skill serves.
 package guesttest
 
 import (
@@ -13,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/agentbot/gateway/sdk/skill/abi"
@@ -33,6 +39,7 @@ type Object = map[string]any
 // failure fails the test.
 func OK(t testing.TB, s *skilltest.Skill, h *skilltest.Host, in any) Object {
 	t.Helper()
+	Accepts(t, in)
 	var out Object
 	if f := s.CallJSON(t, h, in, &out); f != nil {
 		t.Fatalf("call %s failed: %v", brief(in), f)
@@ -43,6 +50,7 @@ func OK(t testing.TB, s *skilltest.Skill, h *skilltest.Host, in any) Object {
 // Into calls the skill with in and decodes its output into out.
 func Into(t testing.TB, s *skilltest.Skill, h *skilltest.Host, in, out any) {
 	t.Helper()
+	Accepts(t, in)
 	if f := s.CallJSON(t, h, in, out); f != nil {
 		t.Fatalf("call %s failed: %v", brief(in), f)
 	}
@@ -105,9 +113,77 @@ func Manifest(t testing.TB, s *skilltest.Skill, caps ...string) *skills.Manifest
 		t.Errorf("manifest has no timeout")
 	}
 	for _, a := range m.Actions {
+		if m.InputSchemas[a] == nil {
+			t.Errorf("manifest action %q has no input schema", a)
+		}
+	}
+	// Registration at start decodes the manifest into a map and encodes it
+	// again (to add the module's digest to the version): numbers go through
+	// float64 on the way.
+	var generic map[string]any
+	if err := json.Unmarshal(raw, &generic); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := json.Marshal(generic)
+	if _, err := skills.ParseManifest(again); err != nil {
+		t.Errorf("manifest.json re-encoded as registration does: %v", err)
+	}
+	for _, a := range m.Actions {
 		if f := s.CallJSON(t, &skilltest.Host{}, Object{"action": a}, nil); f != nil && f.Code == "INVALID_ACTION" {
 			t.Errorf("manifest action %q is not routed by the skill", a)
 		}
 	}
 	return m
+}
+
+// tools are the package manifest's actions with their compiled schemas.
+var tools = sync.OnceValues(func() (*skills.ToolSet, error) {
+	raw, err := os.ReadFile("manifest.json")
+	if err != nil {
+		return nil, err
+	}
+	m, err := skills.ParseManifest(raw)
+	if err != nil {
+		return nil, err
+	}
+	return m.Tools(), nil
+})
+
+// validate checks in (an input with its "action") against the manifest's
+// input schema of that action, as an agent checks a model's arguments.
+func validate(t testing.TB, in any) (action string, args []byte, err error) {
+	t.Helper()
+	ts, err := tools()
+	if err != nil {
+		t.Fatalf("manifest.json: %v", err)
+	}
+	b, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil {
+		t.Fatalf("input %s is not a JSON object", brief(in))
+	}
+	_ = json.Unmarshal(fields["action"], &action)
+	delete(fields, "action")
+	args, _ = json.Marshal(fields)
+	return action, args, ts.Validate(action, args)
+}
+
+// Accepts checks that the manifest's input schema accepts in.
+func Accepts(t testing.TB, in any) {
+	t.Helper()
+	if action, args, err := validate(t, in); err != nil {
+		t.Errorf("manifest.json inputSchemas.%s refuses %s, which the skill serves: %v", action, args, err)
+	}
+}
+
+// Refuses checks that the manifest's input schema refuses in, saying msg.
+func Refuses(t testing.TB, in any, msg string) {
+	t.Helper()
+	action, args, err := validate(t, in)
+	if err == nil || !strings.Contains(err.Error(), msg) {
+		t.Errorf("manifest.json inputSchemas.%s on %s = %v; want a refusal saying %q", action, args, err, msg)
+	}
 }
