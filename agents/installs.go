@@ -63,25 +63,9 @@ func (s *Service) install(w http.ResponseWriter, r *http.Request, _ httprouter.P
 		api.OK(w, map[string]any{"success": true, "skillId": is.Skill, "agentId": a.ID, "version": is.Version, "upgraded": true})
 		return nil
 	}
-	plan, active, err := s.plan(r, p)
+	is, installed, err := s.installFor(r, a, in)
 	if err != nil {
 		return err
-	}
-	limit := int64(billing.Unlimited)
-	if !p.Admin {
-		if !active {
-			return api.Errorf(http.StatusPaymentRequired, api.CodePaymentRequired, "Active subscription required to install skills")
-		}
-		limit = int64(plan.SkillsPerAgent)
-	}
-	is, installed, err := s.Store.InstallSkill(r.Context(), p.UserID, a.ID, in.SkillID, in.Version, limit)
-	var le *store.SkillLimitError
-	switch {
-	case errors.As(err, &le):
-		return api.Errorf(http.StatusTooManyRequests, api.CodeTierLimit, "Skill limit reached for %s tier (%d per agent)", plan.Name, le.Limit).
-			With("current", le.Current).With("limit", le.Limit)
-	case err != nil:
-		return skillErr(err)
 	}
 	status := http.StatusOK
 	if installed {
@@ -90,6 +74,32 @@ func (s *Service) install(w http.ResponseWriter, r *http.Request, _ httprouter.P
 	api.JSON(w, status, map[string]any{"success": true, "skillId": is.Skill, "agentId": a.ID, "version": is.Version,
 		"latest": is.Latest, "installed": installed})
 	return nil
+}
+
+// installFor installs in.SkillID on a, within the caller's plan allowance.
+func (s *Service) installFor(r *http.Request, a *store.Agent, in installInput) (*store.InstalledSkill, bool, error) {
+	p := principal(r)
+	plan, active, err := s.plan(r, p)
+	if err != nil {
+		return nil, false, err
+	}
+	limit := int64(billing.Unlimited)
+	if !p.Admin {
+		if !active {
+			return nil, false, api.Errorf(http.StatusPaymentRequired, api.CodePaymentRequired, "Active subscription required to install skills")
+		}
+		limit = int64(plan.SkillsPerAgent)
+	}
+	is, installed, err := s.Store.InstallSkill(r.Context(), p.UserID, a.ID, in.SkillID, in.Version, limit)
+	var le *store.SkillLimitError
+	switch {
+	case errors.As(err, &le):
+		return nil, false, api.Errorf(http.StatusTooManyRequests, api.CodeTierLimit, "Skill limit reached for %s tier (%d per agent)", plan.Name, le.Limit).
+			With("current", le.Current).With("limit", le.Limit)
+	case err != nil:
+		return nil, false, skillErr(err)
+	}
+	return is, installed, nil
 }
 
 // uninstall: DELETE /api/skills with a body or query parameters.

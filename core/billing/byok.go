@@ -25,8 +25,8 @@ const (
 	maxKeyLen = 512
 )
 
-// provider normalises a provider name, or fails with 400 INVALID_PROVIDER.
-func provider(name string) (string, error) {
+// BYOKProvider normalises a provider name, or fails with 400 INVALID_PROVIDER.
+func BYOKProvider(name string) (string, error) {
 	name = strings.ToLower(strings.TrimSpace(name))
 	if a, ok := byokAliases[name]; ok {
 		name = a
@@ -37,9 +37,9 @@ func provider(name string) (string, error) {
 	return name, nil
 }
 
-// validKey checks an API key's shape without echoing it: 8–512 printable
+// CheckBYOKKey checks an API key's shape without echoing it: 8–512 printable
 // ASCII characters, no spaces.
-func validKey(key string) error {
+func CheckBYOKKey(key string) error {
 	if len(key) < minKeyLen || len(key) > maxKeyLen {
 		return api.BadRequest(api.CodeInvalidAPIKeyFormat, fmt.Sprintf("Field \"apiKey\" must be %d to %d characters", minKeyLen, maxKeyLen))
 	}
@@ -65,11 +65,11 @@ func (s *Service) enableBYOK(w http.ResponseWriter, r *http.Request, userID stri
 	if in.Provider == "" || in.APIKey == "" {
 		return api.Validation("Fields \"provider\" and \"apiKey\" are required")
 	}
-	prov, err := provider(in.Provider)
+	prov, err := BYOKProvider(in.Provider)
 	if err != nil {
 		return err
 	}
-	if err := validKey(in.APIKey); err != nil {
+	if err := CheckBYOKKey(in.APIKey); err != nil {
 		return err
 	}
 	sealed := s.Secrets.Seal([]byte(in.APIKey), secrets.BYOKLabel(userID, prov))
@@ -94,7 +94,7 @@ func (s *Service) disableBYOK(w http.ResponseWriter, r *http.Request, userID str
 	prov := ""
 	if in.Provider != "" {
 		var err error
-		if prov, err = provider(in.Provider); err != nil {
+		if prov, err = BYOKProvider(in.Provider); err != nil {
 			return err
 		}
 	}

@@ -291,3 +291,29 @@ func (s *Store) AgentStats(ctx context.Context, userID, agentID string, since ti
 	}
 	return &st, err
 }
+
+// TopicSummary is one conversation topic of an agent's transcript.
+type TopicSummary struct {
+	Topic              string
+	Messages           int64
+	First, LastMessage time.Time
+}
+
+// Topics lists an agent's conversation topics, most recently active first
+// (at most 100).
+func (s *Store) Topics(ctx context.Context, userID, agentID string) ([]TopicSummary, error) {
+	var out []TopicSummary
+	err := s.read(ctx, userID, func(q querier) error {
+		rs, err := q.Query(ctx, `SELECT topic, count(*), min(created_at), max(created_at) FROM agent_messages
+			WHERE user_id = $1 AND agent_id = $2 GROUP BY topic ORDER BY max(created_at) DESC, topic LIMIT 100`, userID, agentID)
+		if err != nil {
+			return err
+		}
+		out, err = scanAll(rs, func(r rows) (TopicSummary, error) {
+			var t TopicSummary
+			return t, r.Scan(&t.Topic, &t.Messages, &t.First, &t.LastMessage)
+		})
+		return err
+	})
+	return out, err
+}

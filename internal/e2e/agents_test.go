@@ -28,6 +28,13 @@ type modelScript struct {
 	*httptest.Server
 	mu       sync.Mutex
 	requests []map[string]any // decoded request bodies
+	auth     []string
+}
+
+func (m *modelScript) lastAuth() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.auth[len(m.auth)-1]
 }
 
 // turn is the model's next move: text (final answer) or tool calls.
@@ -87,6 +94,7 @@ func (m *modelScript) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	m.mu.Lock()
 	m.requests = append(m.requests, body)
+	m.auth = append(m.auth, r.Header.Get("Authorization"))
 	m.mu.Unlock()
 	w.Header().Set("Content-Type", "text/event-stream")
 	switch r.URL.Path {
@@ -458,4 +466,48 @@ func TestAgentChatStreamsEventsAndStoppedAgentRefuses(t *testing.T) {
 	c.Do("POST", "/api/instance/"+id+"/stop", nil).Expect(t, 200, "")
 	c.Do("POST", "/api/chat", map[string]any{"agentId": id, "message": "hello"}).Expect(t, 409, "AGENT_NOT_RUNNING")
 	c.Do("POST", "/api/chat", map[string]any{"agentId": id, "message": "hello", "stream": true}).Expect(t, 409, "AGENT_NOT_RUNNING")
+}
+
+func TestAgentActionMultiplexer(t *testing.T) {
+	e := startAgents(t)
+	c, _ := e.user(t, "mux@example.com", "solo")
+	id := e.provision(t, c, "gpt-4o-mini", nil)
+	if r := c.Do("GET", "/api/agent", nil).Expect(t, 200, ""); r.Str("apiVersion") != "1.0.0" {
+		t.Errorf("GET /api/agent = %s", r.Body)
+	}
+	sess := c.Do("POST", "/api/agent", map[string]any{"action": "create-session"}).Expect(t, 200, "").Str("sessionId")
+	r := c.Do("POST", "/api/agent", map[string]any{"message": "hi", "sessionId": sess}).Expect(t, 200, "")
+	if r.Str("reply") != "Hello from the model" || r.Str("sessionId") != sess || r.Str("agentId") != id {
+		t.Errorf("chat = %s", r.Body)
+	}
+	c.Do("POST", "/api/agent", map[string]any{"message": "hi", "sessionId": "../x"}).Expect(t, 400, "VALIDATION_ERROR")
+	r = c.Do("GET", "/api/agent?action=sessions", nil).Expect(t, 200, "")
+	sessions := r.JSON["sessions"].([]any)
+	if len(sessions) != 1 || sessions[0].(map[string]any)["id"] != sess || sessions[0].(map[string]any)["messageCount"] != float64(2) {
+		t.Errorf("sessions = %s", r.Body)
+	}
+	c.Do("GET", "/api/agent?action=session&sessionId="+sess, nil).Expect(t, 200, "")
+	c.Do("GET", "/api/agent?action=session&sessionId=sess_0000000000000000", nil).Expect(t, 404, "NOT_FOUND")
+	if r := c.Do("GET", "/api/agent?action=memory", nil).Expect(t, 200, ""); len(r.JSON["memory"].([]any)) != 2 {
+		t.Errorf("memory = %s", r.Body)
+	}
+	if r := c.Do("GET", "/api/agent?action=skills", nil).Expect(t, 200, ""); len(r.JSON["skills"].([]any)) != 1 {
+		t.Errorf("skills = %s", r.Body)
+	}
+	c.Do("POST", "/api/agent", map[string]any{"action": "update-skill", "skillId": "instant-split", "enabled": false}).Expect(t, 200, "")
+	if r := c.Do("GET", "/api/agent?action=skills", nil).Expect(t, 200, ""); len(r.JSON["skills"].([]any)) != 0 {
+		t.Errorf("skills after disabling = %s", r.Body)
+	}
+	c.Do("POST", "/api/agent", map[string]any{"action": "set-credential", "key": "openai", "value": "sk-mine-123456"}).Expect(t, 200, "")
+	if r := c.Do("GET", "/api/agent?action=credentials", nil).Expect(t, 200, ""); r.JSON["credentials"].(map[string]any)["openai"] != true {
+		t.Errorf("credentials = %s", r.Body)
+	}
+	// The agent's model calls now use the caller's own key.
+	c.Do("POST", "/api/agent", map[string]any{"message": "hi again"}).Expect(t, 200, "")
+	if got := e.model.lastAuth(); got != "Bearer sk-mine-123456" {
+		t.Errorf("upstream saw %q; want the caller's own key", got)
+	}
+	c.Do("POST", "/api/agent", map[string]any{"action": "set-credential", "key": "nope", "value": "x"}).Expect(t, 400, "INVALID_PROVIDER")
+	c.Do("POST", "/api/agent", map[string]any{"action": "dance"}).Expect(t, 400, "INVALID_ACTION")
+	c.Do("GET", "/api/agent?action=dance", nil).Expect(t, 400, "INVALID_ACTION")
 }
