@@ -9,10 +9,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/agentbot/gateway/core/server/servertest"
 	"github.com/agentbot/gateway/core/store"
@@ -510,4 +513,71 @@ func TestAgentActionMultiplexer(t *testing.T) {
 	c.Do("POST", "/api/agent", map[string]any{"action": "set-credential", "key": "nope", "value": "x"}).Expect(t, 400, "INVALID_PROVIDER")
 	c.Do("POST", "/api/agent", map[string]any{"action": "dance"}).Expect(t, 400, "INVALID_ACTION")
 	c.Do("GET", "/api/agent?action=dance", nil).Expect(t, 400, "INVALID_ACTION")
+}
+
+func TestAgentLiveChannel(t *testing.T) {
+	e := startAgents(t)
+	c, _ := e.user(t, "live@example.com", "solo")
+	id := e.provision(t, c, "gpt-4o-mini", nil)
+	tok := c.Do("GET", "/api/instance/"+id+"/token", nil).Expect(t, 200, "").Str("token")
+	wsURL := "ws" + strings.TrimPrefix(e.URL, "http") + "/api/agents/" + id + "/live"
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	// A wrong token is refused before the upgrade, as JSON.
+	_, resp, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + strings.Repeat("0", 64)}}})
+	if err == nil || resp == nil || resp.StatusCode != 401 {
+		t.Fatalf("wrong token: err %v, response %v; want 401 before upgrade", err, resp)
+	}
+	conn, _, err := websocket.Dial(ctx, wsURL+"?token="+tok, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+	read := func() map[string]any {
+		t.Helper()
+		_, b, err := conn.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ev map[string]any
+		if err := json.Unmarshal(b, &ev); err != nil {
+			t.Fatal(err)
+		}
+		return ev
+	}
+	if ev := read(); ev["type"] != "connected" {
+		t.Fatalf("first frame = %v", ev)
+	}
+	if err := conn.Write(ctx, websocket.MessageText, []byte(`{"type":"chat","message":"simulate over the socket"}`)); err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for {
+		ev := read()
+		types = append(types, ev["type"].(string))
+		if ev["agentId"] != id {
+			t.Errorf("event %v does not name the agent", ev)
+		}
+		if ev["type"] == "run.finished" {
+			if reply, _ := ev["reply"].(string); ev["status"] != "ok" || !strings.Contains(reply, "800") {
+				t.Errorf("run.finished = %v; want ok with the skill's result", ev)
+			}
+			break
+		}
+	}
+	if !slices.Contains(types, "tool.call") || !slices.Contains(types, "tool.result") || !slices.Contains(types, "message.delta") {
+		t.Errorf("events = %v; want deltas, the tool call and its result", types)
+	}
+	// Runs started elsewhere (HTTP chat) reach the socket too.
+	c.Do("POST", "/api/chat", map[string]any{"agentId": id, "message": "hi"}).Expect(t, 200, "")
+	for {
+		if ev := read(); ev["type"] == "run.finished" {
+			break
+		}
+	}
+	// Rotation shuts the old token out.
+	c.Do("POST", "/api/instance/"+id+"/token", nil).Expect(t, 200, "")
+	if _, resp, err := websocket.Dial(ctx, wsURL+"?token="+tok, nil); err == nil || resp.StatusCode != 401 {
+		t.Errorf("rotated-out token: %v %v; want 401", err, resp)
+	}
 }
