@@ -2,6 +2,7 @@
 //
 //	agentbot serve     start the HTTP server (the default)
 //	agentbot migrate   apply database migrations and exit
+//	agentbot plan <email> <plan|none>   give an account a plan without Stripe
 //	agentbot version   print the version
 //
 // Configuration comes from the environment; see the README.
@@ -44,11 +45,11 @@ func run(args []string, getenv config.Getenv, stderr io.Writer) error {
 		fmt.Println("agentbot", version)
 		return nil
 	case "help", "-h", "--help":
-		fmt.Fprintln(stderr, "usage: agentbot [serve|migrate|version]")
+		fmt.Fprintln(stderr, "usage: agentbot [serve|migrate|plan <email> <plan|none>|version]")
 		return nil
-	case "serve", "migrate":
+	case "serve", "migrate", "plan":
 	default:
-		return fmt.Errorf("unknown command %q (want serve, migrate or version)", cmd)
+		return fmt.Errorf("unknown command %q (want serve, migrate, plan or version)", cmd)
 	}
 	cfg, err := config.Load(getenv)
 	if err != nil {
@@ -57,6 +58,9 @@ func run(args []string, getenv config.Getenv, stderr io.Writer) error {
 	log := newLogger(cfg, stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if cmd == "plan" {
+		return planCmd(ctx, cfg, args[1:], os.Stdout)
+	}
 	if cmd == "migrate" {
 		if err := store.Migrate(ctx, store.Config{DatabaseURL: cfg.DatabaseURL, MigrateURL: cfg.DatabaseMigrateURL,
 			DataDir: cfg.DataDir, Log: log}); err != nil {
@@ -67,6 +71,8 @@ func run(args []string, getenv config.Getenv, stderr io.Writer) error {
 	}
 	return serve(ctx, cfg, log, hooks{})
 }
+
+func discardLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	var level slog.Level
