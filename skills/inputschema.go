@@ -42,7 +42,8 @@ func (refuseLoader) Load(string) (any, error) { return nil, errExternal }
 
 // checkInputSchemas applies the bounds and shape rules to m.InputSchemas:
 // keys are listed actions; each schema is an object schema ("type":
-// "object") without an "action" property, which the caller sets.
+// "object") without an "action" property, which the caller sets. Each
+// schema is left in its canonical compact form.
 func (m *Manifest) checkInputSchemas() error {
 	keys := make([]string, 0, len(m.InputSchemas))
 	for k := range m.InputSchemas {
@@ -63,6 +64,13 @@ func (m *Manifest) checkInputSchemas() error {
 			return &SchemaError{field, fmt.Sprintf("is %d bytes; at most %d (16 KiB) per action", compact.Len(), MaxInputSchema)}
 		}
 		total += compact.Len()
+		// Kept in the form encoding/json writes (compact, HTML-escaped), so a
+		// manifest reads back the same after being written out.
+		canonical, err := json.Marshal(json.RawMessage(compact.Bytes()))
+		if err != nil {
+			return &SchemaError{field, "is not valid JSON"}
+		}
+		m.InputSchemas[action] = canonical
 		var obj map[string]json.RawMessage
 		if json.Unmarshal(compact.Bytes(), &obj) != nil || obj == nil {
 			return &SchemaError{field, "must be a JSON Schema object"}
