@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/agentbot/gateway/agents/loop"
+	"github.com/agentbot/gateway/core/api"
 	"github.com/agentbot/gateway/core/store"
 	"github.com/agentbot/gateway/gateway"
 	"github.com/agentbot/gateway/sdk/provider"
@@ -86,7 +87,7 @@ func (m *model) Complete(ctx context.Context, req loop.ModelRequest, onDelta fun
 	resp := &loop.ModelResponse{Usage: loop.Usage{InputTokens: res.Usage.InputTokens, OutputTokens: res.Usage.OutputTokens},
 		CostMicroUSD: res.ChargedMicros}
 	if res.Failed != nil {
-		return resp, &loop.Error{Status: res.Failed.Status, Code: string(res.Failed.Code), Message: res.Failed.Message}
+		return resp, &loop.Error{Status: res.Failed.Status, Code: string(res.Failed.Code), Message: failureMessage(res.Failed)}
 	}
 	// A stream's last chunk, or a whole answer when the target did not stream.
 	var last struct {
@@ -308,4 +309,14 @@ func history(msgs []store.AgentMessage) []loop.Message {
 		}
 	}
 	return out
+}
+
+// failureMessage is a failed call's human-readable message: some errors
+// keep a code-like "error" for wire compatibility (the gateway's 402 says
+// "payment_required") and explain themselves in a "message" field.
+func failureMessage(e *api.Error) string {
+	if m, ok := e.Fields["message"].(string); ok && m != "" {
+		return m
+	}
+	return e.Message
 }

@@ -83,6 +83,10 @@ func (s *Service) Run(ctx context.Context, rr RunRequest) (*RunResult, error) {
 	if err != nil {
 		return nil, agentErr(err)
 	}
+	// The run's calls are paid on the account as it is now: a plan granted
+	// a moment ago (provisioning already saw it) must not meet a cached
+	// view from before. One read per run; its calls then share it.
+	s.Gateway.ForgetCaller(p.UserID)
 	who := gateway.OnBehalf{Principal: p, AgentID: a.ID, RunID: run.ID, RequestID: rr.RequestID}
 	tools, err := s.newToolbox(ctx, who, a.ID)
 	if err != nil {

@@ -581,3 +581,29 @@ func TestAgentLiveChannel(t *testing.T) {
 		t.Errorf("rotated-out token: %v %v; want 401", err, resp)
 	}
 }
+
+// A plan granted outside this node (the operator's `agentbot plan`, another
+// node's webhook) pays for the next run at once, even when the gateway had
+// just cached the account without it; and a run refused for payment says
+// why in words.
+func TestAgentRunSeesAPlanGrantedElsewhere(t *testing.T) {
+	e := startAgents(t)
+	c, uid := e.user(t, "late@example.com", "")
+	// A free call caches the account, planless, on this node.
+	c.Do("POST", "/api/v1/gateway", map[string]any{"plugin": "skill:instant-split", "action": "list_rules"}).Expect(t, 200, "")
+	c.Do("POST", "/api/agents/provision", map[string]any{"name": "x"}).Expect(t, 402, "PAYMENT_REQUIRED")
+	if err := e.Store.SetSubscription(context.Background(), uid, "solo", "active"); err != nil {
+		t.Fatal(err)
+	}
+	id := e.provision(t, c, "gpt-4o-mini", nil)
+	c.Do("POST", "/api/chat", map[string]any{"agentId": id, "message": "hello"}).Expect(t, 200, "")
+
+	// Taken away again: the run ends in a 402 whose message explains it.
+	if err := e.Store.SetSubscription(context.Background(), uid, "", ""); err != nil {
+		t.Fatal(err)
+	}
+	r := c.Do("POST", "/api/chat", map[string]any{"agentId": id, "message": "hello"}).Expect(t, 402, "PAYMENT_REQUIRED")
+	if msg := r.Str("error"); !strings.Contains(msg, "Payment required") {
+		t.Errorf("error = %q; want the payment step's explanation", msg)
+	}
+}
