@@ -97,7 +97,7 @@ func (s *Service) Run(ctx context.Context, rr RunRequest) (*RunResult, error) {
 	defer pub.close()
 	l := &loop.Run{ID: run.ID, System: s.systemPrompt(a, cfg), History: loop.Trim(history(past), lim.history, historyBytes),
 		Input: loop.Message{Role: loop.RoleUser, Content: rr.Message},
-		Model: &model{g: s.Gateway, who: who, id: s.modelID(), model: a.Model, temp: cfg.Temperature, price: price},
+		Model: s.modelFor(a, &model{g: s.Gateway, who: who, id: s.modelID(), model: a.Model, temp: cfg.Temperature, price: price}),
 		Tools: tools, Transcript: &transcript{st: s.Store, userID: p.UserID, run: run},
 		Limits: loop.Limits{MaxRoundTrips: lim.maxRoundTrips, Deadline: lim.runTimeout, ToolTimeout: lim.toolTimeout,
 			BudgetMicroUSD: lim.budget, Concurrency: lim.toolConcurrency},
@@ -210,3 +210,10 @@ func isLimit(code string) bool {
 
 var _ = errors.New
 var _ = isLimit
+
+func (s *Service) modelFor(a *store.Agent, m loop.Model) loop.Model {
+	if s.Model != nil {
+		return s.Model(a)
+	}
+	return m
+}

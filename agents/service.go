@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/agentbot/gateway/agents/live"
+	"github.com/agentbot/gateway/agents/loop"
 	"github.com/agentbot/gateway/core/api"
 	"github.com/agentbot/gateway/core/auth"
 	"github.com/agentbot/gateway/core/billing"
@@ -60,8 +61,12 @@ type Service struct {
 	Live *live.Server
 	// MemoryQuota bounds one agent's memory [1000 keys, 10 MiB].
 	MemoryQuota store.MemoryQuota
-	Log         *slog.Logger
-	Now         func() time.Time
+	// Model, if set, stands in for the agent's model (the AI provider
+	// behind the gateway) in every run: the benchmark of the loop's own
+	// cost uses an instant one. Production leaves it nil.
+	Model func(a *store.Agent) loop.Model
+	Log   *slog.Logger
+	Now   func() time.Time
 }
 
 func (s *Service) log() *slog.Logger {

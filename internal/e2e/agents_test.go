@@ -82,7 +82,7 @@ func (c conversation) next() turn {
 	return turn{text: "Hello from the model"}
 }
 
-func newModelScript(t *testing.T) *modelScript {
+func newModelScript(t testing.TB) *modelScript {
 	m := &modelScript{}
 	m.Server = httptest.NewServer(http.HandlerFunc(m.serve))
 	t.Cleanup(m.Close)
@@ -232,7 +232,7 @@ func splitText(s string) []string {
 
 // shipInstantSplit puts the shipped instant-split skill in a directory of
 // shipped skills, as `make build` does.
-func shipInstantSplit(t *testing.T) string {
+func shipInstantSplit(t testing.TB) string {
 	t.Helper()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "instant-split.wasm"), skillWasm(t, "skills/shipped/instant-split"), 0o644); err != nil {
@@ -256,7 +256,7 @@ type agentEnv struct {
 	mounted *app.Mounted
 }
 
-func startAgents(t *testing.T) *agentEnv {
+func startAgents(t testing.TB) *agentEnv {
 	t.Helper()
 	ms := newModelScript(t)
 	aiPath, aiSum := plugintest.Build(t, aiPkg)
@@ -274,7 +274,7 @@ func startAgents(t *testing.T) *agentEnv {
 }
 
 // provision makes an agent with instant-split installed and returns its id.
-func (e *agentEnv) provision(t *testing.T, c *servertest.Client, model string, config map[string]any) string {
+func (e *agentEnv) provision(t testing.TB, c *servertest.Client, model string, config map[string]any) string {
 	t.Helper()
 	body := map[string]any{"name": "Splitter", "model": model}
 	if config != nil {
@@ -285,7 +285,7 @@ func (e *agentEnv) provision(t *testing.T, c *servertest.Client, model string, c
 	return id
 }
 
-func (e *agentEnv) user(t *testing.T, email, plan string) (*servertest.Client, string) {
+func (e *agentEnv) user(t testing.TB, email, plan string) (*servertest.Client, string) {
 	t.Helper()
 	c := e.Client(t)
 	uid, csrf := c.SignUp(email, "password-"+email)
