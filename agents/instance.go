@@ -13,6 +13,7 @@ import (
 	"github.com/julienschmidt/httprouter"
 
 	"github.com/agentbot/gateway/core/api"
+	"github.com/agentbot/gateway/core/billing"
 	"github.com/agentbot/gateway/core/secrets"
 	"github.com/agentbot/gateway/core/store"
 )
@@ -82,13 +83,19 @@ func (s *Service) instanceAction(action string) func(http.ResponseWriter, *http.
 	}
 }
 
-func (s *Service) instance(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+// instanceOf is the caller's agent named by the path and the caller's plan.
+func (s *Service) instanceOf(r *http.Request, ps httprouter.Params) (*store.Agent, billing.Plan, error) {
 	p := principal(r)
 	a, err := s.agent(r.Context(), p.UserID, ps.ByName("userId"))
 	if err != nil {
-		return err
+		return nil, billing.Plan{}, err
 	}
 	plan, _, err := s.plan(r, p)
+	return a, plan, err
+}
+
+func (s *Service) instance(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	a, plan, err := s.instanceOf(r, ps)
 	if err != nil {
 		return err
 	}
@@ -98,16 +105,11 @@ func (s *Service) instance(w http.ResponseWriter, r *http.Request, ps httprouter
 }
 
 func (s *Service) instanceStats(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	p := principal(r)
-	a, err := s.agent(r.Context(), p.UserID, ps.ByName("userId"))
+	a, plan, err := s.instanceOf(r, ps)
 	if err != nil {
 		return err
 	}
-	plan, _, err := s.plan(r, p)
-	if err != nil {
-		return err
-	}
-	st, err := s.Store.AgentStats(r.Context(), p.UserID, a.ID, time.Time{})
+	st, err := s.Store.AgentStats(r.Context(), principal(r).UserID, a.ID, time.Time{})
 	if err != nil {
 		return agentErr(err)
 	}
