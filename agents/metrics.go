@@ -31,13 +31,13 @@ func (s *Service) metricsRoutes() []route.Route {
 	const get = http.MethodGet
 	return []route.Route{
 		{Method: get, Path: "/api/metrics", Handler: s.platformMetrics, Access: route.Admin,
-			Summary: "admins: platform figures over `?days=1..90` [30] whole UTC days → `{metrics{users, agents{total, active, inactive, failed, byStatus}, runs{total, ok, error, running, toolCalls, durationMs}, messages{today, thisWeek, thisMonth, total, byRole}, usage{events, errors, tokens, spendMicroUsd, upstreamCostMicroUsd, byPaymentMethod}, payments{count, amountMicroUsd, byMethod}, performance?}, timestamp, status}`"},
+			Summary: "platform figures over `?days=1..90` [30] (the last N whole UTC days, today's included) from stored data only → `{metrics{days, since, until, users{total, new}, agents{total, active, inactive, failed, byStatus} (current), runs{total, ok, error, running, toolCalls, durationMs{count, mean, p50, p95, max}}, messages{today, thisWeek, thisMonth (1, 7, 30 UTC days), total, byRole}, usage{calls, errors, inputTokens, outputTokens, spendMicroUsd, upstreamCostMicroUsd, byPaymentMethod}, payments{count, amountMicroUsd, byMethod[{protocol, method, count, amountMicroUsd}]} (anonymous payers too), performance{successRate, errorRate, averageResponseTime, …} (only with finished runs)}, timestamp, status}`"},
 		{Method: get, Path: "/api/metrics/:userId/historical", Handler: s.historicalMetrics, Access: route.User,
-			Summary: "your account's (admins: anyone's) figures per UTC day over `?days=1..90` [30] (or the seed's `?range=24h|7d|30d`) → `{userId, timeRange, metrics[{timestamp, date, runs, errors, messages, calls, tokens, spendMicroUsd, …}], totals, averages}`; another user's id → 404"},
+			Summary: "one account's figures per UTC day over `?days=1..90` [30] or the seed's `?range=24h|7d|30d` → `{userId, timeRange, days, since, until, metrics[{timestamp, date, runs, errors, messages, calls, callErrors, inputTokens, outputTokens, tokens, spendMicroUsd}] (every day, zeros included), totals, averages (per day)}`; your own id, or any as an admin; another user's id → 404"},
 		{Method: get, Path: "/api/metrics/:userId/performance", Handler: s.performanceMetrics, Access: route.User,
-			Summary: "run outcomes and durations (nearest-rank p50/p95 of stored runs) and each gateway id's call latency over `?days=` → `{runs{…, successRate, errorRate, durationMs{count, mean, p50, p95, max}}, errorRate, responseTime, latency[{target, calls, errors, durationMs}]}`; owner or admin"},
+			Summary: "run outcomes and durations of stored runs (nearest-rank p50/p95) and each gateway id's call latency, over `?days=` → `{runs{total, ok, error, running, successRate, errorRate, durationMs{count, mean, p50, p95, max}}, errorRate, responseTime, latency[{target, calls, errors, durationMs}]}` (rates and durations only when there are finished runs); owner or admin, else 404"},
 		{Method: get, Path: "/api/metrics/:userId/summary", Handler: s.summaryMetrics, Access: route.User,
-			Summary: "totals over `?days=` → `{summary{agents, skills, runs, messages, toolCalls, tokens, usage{calls, errors, spendMicroUsd, byPaymentMethod}, payments}}`; owner or admin"},
+			Summary: "totals over `?days=` → `{summary{agents{total, active, inactive, failed, byStatus}, skills{installed}, runs{…, toolCalls}, messages, toolCalls, tokens{input, output, total}, usage{calls, errors, spendMicroUsd, spend, byPaymentMethod}, payments{count, amountMicroUsd, byMethod}}}`; owner or admin, else 404"},
 	}
 }
 
@@ -189,15 +189,15 @@ func (s *Service) historicalMetrics(w http.ResponseWriter, r *http.Request, ps h
 	if err != nil {
 		return metricsErr(err)
 	}
-	byDay := make(map[time.Time]store.DayMetrics, len(days))
+	byDay := make(map[int64]store.DayMetrics, len(days))
 	for _, d := range days {
-		byDay[d.Day] = d
+		byDay[d.Day.Unix()] = d
 	}
 	series := make([]map[string]any, 0, win.Days)
 	var total store.DayMetrics
 	for i := range win.Days {
 		day := win.Since.AddDate(0, 0, i)
-		d := byDay[day]
+		d := byDay[day.Unix()]
 		d.Day = day
 		series = append(series, dayView(d))
 		total.Runs += d.Runs
