@@ -3,6 +3,7 @@ package agents_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 	"testing"
@@ -25,9 +26,17 @@ type env struct {
 
 func newEnv(t *testing.T, backend string) *env {
 	t.Helper()
+	return newEnvVars(t, backend, nil)
+}
+
+// newEnvVars is newEnv with more configuration variables.
+func newEnvVars(t *testing.T, backend string, more map[string]string) *env {
+	t.Helper()
 	e := &env{}
-	e.Env = servertest.New(t, backend, map[string]string{"AGENTBOT_RATE_LIMITS": "default=100000-M,/api/agents=100000-M,/api/instance=100000-M",
-		"AGENTBOT_PUBLIC_URL": "https://agents.test"},
+	vars := map[string]string{"AGENTBOT_RATE_LIMITS": "default=100000-M,/api/agents=100000-M,/api/instance=100000-M",
+		"AGENTBOT_PUBLIC_URL": "https://agents.test"}
+	maps.Copy(vars, more)
+	e.Env = servertest.New(t, backend, vars,
 		func(srv *server.Server) ([]route.Route, error) {
 			box, err := secrets.New(srv.Config.MasterKey)
 			if err != nil {

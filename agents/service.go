@@ -5,7 +5,9 @@
 // through the AI provider and whose tools are the agent's installed skills
 // and its memory — each call paid and recorded like the owner's own gateway
 // calls. Everything an agent holds is its owner's alone: another user's agent
-// is 404 everywhere (the store scopes every read and write to the owner).
+// is 404 everywhere (the store scopes every read and write to the owner). The
+// metrics endpoints (/api/metrics*) report those runs, messages, usage and
+// payments, per account and, for admins, across the platform.
 package agents
 
 import (
@@ -108,7 +110,7 @@ func (s *Service) Routes() []route.Route {
 		return route.Route{Method: post, Path: "/api/instance/:userId/" + action, Handler: s.instanceAction(action),
 			Access: route.User, Summary: summary}
 	}
-	return []route.Route{
+	routes := []route.Route{
 		{Method: post, Path: "/api/agents/provision", Handler: s.provision, Access: route.User,
 			Summary: "`{name, model?, config?}` → 201 `{success, agent{id, name, status, websocketUrl, model, createdAt}}`; 400 → 402 (no active plan) → 429 (plan's agent limit) in that order"},
 		{Method: get, Path: "/api/agents/provision", Handler: s.listProvisioned, Access: route.User, Within: "/api/agents/:id",
@@ -158,6 +160,7 @@ func (s *Service) Routes() []route.Route {
 		{Method: del, Path: "/api/skills", Handler: s.uninstall, Access: route.User,
 			Summary: "`{skillId, agentId}` (or query) uninstalls"},
 	}
+	return append(routes, s.metricsRoutes()...)
 }
 
 // principal is the caller of a User route.

@@ -31,6 +31,7 @@ const (
 	CodeInvalidAction            Code = "INVALID_ACTION"
 	CodeInvalidBody              Code = "INVALID_BODY"
 	CodeInvalidCredentials       Code = "INVALID_CREDENTIALS"
+	CodeInvalidDays              Code = "INVALID_DAYS"
 	CodeInvalidEvent             Code = "INVALID_EVENT"
 	CodeInvalidFieldType         Code = "INVALID_FIELD_TYPE"
 	CodeInvalidIdempotencyKey    Code = "INVALID_IDEMPOTENCY_KEY"
@@ -45,6 +46,7 @@ const (
 	CodeInvalidPluginID          Code = "INVALID_PLUGIN_ID"
 	CodeInvalidPrice             Code = "INVALID_PRICE"
 	CodeInvalidProvider          Code = "INVALID_PROVIDER"
+	CodeInvalidRange             Code = "INVALID_RANGE"
 	CodeInvalidReferralCode      Code = "INVALID_REFERRAL_CODE"
 	CodeInvalidSignature         Code = "INVALID_SIGNATURE"
 	CodeInvalidToken             Code = "INVALID_TOKEN"
@@ -110,6 +112,7 @@ var codes = map[Code]codeSpec{
 	CodeInvalidAction:            {400, "Invalid action"},
 	CodeInvalidBody:              {400, "Could not read the request body"},
 	CodeInvalidCredentials:       {401, "Invalid email or password"},
+	CodeInvalidDays:              {400, "days must be a whole number from 1 to 90"},
 	CodeInvalidEvent:             {400, "The body is not a Stripe event"},
 	CodeInvalidFieldType:         {400, "A field has the wrong type"},
 	CodeInvalidIdempotencyKey:    {400, "Idempotency-Key must be 1 to 255 characters"},
@@ -124,6 +127,7 @@ var codes = map[Code]codeSpec{
 	CodeInvalidPluginID:          {400, "Plugin id must be lower-case letters, digits and ._:- (at most 128)"},
 	CodeInvalidPrice:             {400, "Unknown credit pack; use one of the price ids GET /api/billing lists"},
 	CodeInvalidProvider:          {400, "Unknown provider"},
+	CodeInvalidRange:             {400, "range must be 24h, 7d or 30d"},
 	CodeInvalidReferralCode:      {400, "Unknown referral code"},
 	CodeInvalidSignature:         {400, "Missing or invalid Stripe-Signature"},
 	CodeInvalidToken:             {400, "Invalid or expired token"},

@@ -18,6 +18,7 @@ type backend interface {
 	// belong to no user (the skills catalogue).
 	global(ctx context.Context, readOnly bool, fn func(q querier) error) error
 	lookups() *lookupSQL
+	metrics() *metricsSQL
 	ping(ctx context.Context) error
 	close() error
 }

@@ -169,6 +169,15 @@ var pgLookups = lookupSQL{
 
 func (b *pgBackend) lookups() *lookupSQL { return &pgLookups }
 
+var pgMetrics = metricsSQL{
+	runMs: `CAST(floor(extract(epoch FROM finished_at) * 1000) - floor(extract(epoch FROM started_at) * 1000) AS BIGINT)`,
+	dayOf: `CAST(floor(extract(epoch FROM %s) / 86400) AS BIGINT)`,
+	// Migration 0013_metrics: aggregates across tenants, for admins only.
+	platform: `SELECT figure, dim, n, total FROM agentbot_platform_metrics($1, $2, $3, $4)`,
+}
+
+func (b *pgBackend) metrics() *metricsSQL { return &pgMetrics }
+
 type pgConn interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row

@@ -159,6 +159,54 @@ var sqliteLookups = lookupSQL{
 
 func (b *sqliteBackend) lookups() *lookupSQL { return &sqliteLookups }
 
+// Times are unix milliseconds here.
+var sqliteMetrics = metricsSQL{
+	runMs: `(finished_at - started_at)`,
+	dayOf: `(%s / 86400000)`,
+	// The body of PostgreSQL's agentbot_platform_metrics (migration
+	// 0013_metrics), run directly on the tables.
+	platform: `WITH d AS (
+		SELECT r.finished_at - r.started_at AS ms FROM agent_runs r WHERE r.started_at >= $1 AND r.finished_at IS NOT NULL
+	), ranked AS (
+		SELECT d.ms, row_number() OVER (ORDER BY d.ms) AS rn, count(*) OVER () AS cnt FROM d
+	)
+	SELECT 'users', '', count(*), count(*) FILTER (WHERE u.created_at >= $1) FROM users u
+	UNION ALL
+	SELECT 'agents', a.status, count(*), 0 FROM agents a GROUP BY a.status
+	UNION ALL
+	SELECT 'runs', r.status, count(*), COALESCE(sum(r.tool_calls), 0) FROM agent_runs r WHERE r.started_at >= $1 GROUP BY r.status
+	UNION ALL
+	SELECT 'run_ms', 'p50', ranked.ms, ranked.cnt FROM ranked WHERE ranked.rn = (ranked.cnt + 1) / 2
+	UNION ALL
+	SELECT 'run_ms', 'p95', ranked.ms, ranked.cnt FROM ranked WHERE ranked.rn = (95 * ranked.cnt + 99) / 100
+	UNION ALL
+	SELECT 'run_ms', 'max', ranked.ms, ranked.cnt FROM ranked WHERE ranked.rn = ranked.cnt
+	UNION ALL
+	SELECT 'run_ms', 'sum', COALESCE(sum(d.ms), 0), count(*) FROM d
+	UNION ALL
+	SELECT 'messages', m.role, count(*), 0 FROM agent_messages m WHERE m.created_at >= $1 GROUP BY m.role
+	UNION ALL
+	SELECT 'messages_at', 'day', count(*), 0 FROM agent_messages m WHERE m.created_at >= $2
+	UNION ALL
+	SELECT 'messages_at', 'week', count(*), 0 FROM agent_messages m WHERE m.created_at >= $3
+	UNION ALL
+	SELECT 'messages_at', 'month', count(*), 0 FROM agent_messages m WHERE m.created_at >= $4
+	UNION ALL
+	SELECT 'usage', e.payment_method, count(*), COALESCE(sum(e.price_micro_usd), 0)
+		FROM usage_events e WHERE e.created_at >= $1 GROUP BY e.payment_method
+	UNION ALL
+	SELECT 'usage_sum', 'tokens', COALESCE(sum(e.input_tokens), 0), COALESCE(sum(e.output_tokens), 0)
+		FROM usage_events e WHERE e.created_at >= $1
+	UNION ALL
+	SELECT 'usage_sum', 'cost', count(*) FILTER (WHERE e.status >= 400), COALESCE(sum(e.upstream_micro_usd), 0)
+		FROM usage_events e WHERE e.created_at >= $1
+	UNION ALL
+	SELECT 'payments', p.protocol || ':' || p.method, count(*), COALESCE(sum(p.amount_micro_usd), 0)
+		FROM payments p WHERE p.created_at >= $1 GROUP BY p.protocol, p.method`,
+}
+
+func (b *sqliteBackend) metrics() *metricsSQL { return &sqliteMetrics }
+
 // sqliteQuerier adapts *sql.Tx: times travel as unix milliseconds, errors are
 // normalised.
 type sqliteQuerier struct {
