@@ -11,6 +11,7 @@ import (
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/agentbot/gateway/core/store"
 )
@@ -154,8 +155,12 @@ func newRiver[TTx any](driver riverdriver.Driver[TTx], s *Scheduler) (*riverEngi
 		return nil, err
 	}
 	sweep := river.NewPeriodicJob(river.PeriodicInterval(cfg.Sweep), func() (river.JobArgs, *river.InsertOpts) {
-		// One sweep per period, whichever node leads when it is due.
-		return sweepArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: cfg.Sweep}}
+		// At most one sweep waiting or running at a time, whichever node led
+		// when it was enqueued: a slow sweep is not joined by a queue of
+		// others.
+		return sweepArgs{}, &river.InsertOpts{Queue: queueSweep, MaxAttempts: 1, UniqueOpts: river.UniqueOpts{
+			ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+				rivertype.JobStateRetryable, rivertype.JobStateScheduled}}}
 	}, &river.PeriodicJobOpts{ID: "heartbeat-sweep", RunOnStart: true})
 	client, err := river.NewClient(driver, &river.Config{
 		ID:     cfg.ID,
@@ -168,6 +173,7 @@ func newRiver[TTx any](driver riverdriver.Driver[TTx], s *Scheduler) (*riverEngi
 		PeriodicJobs:      []*river.PeriodicJob{sweep},
 		JobTimeout:        cfg.JobTimeout,
 		FetchPollInterval: cfg.PollInterval,
+		FetchCooldown:     min(cfg.PollInterval, river.FetchCooldownDefault),
 		// REINDEX needs the table's owner, and the queue serves as the
 		// unprivileged role; operators reindex River's tables, if ever, as
 		// the owner.
