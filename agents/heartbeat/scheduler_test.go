@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -19,8 +18,7 @@ import (
 	"github.com/agentbot/gateway/core/store/storetest"
 )
 
-var quiet = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-var _ = io.Discard
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func TestTriggerIsTheAgentsOne(t *testing.T) {
 	if heartbeat.Trigger != agents.TriggerHeartbeat {
