@@ -14,9 +14,9 @@ type publisher struct {
 	done chan struct{}
 }
 
-func (s *Service) publisher(agentID string) *publisher {
+func (s *Service) publisher(agentID string, live bool) *publisher {
 	p := &publisher{ch: make(chan []byte, 256), done: make(chan struct{})}
-	if s.Events == nil {
+	if s.Events == nil || !live {
 		close(p.done)
 		p.ch = nil
 		return p

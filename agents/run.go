@@ -39,6 +39,9 @@ type RunRequest struct {
 	// MaxRoundTrips, when positive, lowers the agent's own bound (a
 	// heartbeat is one short turn).
 	MaxRoundTrips int
+	// Quiet keeps the run's events off the live channel: a heartbeat
+	// delivers its reply itself, and only when it has something to say.
+	Quiet bool
 }
 
 // RunResult is a finished run.
@@ -93,7 +96,7 @@ func (s *Service) Run(ctx context.Context, rr RunRequest) (*RunResult, error) {
 		s.finish(ctx, p.UserID, run, loop.Outcome{Status: loop.StatusError, Code: "INTERNAL", Message: "the agent's tools could not be loaded"})
 		return nil, err
 	}
-	pub := s.publisher(a.ID)
+	pub := s.publisher(a.ID, !rr.Quiet)
 	defer pub.close()
 	l := &loop.Run{ID: run.ID, System: s.systemPrompt(a, cfg), History: loop.Trim(history(past), lim.history, historyBytes),
 		Input: loop.Message{Role: loop.RoleUser, Content: rr.Message},

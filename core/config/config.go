@@ -74,10 +74,24 @@ type Config struct {
 	VerifyTTL time.Duration
 	// ReferralMonthlyCap: referrals one referrer is paid for per month.
 	ReferralMonthlyCap int
+	Heartbeat          HeartbeatConfig
 	// HTTP server timeouts: reading a whole request, keeping an idle
 	// connection, and writing a response (a stream resets its write deadline
 	// with each chunk instead, and ignores the read deadline).
 	ReadTimeout, IdleTimeout, WriteTimeout time.Duration
+}
+
+// HeartbeatConfig runs agents' heartbeats (package agents/heartbeat).
+type HeartbeatConfig struct {
+	// Enabled runs the scheduler on this node; schedules can be set either way.
+	Enabled bool
+	// Sweep is how often the elected leader enqueues due heartbeats.
+	Sweep time.Duration
+	// Workers bounds the heartbeats this node runs at once.
+	Workers int
+	// DailyBudgetMicroUSD bounds one agent's heartbeat spend in any 24 hours
+	// (0: only each run's own budget).
+	DailyBudgetMicroUSD int64
 }
 
 // AIConfig is the AI provider's upstreams; keys may be empty.
@@ -433,6 +447,19 @@ func Load(getenv Getenv) (*Config, error) {
 		bad("AGENTBOT_VERIFY_TTL", "must be between 10m and 168h")
 	}
 	c.ReferralMonthlyCap = intVar(get("AGENTBOT_REFERRAL_MONTHLY_CAP", "20"), "AGENTBOT_REFERRAL_MONTHLY_CAP", 0, 100000, bad)
+	c.Heartbeat = HeartbeatConfig{
+		Enabled: boolVar(get("AGENTBOT_HEARTBEATS", "true"), "AGENTBOT_HEARTBEATS", bad),
+		Sweep:   durationVar(get("AGENTBOT_HEARTBEAT_SWEEP", "1m"), "AGENTBOT_HEARTBEAT_SWEEP", bad),
+		Workers: intVar(get("AGENTBOT_HEARTBEAT_WORKERS", "4"), "AGENTBOT_HEARTBEAT_WORKERS", 1, 1000, bad),
+	}
+	if c.Heartbeat.Sweep > 0 && (c.Heartbeat.Sweep < time.Second || c.Heartbeat.Sweep > time.Hour) {
+		bad("AGENTBOT_HEARTBEAT_SWEEP", "must be between 1s and 1h")
+	}
+	if b, err := money.ParseUSD(get("AGENTBOT_HEARTBEAT_DAILY_BUDGET", "1")); err != nil || b < 0 {
+		bad("AGENTBOT_HEARTBEAT_DAILY_BUDGET", "must be an amount in USD like 0.50 (at most 6 decimals; 0: no daily bound)")
+	} else {
+		c.Heartbeat.DailyBudgetMicroUSD = b
+	}
 	c.ReadTimeout = durationVar(get("AGENTBOT_READ_TIMEOUT", "60s"), "AGENTBOT_READ_TIMEOUT", bad)
 	c.IdleTimeout = durationVar(get("AGENTBOT_IDLE_TIMEOUT", "120s"), "AGENTBOT_IDLE_TIMEOUT", bad)
 	c.WriteTimeout = durationVar(get("AGENTBOT_WRITE_TIMEOUT", "120s"), "AGENTBOT_WRITE_TIMEOUT", bad)

@@ -98,6 +98,7 @@ func TestLoadDevDefaults(t *testing.T) {
 		{"Skills", c.Skills, config.SkillsConfig{Dir: "bin/skills", Timeout: 10 * time.Second, MemoryMB: 64,
 			MaxOutputBytes: 1 << 20, MaxHostCalls: 10_000, WarmMB: 512, CacheModules: 32, CacheDiskMB: 1024,
 			PublishPerDay: 20, StorageMB: 256, KVKeys: 1000, KVMB: 10}},
+		{"Heartbeat", c.Heartbeat, config.HeartbeatConfig{Enabled: true, Sweep: time.Minute, Workers: 4, DailyBudgetMicroUSD: 1_000_000}},
 	}
 	for _, tt := range tests {
 		if !reflect.DeepEqual(tt.got, tt.want) {
@@ -131,6 +132,10 @@ func TestLoadValues(t *testing.T) {
 		"AGENTBOT_SKILL_STORAGE_MB":       "50",
 		"AGENTBOT_SKILL_KV_KEYS":          "100",
 		"AGENTBOT_SKILL_KV_MB":            "2",
+		"AGENTBOT_HEARTBEATS":             "false",
+		"AGENTBOT_HEARTBEAT_SWEEP":        "15s",
+		"AGENTBOT_HEARTBEAT_WORKERS":      "16",
+		"AGENTBOT_HEARTBEAT_DAILY_BUDGET": "0.25",
 	})))
 	if err != nil {
 		t.Fatalf("Load(valid production env) = %v; want nil", err)
@@ -165,6 +170,7 @@ func TestLoadValues(t *testing.T) {
 		{"Skills", c.Skills, config.SkillsConfig{Dir: "bin/skills", Timeout: 30 * time.Second, MemoryMB: 64,
 			MaxOutputBytes: 65536, MaxHostCalls: 500, WarmMB: 64, CacheModules: 8, CacheDiskMB: 0,
 			PublishPerDay: 3, StorageMB: 50, KVKeys: 100, KVMB: 2}},
+		{"Heartbeat", c.Heartbeat, config.HeartbeatConfig{Enabled: false, Sweep: 15 * time.Second, Workers: 16, DailyBudgetMicroUSD: 250_000}},
 	}
 	for _, tt := range tests {
 		if !reflect.DeepEqual(tt.got, tt.want) {
@@ -319,6 +325,13 @@ func TestLoadRejects(t *testing.T) {
 		{"AGENTBOT_VERIFY_TTL", "1m"},
 		{"AGENTBOT_VERIFY_TTL", "1000h"},
 		{"AGENTBOT_REFERRAL_MONTHLY_CAP", "-1"},
+		{"AGENTBOT_HEARTBEATS", "sometimes"},
+		{"AGENTBOT_HEARTBEAT_SWEEP", "500ms"},
+		{"AGENTBOT_HEARTBEAT_SWEEP", "2h"},
+		{"AGENTBOT_HEARTBEAT_SWEEP", "often"},
+		{"AGENTBOT_HEARTBEAT_WORKERS", "0"},
+		{"AGENTBOT_HEARTBEAT_DAILY_BUDGET", "-1"},
+		{"AGENTBOT_HEARTBEAT_DAILY_BUDGET", "1.0000001"},
 		{"AGENTBOT_READ_TIMEOUT", "500ms"},
 		{"AGENTBOT_IDLE_TIMEOUT", "soon"},
 		{"AGENTBOT_WRITE_TIMEOUT", "30s"}, // not longer than the plugin timeout

@@ -128,7 +128,7 @@ func migratePostgres(ctx context.Context, url string, log *slog.Logger) error {
 		}
 		log.Info("applied migration", "backend", "postgres", "migration", m.name)
 	}
-	return nil
+	return migrateRiverPostgres(ctx, url, conn, log)
 }
 
 func migrateSQLite(ctx context.Context, db *sql.DB, log *slog.Logger) error {
@@ -170,5 +170,5 @@ func migrateSQLite(ctx context.Context, db *sql.DB, log *slog.Logger) error {
 		}
 		log.Info("applied migration", "backend", "sqlite", "migration", m.name)
 	}
-	return nil
+	return migrateRiverSQLite(ctx, db, log)
 }

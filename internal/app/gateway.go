@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/agentbot/gateway/agents"
+	"github.com/agentbot/gateway/agents/heartbeat"
 	"github.com/agentbot/gateway/core/route"
 	"github.com/agentbot/gateway/core/secrets"
 	"github.com/agentbot/gateway/core/server"
@@ -54,7 +55,9 @@ type Mounted struct {
 	Gateway *gateway.Gateway
 	Skills  *skills.Service
 	Agents  *agents.Service
-	Routes  []route.Route
+	// Heartbeats is the heartbeat scheduler; nil when AGENTBOT_HEARTBEATS=false.
+	Heartbeats *heartbeat.Scheduler
+	Routes     []route.Route
 
 	closers []func(context.Context) error
 }
@@ -141,9 +144,13 @@ func Mount(ctx context.Context, srv *server.Server, log *slog.Logger) (*Mounted,
 	if err := newLive(srv, agentSvc, m); err != nil {
 		return fail(err)
 	}
+	heartbeatRoutes, err := newHeartbeats(ctx, srv, agentSvc, m)
+	if err != nil {
+		return fail(err)
+	}
 	skillSvc.Agents = srv.Store
 	m.Routes = slices.Concat(g.Routes(), g.OpenAIRoutes(host, aiPlugin), skillRoutes(g, skillSvc), billingRoutes,
-		agentSvc.Routes(), fromPlugins)
+		agentSvc.Routes(), heartbeatRoutes, fromPlugins)
 	for _, s := range host.Status() {
 		log.Info("plugin", "name", s.Name, "up", s.Up, "error", s.Error)
 	}

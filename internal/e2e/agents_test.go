@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -78,6 +79,10 @@ func (c conversation) next() turn {
 		return turn{calls: []scriptCall{{"instant-split__simulate", fmt.Sprintf(`{"streams": %d}`, n+1)}}}
 	case strings.Contains(c.first, "repeat"):
 		return turn{calls: []scriptCall{{"instant-split__list_rules", `{}`}}}
+	case strings.Contains(c.first, "heartbeat: all quiet"):
+		return turn{text: " HEARTBEAT_OK\n"}
+	case strings.Contains(c.first, "heartbeat: news"):
+		return turn{text: "New booking request from Fabric for 12 March."}
 	}
 	return turn{text: "Hello from the model"}
 }
@@ -256,7 +261,7 @@ type agentEnv struct {
 	mounted *app.Mounted
 }
 
-func startAgents(t testing.TB) *agentEnv {
+func startAgents(t testing.TB, vars ...map[string]string) *agentEnv {
 	t.Helper()
 	ms := newModelScript(t)
 	aiPath, aiSum := plugintest.Build(t, aiPkg)
@@ -268,8 +273,12 @@ func startAgents(t testing.TB) *agentEnv {
 	if err := os.WriteFile(file, specs, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	se, m := mountApp(t, map[string]string{"AGENTBOT_PLUGINS": file, "AGENTBOT_SKILL_DIR": shipInstantSplit(t),
-		"AGENTBOT_RATE_LIMITS": "default=100000-M,/api/agents=100000-M,/api/chat=100000-M,/api/instance=100000-M"})
+	env := map[string]string{"AGENTBOT_PLUGINS": file, "AGENTBOT_SKILL_DIR": shipInstantSplit(t),
+		"AGENTBOT_RATE_LIMITS": "default=100000-M,/api/agents=100000-M,/api/chat=100000-M,/api/instance=100000-M"}
+	for _, v := range vars {
+		maps.Copy(env, v)
+	}
+	se, m := mountApp(t, env)
 	return &agentEnv{Env: se, model: ms, mounted: m}
 }
 
