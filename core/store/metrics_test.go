@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"reflect"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,15 +12,6 @@ import (
 	"github.com/agentbot/gateway/core/store"
 	"github.com/agentbot/gateway/core/store/storetest"
 )
-
-// clock is a settable store clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.now = t }
 
 func at(s string) time.Time {
 	t, err := time.Parse(time.RFC3339, s)
@@ -48,7 +38,7 @@ type metricsFixture struct {
 func seedRun(t *testing.T, s *store.Store, c *clock, userID, agentID string, start time.Time, d *time.Duration, status string, toolCalls int) {
 	t.Helper()
 	ctx := context.Background()
-	c.Set(start)
+	c.set(start)
 	r, err := s.StartRun(ctx, userID, agentID, "chat", "")
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +53,7 @@ func seedRun(t *testing.T, s *store.Store, c *clock, userID, agentID string, sta
 	if d == nil {
 		return
 	}
-	c.Set(start.Add(*d))
+	c.set(start.Add(*d))
 	r.Status, r.ToolCalls = status, toolCalls
 	if err := s.FinishRun(ctx, userID, r); err != nil {
 		t.Fatal(err)
@@ -100,14 +90,14 @@ func seedMetrics(t *testing.T, s *store.Store, c *clock) metricsFixture {
 	t.Helper()
 	ctx := context.Background()
 	var f metricsFixture
-	c.Set(at("2026-01-01T08:00:00Z"))
+	c.set(at("2026-01-01T08:00:00Z"))
 	f.old = mustUser(t, s, "old@example.com")
-	c.Set(at("2025-12-31T08:00:00Z"))
+	c.set(at("2025-12-31T08:00:00Z"))
 	f.a = mustUser(t, s, "a@example.com")
 	a1 := mustAgent(t, s, f.a.ID, "A1")
 	mustAgent(t, s, f.a.ID, "A2")
 	running(t, s, f.a.ID, a1.ID)
-	c.Set(at("2026-03-01T08:00:00Z"))
+	c.set(at("2026-03-01T08:00:00Z"))
 	f.b = mustUser(t, s, "b@example.com")
 	b1 := mustAgent(t, s, f.b.ID, "B1")
 	running(t, s, f.b.ID, b1.ID)
@@ -160,13 +150,13 @@ func seedMetrics(t *testing.T, s *store.Store, c *clock) metricsFixture {
 			t.Fatal(err)
 		}
 	}
-	c.Set(metricsNow)
+	c.set(metricsNow)
 	return f
 }
 
 func metricsStore(t *testing.T, cfg store.Config) (*store.Store, *clock) {
-	c := &clock{now: metricsNow}
-	cfg.Now = c.Now
+	c := &clock{t: metricsNow}
+	cfg.Now = c.now
 	return storetest.Open(t, cfg), c
 }
 
