@@ -266,7 +266,9 @@ func (s *Service) walletAccount(ctx context.Context, address string, chainID int
 			return "", false, err
 		}
 	}
-	return "", false, api.Conflict(api.CodeWalletInUse, "This wallet's account could not be made; try again")
+	// Left: an account with a password holds the wallet's stand-in address.
+	return "", false, api.Conflict(api.CodeWalletInUse,
+		"Another account holds this wallet's address; sign in to it and link the wallet with link: true")
 }
 
 // startSession signs userID in with a new cookie session and answers as a
