@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -143,6 +144,8 @@ func start(t testing.TB, bin string) (*Chain, error) {
 	if err != nil {
 		return nil, err
 	}
+	url := "http://127.0.0.1:" + strconv.Itoa(port)
+	c := &Chain{URL: url, Client: &chain.Client{URL: url, Timeout: 30 * time.Second}, Accounts: DevAccounts(), t: t}
 	cmd := exec.Command(bin, "--host", "127.0.0.1", "--port", strconv.Itoa(port),
 		"--chain-id", strconv.Itoa(ChainID), "--silent")
 	var stderr limitedBuffer
@@ -152,17 +155,20 @@ func start(t testing.TB, bin string) (*Chain, error) {
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
+	var once sync.Once
 	stop := func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
+		once.Do(func() {
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-exited:
+			case <-time.After(5 * time.Second):
+				_ = cmd.Process.Kill()
+				<-exited
+			}
+		})
 	}
-	url := "http://127.0.0.1:" + strconv.Itoa(port)
-	c := &Chain{URL: url, Client: &chain.Client{URL: url, Timeout: 30 * time.Second}, Accounts: DevAccounts(), t: t}
+	// Registered at once, so that the node is stopped however the test ends.
+	t.Cleanup(stop)
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -174,7 +180,7 @@ func start(t testing.TB, bin string) (*Chain, error) {
 				stop()
 				return nil, fmt.Errorf("anvil answered chain id %s", id)
 			}
-			break
+			return c, nil
 		}
 		select {
 		case err := <-exited:
@@ -187,8 +193,6 @@ func start(t testing.TB, bin string) (*Chain, error) {
 			return nil, fmt.Errorf("anvil on port %d did not answer within 15s: %v", port, err)
 		}
 	}
-	t.Cleanup(stop)
-	return c, nil
 }
 
 func freePort() (int, error) {
