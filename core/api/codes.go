@@ -19,6 +19,7 @@ const (
 	CodeBotDetected              Code = "BOT_DETECTED"
 	CodeBusy                     Code = "BUSY"
 	CodeCSRFRequired             Code = "CSRF_REQUIRED"
+	CodeChainUnavailable         Code = "CHAIN_UNAVAILABLE"
 	CodeClientClosed             Code = "CLIENT_CLOSED"
 	CodeEmailInUse               Code = "EMAIL_IN_USE"
 	CodeEmailNotCanonical        Code = "EMAIL_NOT_CANONICAL"
@@ -63,6 +64,13 @@ const (
 	CodePluginUnavailable        Code = "PLUGIN_UNAVAILABLE"
 	CodePublishQuotaExceeded     Code = "PUBLISH_QUOTA_EXCEEDED"
 	CodeRateLimited              Code = "RATE_LIMITED"
+	CodeSIWEChainUnsupported     Code = "SIWE_CHAIN_UNSUPPORTED"
+	CodeSIWEDomainMismatch       Code = "SIWE_DOMAIN_MISMATCH"
+	CodeSIWEExpired              Code = "SIWE_EXPIRED"
+	CodeSIWEMessageInvalid       Code = "SIWE_MESSAGE_INVALID"
+	CodeSIWENonceInvalid         Code = "SIWE_NONCE_INVALID"
+	CodeSIWENotYetValid          Code = "SIWE_NOT_YET_VALID"
+	CodeSIWESignatureInvalid     Code = "SIWE_SIGNATURE_INVALID"
 	CodeShuttingDown             Code = "SHUTTING_DOWN"
 	CodeSkillBadOutput           Code = "SKILL_BAD_OUTPUT"
 	CodeSkillCrashed             Code = "SKILL_CRASHED"
@@ -82,6 +90,7 @@ const (
 	CodeUserExists               Code = "USER_EXISTS"
 	CodeValidationError          Code = "VALIDATION_ERROR"
 	CodeVersionExists            Code = "VERSION_EXISTS"
+	CodeWalletInUse              Code = "WALLET_IN_USE"
 )
 
 type codeSpec struct {
@@ -100,6 +109,7 @@ var codes = map[Code]codeSpec{
 	CodeBotDetected:              {403, "Access denied"},
 	CodeBusy:                     {409, "Another chat is still running on this connection"},
 	CodeCSRFRequired:             {403, "Missing or invalid CSRF token"},
+	CodeChainUnavailable:         {503, "The chain could not be reached; try again shortly"},
 	CodeClientClosed:             {499, "The client closed the request"},
 	CodeEmailInUse:               {409, "Email already in use"},
 	CodeEmailNotCanonical:        {409, "Set your email address again to verify it"},
@@ -144,6 +154,13 @@ var codes = map[Code]codeSpec{
 	CodePluginUnavailable:        {502, "The provider is unavailable; try again shortly"},
 	CodePublishQuotaExceeded:     {429, "Publish quota exceeded"},
 	CodeRateLimited:              {429, "Too many requests"},
+	CodeSIWEChainUnsupported:     {401, "This chain is not accepted for sign-in"},
+	CodeSIWEDomainMismatch:       {401, "The sign-in message is for another site"},
+	CodeSIWEExpired:              {401, "The sign-in message has expired"},
+	CodeSIWEMessageInvalid:       {400, "Not a valid EIP-4361 sign-in message"},
+	CodeSIWENonceInvalid:         {401, "Unknown, used or expired nonce; get a new one from GET /api/auth/nonce"},
+	CodeSIWENotYetValid:          {401, "The sign-in message is not valid yet"},
+	CodeSIWESignatureInvalid:     {401, "The signature is not the address's signature of the message"},
 	CodeShuttingDown:             {503, "The server is shutting down; reconnect shortly"},
 	CodeSkillBadOutput:           {502, "The skill answered with malformed output"},
 	CodeSkillCrashed:             {502, "The skill crashed"},
@@ -163,6 +180,7 @@ var codes = map[Code]codeSpec{
 	CodeUserExists:               {409, "User already exists"},
 	CodeValidationError:          {400, "Invalid input"},
 	CodeVersionExists:            {409, "This version exists already"},
+	CodeWalletInUse:              {409, "This wallet is linked to another account"},
 }
 
 // Status is the code's HTTP status (500 for a code not in the table).

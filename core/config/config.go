@@ -58,6 +58,7 @@ type Config struct {
 	Skills        SkillsConfig
 	Billing       BillingConfig
 	Payments      PaymentsConfig
+	EVM           EVMConfig
 
 	BotFilter      bool
 	BotHoneypot    string
@@ -175,6 +176,18 @@ type PaymentsConfig struct {
 	FacilitatorURL string
 	// ChallengeTTL is how long a challenge stays payable.
 	ChallengeTTL time.Duration
+}
+
+// EVMConfig is the EVM chain the gateway reads (JSON-RPC) and sign-in with
+// Ethereum.
+type EVMConfig struct {
+	// RPCURL is the JSON-RPC endpoint (EVM_RPC_URL); empty: no chain, so
+	// smart-wallet sign-in and the chain reads report unavailable.
+	RPCURL string
+	// RPCTimeout bounds each JSON-RPC call.
+	RPCTimeout time.Duration
+	// SIWEChainIDs are the chain ids a sign-in message may name.
+	SIWEChainIDs []uint64
 }
 
 // Plans are the plan names, cheapest first.
@@ -430,6 +443,24 @@ func Load(getenv Getenv) (*Config, error) {
 	}
 	if c.Payments.ChallengeTTL > 0 && (c.Payments.ChallengeTTL < 10*time.Second || c.Payments.ChallengeTTL > 24*time.Hour) {
 		bad("MPP_CHALLENGE_TTL", "must be between 10s and 24h")
+	}
+
+	c.EVM = EVMConfig{
+		RPCURL:     get("EVM_RPC_URL", ""),
+		RPCTimeout: durationVar(get("EVM_RPC_TIMEOUT", "10s"), "EVM_RPC_TIMEOUT", bad),
+	}
+	if v := c.EVM.RPCURL; v != "" {
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("EVM_RPC_URL", "must be an absolute http(s) URL") // the value is not echoed: it may hold an API key
+		}
+	}
+	for _, v := range splitList(get("SIWE_CHAIN_IDS", "8453,84532")) {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil || n == 0 {
+			bad("SIWE_CHAIN_IDS", "%q is not a positive chain id (a comma list such as 8453,84532)", v)
+			continue
+		}
+		c.EVM.SIWEChainIDs = append(c.EVM.SIWEChainIDs, n)
 	}
 
 	c.BcryptCost = intVar(get("AGENTBOT_BCRYPT_COST", "12"), "AGENTBOT_BCRYPT_COST", 4, 31, bad)

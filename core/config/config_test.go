@@ -95,6 +95,7 @@ func TestLoadDevDefaults(t *testing.T) {
 		{"LogFormat", c.LogFormat, "text"},
 		{"LoginFailLimit", c.LoginFailLimit, int64(5)},
 		{"LoginFailWin", c.LoginFailWin, 15 * time.Minute},
+		{"EVM", c.EVM, config.EVMConfig{RPCTimeout: 10 * time.Second, SIWEChainIDs: []uint64{8453, 84532}}},
 		{"Skills", c.Skills, config.SkillsConfig{Dir: "bin/skills", Timeout: 10 * time.Second, MemoryMB: 64,
 			MaxOutputBytes: 1 << 20, MaxHostCalls: 10_000, WarmMB: 512, CacheModules: 32, CacheDiskMB: 1024,
 			PublishPerDay: 20, StorageMB: 256, KVKeys: 1000, KVMB: 10}},
@@ -349,6 +350,11 @@ func TestLoadRejects(t *testing.T) {
 		{"AGENTBOT_SHUTDOWN_GRACE", "30"},
 		{"AGENTBOT_LOGIN_FAILURE_WINDOW", "a while"},
 		{"AGENTBOT_DEV", "yes"},
+		{"EVM_RPC_URL", "base.example.com/rpc"},
+		{"EVM_RPC_URL", "ws://base.example.com"},
+		{"EVM_RPC_TIMEOUT", "0s"},
+		{"SIWE_CHAIN_IDS", "8453,base"},
+		{"SIWE_CHAIN_IDS", "0"},
 		{"AGENTBOT_BOT_FILTER", "nah"},
 		{"AGENTBOT_BCRYPT_COST", "3"},
 		{"AGENTBOT_BCRYPT_COST", "32"},
@@ -461,6 +467,7 @@ func TestLoadDoesNotEchoSecrets(t *testing.T) {
 		"DATABASE_URL":        "mysql://app:hunter2@db/agentbot",
 		"REDIS_URL":           "http://:hunter2@cache:6379",
 		"SMTP_URL":            "http://user:hunter2@mail.example.com",
+		"EVM_RPC_URL":         "wss://base-mainnet.example.com/v2/hunter2",
 	}
 	for name, value := range tests {
 		_, err := config.Load(env(prodEnv(map[string]string{name: value})))

@@ -1,7 +1,11 @@
-// Package evm verifies EIP-3009 TransferWithAuthorization signatures (EIP-712
-// typed data, secp256k1, keccak256) offline: the check behind the MPP
-// "evm"/"charge" method and the x402 "exact" EVM scheme. It also parses the
-// hex and decimal strings those protocols carry. It never talks to a chain.
+// Package evm holds the Ethereum primitives the gateway computes offline:
+// EIP-55 addresses, keccak256, secp256k1 signatures (recovery, and signing
+// with a key), EIP-712 digests of EIP-3009 TransferWithAuthorization (the
+// check behind the MPP "evm"/"charge" method and the x402 "exact" scheme),
+// EIP-191 message digests (sign-in with Ethereum), a minimal ABI encoder, and
+// ERC-6492 signatures with the call data of its off-chain validator. It also
+// parses the hex and decimal strings those protocols carry. It never talks to
+// a chain; core/chain does.
 package evm
 
 import (

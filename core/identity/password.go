@@ -82,6 +82,9 @@ func (s *Service) sendReset(ctx context.Context, email string) error {
 	if err != nil {
 		return err
 	}
+	if isWalletEmail(cred.Email) {
+		return nil // a stand-in address of a wallet account: nobody reads it
+	}
 	ttl := s.ResetTTL
 	if ttl == 0 {
 		ttl = time.Hour

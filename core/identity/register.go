@@ -29,6 +29,9 @@ func (s *Service) register(w http.ResponseWriter, r *http.Request, _ httprouter.
 	if err != nil {
 		return err
 	}
+	if isWalletEmail(email) {
+		return errWalletEmail
+	}
 	if err := checkPassword("Password", req.Password); err != nil {
 		return err
 	}

@@ -50,8 +50,10 @@ type Service struct {
 	Referral store.ReferralRule
 	// AddressKey keys the digests of addresses that earned a referral bonus.
 	AddressKey []byte
-	Log        *slog.Logger
-	Now        func() time.Time
+	// SIWE is sign-in with Ethereum.
+	SIWE SIWE
+	Log  *slog.Logger
+	Now  func() time.Time
 
 	mailWG sync.WaitGroup
 }
@@ -66,6 +68,11 @@ func (s *Service) Routes() []route.Route {
 		{Method: post, Path: "/api/auth/login", Handler: s.login, Access: pub,
 			Summary: "`{email, password}` → sets the session cookie; `{user, csrfToken, expiresAt}`"},
 		{Method: post, Path: "/api/auth/callback/credentials", Handler: s.login, Access: pub, Summary: "the same as `/api/auth/login`"},
+		{Method: get, Path: "/api/auth/nonce", Handler: s.nonce, Access: pub, Limit: "siwe-nonce",
+			Summary: "`{nonce, expiresAt}`: a single-use nonce for a sign-in with Ethereum message, valid 10 minutes"},
+		{Method: post, Path: "/api/auth/nonce", Handler: s.nonce, Access: pub, Limit: "siwe-nonce", Summary: "the same as `GET /api/auth/nonce`"},
+		{Method: post, Path: "/api/auth/callback/wallet", Handler: s.walletCallback, Access: pub, Limit: "siwe", MaxBody: 64 << 10,
+			Summary: "`{message, signature, link?}`: sign-in with Ethereum (EIP-4361; EOA, ERC-1271, ERC-6492) → sets the session cookie like `/api/auth/login`, plus `address`; `link` binds the wallet to the signed-in account instead"},
 		{Method: post, Path: "/api/auth/logout", Handler: s.logout, Access: pub, Summary: "ends the cookie session (idempotent)"},
 		{Method: post, Path: "/api/auth/logout-all", Handler: s.logoutAll, Access: user,
 			Summary: "every session and JWT of the account ends (API keys stay)"},

@@ -52,22 +52,7 @@ func (s *Service) login(w http.ResponseWriter, r *http.Request, _ httprouter.Par
 		return errBadCredentials
 	}
 	s.forgive(ctx, reserved)
-	token := auth.NewToken()
-	exp := s.now().Add(s.sessionTTL())
-	if _, err := s.Store.CreateSession(ctx, cred.UserID, auth.Digest(token), exp); err != nil {
-		return err
-	}
-	u, err := s.Store.User(ctx, cred.UserID)
-	if err != nil {
-		return err
-	}
-	s.Auth.SetSessionCookie(w, token, exp)
-	api.OK(w, map[string]any{
-		"user":      map[string]any{"id": u.ID, "email": u.Email, "name": u.Name, "emailVerified": u.EmailVerified},
-		"csrfToken": s.Auth.CSRFToken(token),
-		"expiresAt": exp.Format(timeFormat),
-	})
-	return nil
+	return s.startSession(w, r, cred.UserID, nil)
 }
 
 // reserveAttempt counts one sign-in attempt under each key, or answers 429

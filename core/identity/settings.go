@@ -105,6 +105,9 @@ func (s *Service) updateSettings(w http.ResponseWriter, r *http.Request, allowEm
 		if newEmail, err = normEmail(*req.Email); err != nil {
 			return err
 		}
+		if isWalletEmail(newEmail) {
+			return errWalletEmail
+		}
 		c, err := s.Store.CredentialByEmail(r.Context(), newEmail)
 		if err == nil && c.UserID != p.UserID {
 			return api.Conflict(api.CodeEmailInUse, "Email already in use")

@@ -112,6 +112,9 @@ func (s *Service) resendVerification(w http.ResponseWriter, r *http.Request, _ h
 		}
 		to, change = u.Email, false
 	}
+	if isWalletEmail(to) {
+		return api.Validation("This account signs in with a wallet and has no email address; set one with POST /api/settings {email}")
+	}
 	if canon, err := normEmail(to); err != nil || canon != to {
 		// An address stored before addresses were canonical cannot be
 		// verified as it is; the user sets it again.

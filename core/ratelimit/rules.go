@@ -58,6 +58,10 @@ func DefaultRules() []Rule {
 		{Name: "forgot-password", Prefix: "/api/auth/forgot-password", Rate: perMinute(10), PerIP: true},
 		{Name: "reset-password", Prefix: "/api/auth/reset-password", Rate: perMinute(10), PerIP: true},
 		{Name: "verify-email", Prefix: "/api/auth/verify-email", Rate: perMinute(10), PerIP: true},
+		// Sign-in with Ethereum: each nonce is a row until used or expired,
+		// and each sign-in may cost a call to the chain.
+		{Name: "siwe-nonce", Prefix: "/api/auth/nonce", Rate: perMinute(30), PerIP: true},
+		{Name: "siwe", Prefix: "/api/auth/callback/wallet", Rate: perMinute(20), PerIP: true},
 		// Each resend mails a link: a few an hour per account.
 		{Name: "verify-email-resend", Prefix: "/api/auth/verify-email/resend", Rate: perHour(5)},
 		// Stripe delivers webhooks in bursts from a few addresses; every

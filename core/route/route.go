@@ -246,6 +246,8 @@ func Markdown(routes []Route, limiter *ratelimit.Limiter) string {
 		body := "1 MiB"
 		if rt.MaxBody > api.MaxBody {
 			body = fmt.Sprintf("%d MiB", rt.MaxBody>>20)
+		} else if rt.MaxBody > 0 && rt.MaxBody < api.MaxBody {
+			body = fmt.Sprintf("%d KiB", rt.MaxBody>>10)
 		}
 		what := rt.Summary
 		if rt.Streams {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/agentbot/gateway/core/api"
 	"github.com/agentbot/gateway/core/auth"
+	"github.com/agentbot/gateway/core/chain"
 	"github.com/agentbot/gateway/core/config"
 	"github.com/agentbot/gateway/core/health"
 	"github.com/agentbot/gateway/core/identity"
@@ -40,6 +41,8 @@ type Server struct {
 	Auth     *auth.Authenticator
 	Limiter  *ratelimit.Limiter
 	Identity *identity.Service
+	// Chain is the EVM JSON-RPC client of EVM_RPC_URL (nil without it).
+	Chain    *chain.Client
 	ClientIP ratelimit.ClientIP
 	Adapter  api.Adapter
 
@@ -94,7 +97,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 		Bots:  identity.BotFilter{Enabled: cfg.BotFilter, Honeypot: cfg.BotHoneypot}, PublicURL: cfg.PublicURL,
 		SessionTTL: cfg.SessionTTL, VerifyTTL: cfg.VerifyTTL, Log: log,
 		Referral:   store.ReferralRule{Bonus: identity.ReferralBonus, MonthlyCap: cfg.ReferralMonthlyCap},
-		AddressKey: derive(cfg.MasterKey, "agentbot referral address key v1")}
+		AddressKey: derive(cfg.MasterKey, "agentbot referral address key v1"),
+		SIWE:       identity.SIWE{ChainIDs: cfg.EVM.SIWEChainIDs}}
+	if cfg.EVM.RPCURL != "" {
+		s.Chain = &chain.Client{URL: cfg.EVM.RPCURL, Timeout: cfg.EVM.RPCTimeout}
+		s.Identity.SIWE.Chain = s.Chain
+	}
 
 	return s, nil
 }

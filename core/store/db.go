@@ -55,6 +55,8 @@ type lookupSQL struct {
 	stripeCustomer    string // Stripe customer id → id
 	allPayments       string // limit → payments rows (paymentColumns order), newest first
 	instanceToken     string // token hash → agent id, user id, status
+	wallet            string // lower-case 0x address → user_id
+	walletAccount     string // email → id, of a passwordless account only
 }
 
 // scanAll collects rows with scan, closing them.

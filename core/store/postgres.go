@@ -165,6 +165,8 @@ var pgLookups = lookupSQL{
 	stripeCustomer:    `SELECT id FROM agentbot_lookup_stripe_customer($1)`,
 	allPayments:       `SELECT ` + paymentColumns + ` FROM agentbot_list_payments($1)`,
 	instanceToken:     `SELECT agent_id, user_id, status FROM agentbot_lookup_instance_token($1)`,
+	wallet:            `SELECT user_id FROM agentbot_lookup_wallet($1)`,
+	walletAccount:     `SELECT id FROM agentbot_lookup_wallet_account($1)`,
 }
 
 func (b *pgBackend) lookups() *lookupSQL { return &pgLookups }

@@ -155,6 +155,8 @@ var sqliteLookups = lookupSQL{
 	stripeCustomer:    `SELECT id FROM users WHERE stripe_customer_id = $1`,
 	allPayments:       `SELECT ` + paymentColumns + ` FROM payments ORDER BY created_at DESC, id LIMIT $1`,
 	instanceToken:     `SELECT id, user_id, status FROM agents WHERE token_hash = $1`,
+	wallet:            `SELECT user_id FROM user_wallets WHERE address = $1`,
+	walletAccount:     `SELECT id FROM users WHERE lower(email) = lower($1) AND password_hash = ''`,
 }
 
 func (b *sqliteBackend) lookups() *lookupSQL { return &sqliteLookups }
