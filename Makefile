@@ -45,7 +45,7 @@ test: build stripe-mock
 	$(call each,$(GO) vet $(PKGS))
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
-	$(call each,$(GO) test -race -count=1 $(PKGS))
+	$(call each,$(GO) test -race -count=1 -timeout 20m $(PKGS))
 	GO=$(GO) ./tools/fuzz.sh $(FUZZ_SHORT)
 
 # Every fuzz target in turn, FUZZTIME each (tools/fuzz.sh; FUZZ_ONLY=core/mpp
