@@ -104,6 +104,15 @@ func (m *modelScript) serve(w http.ResponseWriter, r *http.Request) {
 	m.requests = append(m.requests, body)
 	m.auth = append(m.auth, r.Header.Get("Authorization"))
 	m.mu.Unlock()
+	// A model that dawdles answers only after the run's deadline, or when
+	// the caller gives up.
+	if b, _ := json.Marshal(body["messages"]); strings.Contains(string(b), "dawdle") {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-time.After(30 * time.Second):
+		}
+	}
 	w.Header().Set("Content-Type", "text/event-stream")
 	switch r.URL.Path {
 	case "/v1/chat/completions":
@@ -414,6 +423,8 @@ func TestAgentRunLimitsEndInErrorKeepingTheTranscript(t *testing.T) {
 		{"repeat yourself", "REPEATED_TOOL_CALL", nil},
 		// A model call costs $0.01: the second does not fit in $0.015.
 		{"loop forever", "BUDGET_EXCEEDED", map[string]any{"runBudgetMicroUsd": 15000}},
+		// The shortest deadline an agent may have: the model is still thinking.
+		{"dawdle, please", "DEADLINE_EXCEEDED", map[string]any{"runTimeoutSeconds": 5}},
 	} {
 		t.Run(tc.code, func(t *testing.T) {
 			id := c.Do("POST", "/api/agents/provision", map[string]any{"name": tc.code, "config": tc.config}).Expect(t, 201, "").
