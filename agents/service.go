@@ -61,6 +61,8 @@ type Service struct {
 	Events Publisher
 	// Live serves the live channel (GET /api/agents/:id/live).
 	Live *live.Server
+	// Verify configures agent verification (/api/agents/:id/verify).
+	Verify Verification
 	// MemoryQuota bounds one agent's memory [1000 keys, 10 MiB].
 	MemoryQuota store.MemoryQuota
 	// Model, if set, stands in for the agent's model (the AI provider
@@ -160,6 +162,7 @@ func (s *Service) Routes() []route.Route {
 		{Method: del, Path: "/api/skills", Handler: s.uninstall, Access: route.User,
 			Summary: "`{skillId, agentId}` (or query) uninstalls"},
 	}
+	routes = append(routes, s.verifyRoutes()...)
 	return append(routes, s.metricsRoutes()...)
 }
 
