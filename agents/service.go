@@ -113,7 +113,7 @@ func (s *Service) Routes() []route.Route {
 			Access: route.User, Summary: summary}
 	}
 	routes := []route.Route{
-		{Method: post, Path: "/api/agents/provision", Handler: s.provision, Access: route.User,
+		{Method: post, Path: "/api/agents/provision", Handler: s.provision, Access: route.User, Within: "/api/agents/:id",
 			Summary: "`{name, model?, config?}` → 201 `{success, agent{id, name, status, websocketUrl, model, createdAt}}`; 400 → 402 (no active plan) → 429 (plan's agent limit) in that order"},
 		{Method: get, Path: "/api/agents/provision", Handler: s.listProvisioned, Access: route.User, Within: "/api/agents/:id",
 			Summary: "`{success, agents, count}`"},
