@@ -88,7 +88,7 @@ func Get(ctx context.Context, c Caller, easAddr evm.Address, uid [32]byte) (*Att
 // a function: an offset to the tuple, then ten head words, data last.
 func decodeAttestation(out []byte) (*Attestation, error) {
 	off, ok := uintAt(out, 0)
-	if !ok || off > uint64(len(out)) {
+	if !ok || off > uint64(len(out)) { // every length below is checked before it is added, so nothing wraps
 		return nil, ErrMalformed
 	}
 	t := out[off:]
@@ -111,11 +111,11 @@ func decodeAttestation(out []byte) (*Attestation, error) {
 	copy(a.Attester[:], w(7)[12:])
 	a.Revocable = w(8)[31] == 1
 	doff, ok := uintAt(t, 9*32)
-	if !ok || doff+32 > uint64(len(t)) {
+	if !ok || doff > uint64(len(t)) || doff+32 > uint64(len(t)) {
 		return nil, ErrMalformed
 	}
 	n, ok := uintAt(t, int(doff))
-	if !ok || doff+32+n > uint64(len(t)) {
+	if !ok || n > uint64(len(t)) || doff+32+n > uint64(len(t)) {
 		return nil, ErrMalformed
 	}
 	a.Data = append([]byte(nil), t[doff+32:doff+32+n]...)

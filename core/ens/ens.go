@@ -155,14 +155,14 @@ func decodeString(out []byte) (string, bool) {
 		return "", false
 	}
 	n, ok := word(out, off)
-	if !ok || off+32+n > uint64(len(out)) {
+	if !ok || n > uint64(len(out)) || off+32+n > uint64(len(out)) {
 		return "", false
 	}
 	return string(out[off+32 : off+32+n]), true
 }
 
 func word(b []byte, off uint64) (uint64, bool) {
-	if off+32 > uint64(len(b)) || !zero(b[off:off+24]) {
+	if off > uint64(len(b)) || off+32 > uint64(len(b)) || !zero(b[off:off+24]) {
 		return 0, false
 	}
 	return binary.BigEndian.Uint64(b[off+24 : off+32]), true
