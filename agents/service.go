@@ -7,7 +7,9 @@
 // calls. Everything an agent holds is its owner's alone: another user's agent
 // is 404 everywhere (the store scopes every read and write to the owner). The
 // metrics endpoints (/api/metrics*) report those runs, messages, usage and
-// payments, per account and, for admins, across the platform.
+// payments, per account and, for admins, across the platform. Verification
+// (/api/agents/:id/verify) checks an agent's EAS, Coinbase, ENS or passkey
+// evidence on chain and keeps it.
 package agents
 
 import (

@@ -240,7 +240,7 @@ func TestVerifyOnChain(t *testing.T) {
 
 			// webauthn: a passkey's signature arrives through a smart wallet.
 			ch, _ := signChallenge(t, alice, id, owner.Key.Sign)
-			wrapped := o.factory.SignUndeployed(owner, 1, challengeDigest(t, alice, id, ch))
+			wrapped := o.factory.SignUndeployed(owner, 1, challengeDigest(id, ch))
 			r = post(map[string]any{"verificationType": "webauthn", "walletAddress": undeployed.Hex(),
 				"signature": fmt.Sprintf("0x%x", wrapped), "challenge": ch}, 200, "")
 			meta, _ = r.JSON["metadata"].(map[string]any)
@@ -249,7 +249,7 @@ func TestVerifyOnChain(t *testing.T) {
 			}
 			ch, _ = signChallenge(t, alice, id, owner.Key.Sign)
 			r = post(map[string]any{"verificationType": "webauthn", "walletAddress": deployed.Hex(),
-				"signature": fmt.Sprintf("0x%x", owner.Key.Sign(challengeDigest(t, alice, id, ch))), "challenge": ch}, 200, "")
+				"signature": fmt.Sprintf("0x%x", owner.Key.Sign(challengeDigest(id, ch))), "challenge": ch}, 200, "")
 			if meta, _ := r.JSON["metadata"].(map[string]any); meta["deployed"] != true {
 				t.Errorf("webauthn (deployed) = %s", r.Body)
 			}
@@ -272,8 +272,7 @@ func TestVerifyOnChain(t *testing.T) {
 
 // challengeDigest is the EIP-191 digest of the message the server made for
 // challenge ch of agent id (rebuilt as the server does).
-func challengeDigest(t *testing.T, c *servertest.Client, id, ch string) [32]byte {
-	t.Helper()
+func challengeDigest(id, ch string) [32]byte {
 	return evm.TextHash([]byte("agents.test asks you to prove this wallet for agent " + id + ".\n\nChallenge: " + ch))
 }
 
