@@ -32,6 +32,13 @@ func newEnv(t *testing.T, backend string) *env {
 // newEnvVars is newEnv with more configuration variables.
 func newEnvVars(t *testing.T, backend string, more map[string]string) *env {
 	t.Helper()
+	return newEnvWith(t, backend, more, nil)
+}
+
+// newEnvWith is newEnvVars with configure applied to the service before the
+// server starts.
+func newEnvWith(t *testing.T, backend string, more map[string]string, configure func(*agents.Service)) *env {
+	t.Helper()
 	e := &env{}
 	vars := map[string]string{"AGENTBOT_RATE_LIMITS": "default=100000-M,/api/agents=100000-M,/api/instance=100000-M",
 		"AGENTBOT_PUBLIC_URL": "https://agents.test"}
@@ -48,6 +55,9 @@ func newEnvVars(t *testing.T, backend string, more map[string]string) *env {
 			}
 			e.Agents = &agents.Service{Store: srv.Store, Secrets: box, Plans: plans, Models: []string{"gpt-4o-mini", "gpt-4o"},
 				DefaultModel: "gpt-4o-mini", PublicURL: srv.Config.PublicURL, Version: "test-2"}
+			if configure != nil {
+				configure(e.Agents)
+			}
 			return e.Agents.Routes(), nil
 		})
 	return e

@@ -7,7 +7,9 @@
 // calls. Everything an agent holds is its owner's alone: another user's agent
 // is 404 everywhere (the store scopes every read and write to the owner). The
 // metrics endpoints (/api/metrics*) report those runs, messages, usage and
-// payments, per account and, for admins, across the platform.
+// payments, per account and, for admins, across the platform. Verification
+// (/api/agents/:id/verify) checks an agent's EAS, Coinbase, ENS or passkey
+// evidence on chain and keeps it.
 package agents
 
 import (
@@ -61,6 +63,8 @@ type Service struct {
 	Events Publisher
 	// Live serves the live channel (GET /api/agents/:id/live).
 	Live *live.Server
+	// Verify configures agent verification (/api/agents/:id/verify).
+	Verify Verification
 	// MemoryQuota bounds one agent's memory [1000 keys, 10 MiB].
 	MemoryQuota store.MemoryQuota
 	// Model, if set, stands in for the agent's model (the AI provider
@@ -111,7 +115,7 @@ func (s *Service) Routes() []route.Route {
 			Access: route.User, Summary: summary}
 	}
 	routes := []route.Route{
-		{Method: post, Path: "/api/agents/provision", Handler: s.provision, Access: route.User,
+		{Method: post, Path: "/api/agents/provision", Handler: s.provision, Access: route.User, Within: "/api/agents/:id",
 			Summary: "`{name, model?, config?}` → 201 `{success, agent{id, name, status, websocketUrl, model, createdAt}}`; 400 → 402 (no active plan) → 429 (plan's agent limit) in that order"},
 		{Method: get, Path: "/api/agents/provision", Handler: s.listProvisioned, Access: route.User, Within: "/api/agents/:id",
 			Summary: "`{success, agents, count}`"},
@@ -160,6 +164,7 @@ func (s *Service) Routes() []route.Route {
 		{Method: del, Path: "/api/skills", Handler: s.uninstall, Access: route.User,
 			Summary: "`{skillId, agentId}` (or query) uninstalls"},
 	}
+	routes = append(routes, s.verifyRoutes()...)
 	return append(routes, s.metricsRoutes()...)
 }
 

@@ -188,6 +188,27 @@ type EVMConfig struct {
 	RPCTimeout time.Duration
 	// SIWEChainIDs are the chain ids a sign-in message may name.
 	SIWEChainIDs []uint64
+	Verify       VerifyConfig
+}
+
+// VerifyConfig is agent verification (/api/agents/:id/verify): where EAS,
+// Coinbase Verifications and ENS live, and which attestations count.
+type VerifyConfig struct {
+	// EAS is the EAS contract on the EVM_RPC_URL chain (EAS_CONTRACT).
+	EAS evm.Address
+	// Schemas and Attesters are the eas type's allow-lists (EAS_SCHEMAS,
+	// EAS_ATTESTERS); empty allows any.
+	Schemas   [][32]byte
+	Attesters []evm.Address
+	// CoinbaseIndexer, CoinbaseAttester and CoinbaseSchema: the coinbase
+	// type's attestation index, attester and schema (COINBASE_*).
+	CoinbaseIndexer  evm.Address
+	CoinbaseAttester evm.Address
+	CoinbaseSchema   [32]byte
+	// ENSRPCURL is the chain ENS is read on (ENS_RPC_URL); empty: EVM_RPC_URL.
+	ENSRPCURL string
+	// ENSRegistry is ENS's registry there (ENS_REGISTRY).
+	ENSRegistry evm.Address
 }
 
 // Plans are the plan names, cheapest first.
@@ -462,6 +483,7 @@ func Load(getenv Getenv) (*Config, error) {
 		}
 		c.EVM.SIWEChainIDs = append(c.EVM.SIWEChainIDs, n)
 	}
+	c.EVM.Verify = loadVerify(get, bad)
 
 	c.BcryptCost = intVar(get("AGENTBOT_BCRYPT_COST", "12"), "AGENTBOT_BCRYPT_COST", 4, 31, bad)
 	c.LoginFailLimit = int64(intVar(get("AGENTBOT_LOGIN_FAILURES", "5"), "AGENTBOT_LOGIN_FAILURES", 1, 1000, bad))
@@ -656,3 +678,48 @@ func (e indented) Error() string {
 }
 
 func joinIndented(errs []error) error { return indented(errs) }
+
+// loadVerify reads the agent-verification variables. The defaults are the
+// production contracts: EAS's predeploy and Coinbase Verifications on Base,
+// ENS's registry on Ethereum mainnet.
+func loadVerify(get func(string, string) string, bad func(string, string, ...any)) VerifyConfig {
+	addr := func(name, def string) evm.Address {
+		a, err := evm.ParseAddress(get(name, def))
+		if err != nil {
+			bad(name, "must be a 0x address (40 hex digits)")
+		}
+		return a
+	}
+	uid := func(name, v string) [32]byte {
+		b, err := evm.ParseBytes32(strings.ToLower(v))
+		if err != nil {
+			bad(name, "%q is not a schema uid (0x and 64 hex digits)", v)
+		}
+		return b
+	}
+	v := VerifyConfig{
+		EAS:              addr("EAS_CONTRACT", "0x4200000000000000000000000000000000000021"),
+		CoinbaseIndexer:  addr("COINBASE_INDEXER", "0x2c7eE1E5f416dfF40054c27A62f7B357C4E8619C"),
+		CoinbaseAttester: addr("COINBASE_ATTESTER", "0x357458739F90461b99789350868CD7CF330Dd7EE"),
+		CoinbaseSchema:   uid("COINBASE_SCHEMA", get("COINBASE_SCHEMA", "0xf8b05c79f090979bf4a80270aba232dff11a10d9ca55c4f88de95317970f0de9")),
+		ENSRPCURL:        get("ENS_RPC_URL", ""),
+		ENSRegistry:      addr("ENS_REGISTRY", "0x00000000000C2E074eC69A0dFb2997BA6C7d2e1e"),
+	}
+	for _, s := range splitList(get("EAS_SCHEMAS", "")) {
+		v.Schemas = append(v.Schemas, uid("EAS_SCHEMAS", s))
+	}
+	for _, s := range splitList(get("EAS_ATTESTERS", "")) {
+		a, err := evm.ParseAddress(s)
+		if err != nil {
+			bad("EAS_ATTESTERS", "%q is not a 0x address", s)
+			continue
+		}
+		v.Attesters = append(v.Attesters, a)
+	}
+	if u := v.ENSRPCURL; u != "" {
+		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			bad("ENS_RPC_URL", "must be an absolute http(s) URL") // not echoed: it may hold an API key
+		}
+	}
+	return v
+}

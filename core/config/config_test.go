@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/agentbot/gateway/core/config"
+	"github.com/agentbot/gateway/core/evm"
 	"github.com/agentbot/gateway/core/ratelimit"
 )
 
@@ -95,7 +96,12 @@ func TestLoadDevDefaults(t *testing.T) {
 		{"LogFormat", c.LogFormat, "text"},
 		{"LoginFailLimit", c.LoginFailLimit, int64(5)},
 		{"LoginFailWin", c.LoginFailWin, 15 * time.Minute},
-		{"EVM", c.EVM, config.EVMConfig{RPCTimeout: 10 * time.Second, SIWEChainIDs: []uint64{8453, 84532}}},
+		{"EVM", c.EVM, config.EVMConfig{RPCTimeout: 10 * time.Second, SIWEChainIDs: []uint64{8453, 84532},
+			Verify: config.VerifyConfig{EAS: addr("0x4200000000000000000000000000000000000021"),
+				CoinbaseIndexer:  addr("0x2c7eE1E5f416dfF40054c27A62f7B357C4E8619C"),
+				CoinbaseAttester: addr("0x357458739F90461b99789350868CD7CF330Dd7EE"),
+				CoinbaseSchema:   [32]byte(must(hex.DecodeString("f8b05c79f090979bf4a80270aba232dff11a10d9ca55c4f88de95317970f0de9"))),
+				ENSRegistry:      addr("0x00000000000C2E074eC69A0dFb2997BA6C7d2e1e")}}},
 		{"Skills", c.Skills, config.SkillsConfig{Dir: "bin/skills", Timeout: 10 * time.Second, MemoryMB: 64,
 			MaxOutputBytes: 1 << 20, MaxHostCalls: 10_000, WarmMB: 512, CacheModules: 32, CacheDiskMB: 1024,
 			PublishPerDay: 20, StorageMB: 256, KVKeys: 1000, KVMB: 10}},
@@ -355,6 +361,13 @@ func TestLoadRejects(t *testing.T) {
 		{"EVM_RPC_TIMEOUT", "0s"},
 		{"SIWE_CHAIN_IDS", "8453,base"},
 		{"SIWE_CHAIN_IDS", "0"},
+		{"EAS_CONTRACT", "0x42"},
+		{"EAS_SCHEMAS", "0xf8b05c79f090979bf4a80270aba232dff11a10d9ca55c4f88de95317970f0d"},
+		{"EAS_ATTESTERS", "0x357458739F90461b99789350868CD7CF330Dd7EE,coinbase"},
+		{"COINBASE_INDEXER", "0x2c7eE1E5f416dfF40054c27A62f7B357C4E8619c"}, // bad checksum
+		{"COINBASE_SCHEMA", "verified-account"},
+		{"ENS_RPC_URL", "eth.example.com"},
+		{"ENS_REGISTRY", "0xZZ000000000C2E074eC69A0dFb2997BA6C7d2e1e"},
 		{"AGENTBOT_BOT_FILTER", "nah"},
 		{"AGENTBOT_BCRYPT_COST", "3"},
 		{"AGENTBOT_BCRYPT_COST", "32"},
@@ -674,4 +687,13 @@ func TestEnsureDevSecretsRejectsDamagedFiles(t *testing.T) {
 			}
 		})
 	}
+}
+
+func addr(s string) evm.Address { return must(evm.ParseAddress(s)) }
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }

@@ -135,9 +135,43 @@ func Build(routes []Route, d Deps) (http.Handler, error) {
 			})
 		}
 	}
+	// A static route Within a parameter route that this method does not
+	// have, while deeper routes of the method use the parameter (POST
+	// /api/agents/provision beside POST /api/agents/:id/verify): the
+	// parameter route is made for it, answering other values as unknown
+	// paths. Without such deeper routes a missing one is a mistake.
+	synthetic := map[[2]string]map[string]http.Handler{}
 	for i, rt := range routes {
-		if rt.Within != "" && !shadowed[i] {
+		if rt.Within == "" || shadowed[i] {
+			continue
+		}
+		prefix, _, ok := lastParam(rt.Within)
+		rest, found := strings.CutPrefix(rt.Path, prefix)
+		deeper := slices.ContainsFunc(routes, func(o Route) bool {
+			return o.Method == rt.Method && strings.HasPrefix(o.Path, rt.Within+"/")
+		})
+		if !ok || !found || rest == "" || strings.ContainsAny(rest, "/:*") || !deeper {
 			errs = append(errs, fmt.Errorf("route %s %s: no route %s %s to be served within", rt.Method, rt.Path, rt.Method, rt.Within))
+			continue
+		}
+		key := [2]string{rt.Method, rt.Within}
+		if synthetic[key] == nil {
+			synthetic[key] = map[string]http.Handler{}
+		}
+		synthetic[key][rest] = handlers[i]
+		shadowed[i] = true
+	}
+	for key, statics := range synthetic {
+		_, param, _ := lastParam(key[1])
+		h := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			if sh, ok := statics[httprouter.ParamsFromContext(req.Context()).ByName(param)]; ok {
+				sh.ServeHTTP(w, req)
+				return
+			}
+			r.NotFound.ServeHTTP(w, req)
+		})
+		if err := register(r, Route{Method: key[0], Path: key[1]}, h); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	for i, rt := range routes {

@@ -90,6 +90,31 @@ func TestBuildAppliesEachRoutesPolicy(t *testing.T) {
 	}
 }
 
+// A static route Within a parameter route the method lacks, while deeper
+// routes use the parameter, is served by a parameter route made for it; any
+// other value of the parameter is an unknown path.
+func TestBuildMakesTheParameterRouteForWithin(t *testing.T) {
+	h := build(t, []route.Route{
+		{Method: "POST", Path: "/things/new", Handler: ok("new"), Access: route.Public, Within: "/things/:name"},
+		{Method: "POST", Path: "/things/:name/sub", Handler: ok("sub"), Access: route.Public},
+		{Method: "GET", Path: "/things/:name", Handler: ok("get"), Access: route.Public},
+	}, "")
+	for _, tt := range []struct {
+		method, path string
+		status       int
+		want         string
+	}{
+		{"POST", "/things/new", 200, `"new"`},
+		{"POST", "/things/x/sub", 200, `"param":"x"`},
+		{"POST", "/things/x", 404, "NOT_FOUND"},
+		{"GET", "/things/new", 200, `"get"`},
+	} {
+		if w := do(h, tt.method, tt.path, "", nil); w.Code != tt.status || !strings.Contains(w.Body.String(), tt.want) {
+			t.Errorf("%s %s = %d %s; want %d with %s", tt.method, tt.path, w.Code, w.Body, tt.status, tt.want)
+		}
+	}
+}
+
 // A table that cannot be served is an error naming the route, never a panic.
 func TestBuildRefusesBadTables(t *testing.T) {
 	lim := ratelimit.New(memory.NewStore(), ratelimit.Defaults())

@@ -4,6 +4,7 @@ import (
 	"github.com/agentbot/gateway/agents"
 	"github.com/agentbot/gateway/agents/live"
 	"github.com/agentbot/gateway/core/billing"
+	"github.com/agentbot/gateway/core/chain"
 	"github.com/agentbot/gateway/core/secrets"
 	"github.com/agentbot/gateway/core/server"
 	"github.com/agentbot/gateway/gateway"
@@ -40,8 +41,25 @@ func newAgents(srv *server.Server, g *gateway.Gateway, sk *skills.Service, box *
 		def = models[0]
 	}
 	svc := &agents.Service{Store: srv.Store, Auth: srv.Auth, Gateway: g, Skills: sk, Secrets: box, Plans: plans,
-		Models: models, DefaultModel: def, PublicURL: cfg.PublicURL, Version: RuntimeVersion, Log: srv.Log}
+		Models: models, DefaultModel: def, PublicURL: cfg.PublicURL, Version: RuntimeVersion, Log: srv.Log,
+		Verify: verification(srv)}
 	return svc, nil
+}
+
+// verification is agent verification's configuration: EAS and Coinbase on
+// the EVM_RPC_URL chain, ENS on ENS_RPC_URL's (else the same one).
+func verification(srv *server.Server) agents.Verification {
+	vc := srv.Config.EVM.Verify
+	v := agents.Verification{EAS: vc.EAS, Schemas: vc.Schemas, Attesters: vc.Attesters,
+		CoinbaseIndexer: vc.CoinbaseIndexer, CoinbaseAttester: vc.CoinbaseAttester, CoinbaseSchema: vc.CoinbaseSchema,
+		ENSRegistry: vc.ENSRegistry}
+	if srv.Chain != nil { // a nil *chain.Client in the interface would not compare equal to nil
+		v.Chain, v.ENSChain = srv.Chain, srv.Chain
+	}
+	if vc.ENSRPCURL != "" {
+		v.ENSChain = &chain.Client{URL: vc.ENSRPCURL, Timeout: srv.Config.EVM.RPCTimeout}
+	}
+	return v
 }
 
 // newLive starts the agents' live channels: events travel through Redis

@@ -15,7 +15,7 @@ import solc from 'solc';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const outputs = {
   'core/evm/contracts': ['ValidateSigOffchain'],
-  'core/chain/chaintest/contracts': ['TestToken', 'TestWallet', 'TestWalletFactory'],
+  'core/chain/chaintest/contracts': ['TestToken', 'TestWallet', 'TestWalletFactory', 'TestENSRegistry', 'TestENSResolver', 'TestIndexer'],
 };
 
 for (const [dir, wanted] of Object.entries(outputs)) {
