@@ -225,7 +225,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if _, err := jwt.ParseWithClaims(token, &c, kf.KeyfuncCtx(ctx), opts...); err != nil {
 		return nil, classify(err, &peek)
 	}
-	fid, ok := parseFID(c.Sub)
+	fid, ok := ParseFID(c.Sub)
 	if !ok {
 		return nil, refuse(Subject, "the subject (sub) is not a Farcaster id")
 	}
@@ -265,9 +265,9 @@ func classify(err error, peek *tokenClaims) *Error {
 	return refuse(Malformed, "not a valid Quick Auth token")
 }
 
-// parseFID reads a positive integer given as a JSON string of digits or a
-// JSON number.
-func parseFID(raw json.RawMessage) (int64, bool) {
+// ParseFID reads a Farcaster id: a positive integer given as a JSON string of
+// digits or a JSON number.
+func ParseFID(raw json.RawMessage) (int64, bool) {
 	s := string(raw)
 	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
 		s = s[1 : len(s)-1]
