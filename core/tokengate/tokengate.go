@@ -19,8 +19,10 @@ import (
 	"github.com/agentbot/gateway/core/evm"
 )
 
-// DefaultContract is Agentbot's $RAVE token on Base.
-const DefaultContract = "0x6EE72eEDEfBa8937Ec8c36dEd9B8c1ef9ca7A3db"
+// DefaultContract is Agentbot's $RAVE token on Base, in its EIP-55 form
+// (Agentbot's code writes it 0x6EE72eEDEfBa8937Ec8c36dEd9B8c1ef9ca7A3db,
+// whose mixed case is not a valid checksum).
+const DefaultContract = "0x6eE72EEdefba8937Ec8c36DEd9b8C1eF9ca7A3dB"
 
 // Caller runs read-only contract calls (chain.Client).
 type Caller interface {
