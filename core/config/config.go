@@ -495,7 +495,9 @@ func Load(getenv Getenv) (*Config, error) {
 		defaultDomain = u.Hostname()
 	}
 	c.Farcaster.Domain = get("FARCASTER_DOMAIN", defaultDomain)
-	if d := c.Farcaster.Domain; d == "" || strings.ContainsAny(d, "/?#@ ") {
+	// Blamed only when set: an empty default comes from a bad public URL,
+	// which is reported already.
+	if d := c.Farcaster.Domain; getenv("FARCASTER_DOMAIN") != "" && strings.ContainsAny(d, "/?#@ ") {
 		bad("FARCASTER_DOMAIN", "%q must be a bare host name such as agentbot.example", d)
 	}
 	c.TokenGate = TokenGateConfig{Contract: get("TOKEN_GATE_CONTRACT", tokengate.DefaultContract),
