@@ -122,9 +122,9 @@ func (s *Service) farcasterVerify(w http.ResponseWriter, r *http.Request, _ http
 	extra := map[string]any{"success": true, "fid": claims.FID, "tokenGated": false, "accessLevel": "basic",
 		"message": "Farcaster verification successful"}
 	if req.Address != "" {
-		res := s.Gate.Check(ctx, addr)
-		if !res.HasAccess {
-			return gateError(s.Gate, addr, res)
+		g := s.gate()
+		if res := g.Check(ctx, addr); !res.HasAccess {
+			return gateError(g, addr, res)
 		}
 		extra["address"] = addr.Hex()
 		// The address is the caller's word unless the auth server put it in

@@ -59,8 +59,7 @@ type Service struct {
 	Farcaster       QuickAuth
 	FarcasterOrigin string
 	FarcasterDomain string
-	// Gate is token gating; it must be set (without a chain it grants no
-	// access).
+	// Gate is token gating (nil, or without a chain: no access for anyone).
 	Gate *tokengate.Gate
 	Log  *slog.Logger
 	Now  func() time.Time

@@ -66,15 +66,24 @@ func parseGateAddress(s string) (evm.Address, error) {
 	return a, nil
 }
 
+// gate is the configured gate, or one without a chain (no access for anyone).
+func (s *Service) gate() *tokengate.Gate {
+	if s.Gate == nil {
+		return &tokengate.Gate{Symbol: "RAVE"}
+	}
+	return s.Gate
+}
+
 func (s *Service) gateAnswer(r *http.Request, addr evm.Address) map[string]any {
-	res := s.Gate.Check(r.Context(), addr)
-	body := gateFields(s.Gate, addr, res)
+	g := s.gate()
+	res := g.Check(r.Context(), addr)
+	body := gateFields(g, addr, res)
 	body["timestamp"] = s.now().Format(timeFormat)
 	switch {
 	case res.HasAccess:
 		body["message"] = "Access granted"
 	case res.Checked:
-		body["message"] = "Insufficient " + s.Gate.Symbol + " balance"
+		body["message"] = "Insufficient " + g.Symbol + " balance"
 	default:
 		body["message"] = "The balance could not be read; no access"
 	}

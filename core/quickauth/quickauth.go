@@ -3,8 +3,10 @@
 // Farcaster, whose subject is the user's Farcaster id (FID). Keys come from
 // the issuer's JWKS (<origin>/.well-known/jwks.json), fetched when first
 // needed and cached by github.com/MicahParks/keyfunc/v3, which refreshes them
-// hourly and on an unknown key id (at most once a minute). RATIONALE.md
-// ("Farcaster Quick Auth") says why.
+// hourly and on an unknown key id (at most once a minute): a maintained cache
+// made for golang-jwt/v5, which the gateway already uses for its own tokens,
+// rather than a second JOSE stack or a cache of our own. README.md ("Farcaster
+// Quick Auth") describes the checks.
 package quickauth
 
 import (
