@@ -204,6 +204,9 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if _, ok := unverified.Header["kid"].(string); !ok {
 		return nil, refuse(UnknownKey, "the token names no key id (kid)")
 	}
+	if v.Domain == "" {
+		return nil, refuse(Audience, "no audience is configured, so no token can be for us")
+	}
 	kf, err := v.keys()
 	if err != nil {
 		return nil, err

@@ -172,11 +172,35 @@ func TestIssuerDownThenUp(t *testing.T) {
 	}
 }
 
+func TestNoDomainRefuses(t *testing.T) {
+	is := quickauthtest.New(t)
+	v := &quickauth.Verifier{Origin: is.URL}
+	t.Cleanup(v.Close)
+	claims := is.Claims("1", "")
+	if _, err := v.Verify(context.Background(), is.Sign(t, "k1", claims)); reason(err) != quickauth.Audience {
+		t.Errorf("Verify without a configured domain = %v; want audience", err)
+	}
+}
+
 func TestClosedVerifierRefuses(t *testing.T) {
 	is := quickauthtest.New(t)
 	v := &quickauth.Verifier{Origin: is.URL, Domain: domain}
 	v.Close()
 	if _, err := v.Verify(context.Background(), is.Token(t, "1", domain)); err == nil {
 		t.Error("a closed verifier accepted a token")
+	}
+}
+
+// BenchmarkVerify is one verification with the keys cached (RS256-2048).
+func BenchmarkVerify(b *testing.B) {
+	is := quickauthtest.New(b)
+	v := &quickauth.Verifier{Origin: is.URL, Domain: domain}
+	b.Cleanup(v.Close)
+	tok := is.Token(b, "977233", domain)
+	ctx := context.Background()
+	for b.Loop() {
+		if _, err := v.Verify(ctx, tok); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -146,3 +146,14 @@ func TestOnChain(t *testing.T) {
 		t.Errorf("Check(node down) took %v; want it bounded by the timeout", d)
 	}
 }
+
+// BenchmarkCheckCached is one answer from the cache.
+func BenchmarkCheckCached(b *testing.B) {
+	g := &Gate{Chain: &counting{balance: big.NewInt(1)}, Decimals: 0}
+	addr := chaintest.DevAccounts()[1].Address
+	ctx := context.Background()
+	g.Check(ctx, addr)
+	for b.Loop() {
+		g.Check(ctx, addr)
+	}
+}
