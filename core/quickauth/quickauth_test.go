@@ -3,6 +3,7 @@ package quickauth_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -203,4 +204,16 @@ func BenchmarkVerify(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+func FuzzParseFID(f *testing.F) {
+	for _, s := range []string{`"977233"`, `6841`, `"0"`, `-1`, `1.5`, `"01"`, `"9223372036854775807"`, `"9223372036854775808"`, `null`, `""`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, ok := quickauth.ParseFID([]byte(s))
+		if ok && (n <= 0 || (strconv.FormatInt(n, 10) != s && `"`+strconv.FormatInt(n, 10)+`"` != s)) {
+			t.Errorf("ParseFID(%q) = %d, true; want a positive integer written exactly so", s, n)
+		}
+	})
 }
