@@ -23,6 +23,15 @@ const (
 	CodeClientClosed              Code = "CLIENT_CLOSED"
 	CodeEmailInUse                Code = "EMAIL_IN_USE"
 	CodeEmailNotCanonical         Code = "EMAIL_NOT_CANONICAL"
+	CodeFIDInUse                  Code = "FID_IN_USE"
+	CodeFarcasterAlgorithmRefused Code = "FARCASTER_ALGORITHM_REFUSED"
+	CodeFarcasterAudienceMismatch Code = "FARCASTER_AUDIENCE_MISMATCH"
+	CodeFarcasterIssuerMismatch   Code = "FARCASTER_ISSUER_MISMATCH"
+	CodeFarcasterKeyUnknown       Code = "FARCASTER_KEY_UNKNOWN"
+	CodeFarcasterSignatureInvalid Code = "FARCASTER_SIGNATURE_INVALID"
+	CodeFarcasterSubjectInvalid   Code = "FARCASTER_SUBJECT_INVALID"
+	CodeFarcasterTokenExpired     Code = "FARCASTER_TOKEN_EXPIRED"
+	CodeFarcasterTokenInvalid     Code = "FARCASTER_TOKEN_INVALID"
 	CodeIdempotencyInProgress     Code = "IDEMPOTENCY_IN_PROGRESS"
 	CodeIdempotencyKeyReused      Code = "IDEMPOTENCY_KEY_REUSED"
 	CodeInstanceTokenInvalid      Code = "INSTANCE_TOKEN_INVALID"
@@ -81,6 +90,7 @@ const (
 	CodeSkillTimeout              Code = "SKILL_TIMEOUT"
 	CodeStripeError               Code = "STRIPE_ERROR"
 	CodeTierLimit                 Code = "TIER_LIMIT"
+	CodeTokenGateFailed           Code = "TOKEN_GATE_FAILED"
 	CodeTokenInvalid              Code = "TOKEN_INVALID"
 	CodeTokenRenewalForbidden     Code = "TOKEN_RENEWAL_FORBIDDEN"
 	CodeTooManyConnections        Code = "TOO_MANY_CONNECTIONS"
@@ -127,6 +137,15 @@ var codes = map[Code]codeSpec{
 	CodeClientClosed:              {499, "The client closed the request"},
 	CodeEmailInUse:                {409, "Email already in use"},
 	CodeEmailNotCanonical:         {409, "Set your email address again to verify it"},
+	CodeFIDInUse:                  {409, "This Farcaster account is linked to another account"},
+	CodeFarcasterAlgorithmRefused: {401, "Quick Auth tokens must be signed with RS256"},
+	CodeFarcasterAudienceMismatch: {401, "The Farcaster token is for another domain"},
+	CodeFarcasterIssuerMismatch:   {401, "The Farcaster token is from another issuer"},
+	CodeFarcasterKeyUnknown:       {401, "The Farcaster token's signing key is not in the issuer's key set"},
+	CodeFarcasterSignatureInvalid: {401, "The Farcaster token's signature does not verify"},
+	CodeFarcasterSubjectInvalid:   {401, "The Farcaster token's subject is not a Farcaster id"},
+	CodeFarcasterTokenExpired:     {401, "The Farcaster token has expired"},
+	CodeFarcasterTokenInvalid:     {401, "Missing or malformed Farcaster Quick Auth token"},
 	CodeIdempotencyInProgress:     {409, "A request with this Idempotency-Key is still being processed"},
 	CodeIdempotencyKeyReused:      {422, "This Idempotency-Key was used with another request"},
 	CodeInstanceTokenInvalid:      {401, "Missing or invalid instance token"},
@@ -185,6 +204,7 @@ var codes = map[Code]codeSpec{
 	CodeSkillTimeout:              {504, "The skill did not finish in time"},
 	CodeStripeError:               {502, "The payment provider could not be reached; try again"},
 	CodeTierLimit:                 {429, "Your plan's limit is reached"},
+	CodeTokenGateFailed:           {403, "Token gating failed: the address does not hold enough of the token"},
 	CodeTokenInvalid:              {401, "Invalid or expired token"},
 	CodeTokenRenewalForbidden:     {403, "Sign in with a session or an API key to get a token"},
 	CodeTooManyConnections:        {429, "Too many live connections to this agent"},

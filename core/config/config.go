@@ -21,7 +21,9 @@ import (
 
 	"github.com/agentbot/gateway/core/evm"
 	"github.com/agentbot/gateway/core/money"
+	"github.com/agentbot/gateway/core/quickauth"
 	"github.com/agentbot/gateway/core/ratelimit"
+	"github.com/agentbot/gateway/core/tokengate"
 )
 
 // Config is the validated configuration.
@@ -59,6 +61,8 @@ type Config struct {
 	Billing       BillingConfig
 	Payments      PaymentsConfig
 	EVM           EVMConfig
+	Farcaster     FarcasterConfig
+	TokenGate     TokenGateConfig
 
 	BotFilter      bool
 	BotHoneypot    string
@@ -209,6 +213,24 @@ type VerifyConfig struct {
 	ENSRPCURL string
 	// ENSRegistry is ENS's registry there (ENS_REGISTRY).
 	ENSRegistry evm.Address
+}
+
+// FarcasterConfig is Farcaster Quick Auth sign-in.
+type FarcasterConfig struct {
+	// AuthOrigin is the Quick Auth server: the tokens' issuer, whose keys
+	// are at <AuthOrigin>/.well-known/jwks.json.
+	AuthOrigin string
+	// Domain is the audience a token must name: our host.
+	Domain string
+}
+
+// TokenGateConfig is token gating: a minimum balance of an ERC-20 token,
+// read through EVM_RPC_URL.
+type TokenGateConfig struct {
+	Contract string // 0x address
+	Min      string // whole tokens, a positive decimal
+	Decimals int    // -1: read decimals() from the contract
+	Symbol   string
 }
 
 // Plans are the plan names, cheapest first.
@@ -484,6 +506,33 @@ func Load(getenv Getenv) (*Config, error) {
 		c.EVM.SIWEChainIDs = append(c.EVM.SIWEChainIDs, n)
 	}
 	c.EVM.Verify = loadVerify(get, bad)
+
+	c.Farcaster.AuthOrigin = strings.TrimRight(get("FARCASTER_AUTH_ORIGIN", quickauth.DefaultOrigin), "/")
+	if u, err := url.Parse(c.Farcaster.AuthOrigin); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		u.RawQuery != "" || u.Fragment != "" {
+		bad("FARCASTER_AUTH_ORIGIN", "%q must be an absolute http(s) URL (the Quick Auth server, e.g. %s)", c.Farcaster.AuthOrigin, quickauth.DefaultOrigin)
+	}
+	defaultDomain := ""
+	if u, err := url.Parse(c.PublicURL); err == nil {
+		defaultDomain = u.Hostname()
+	}
+	c.Farcaster.Domain = get("FARCASTER_DOMAIN", defaultDomain)
+	// Blamed only when set: an empty default comes from a bad public URL,
+	// which is reported already.
+	if d := c.Farcaster.Domain; getenv("FARCASTER_DOMAIN") != "" && strings.ContainsAny(d, "/?#@ ") {
+		bad("FARCASTER_DOMAIN", "%q must be a bare host name such as agentbot.example", d)
+	}
+	c.TokenGate = TokenGateConfig{Contract: get("TOKEN_GATE_CONTRACT", tokengate.DefaultContract),
+		Min: get("TOKEN_GATE_MIN", "1"), Decimals: -1, Symbol: get("TOKEN_GATE_SYMBOL", "RAVE")}
+	if _, err := evm.ParseAddress(c.TokenGate.Contract); err != nil {
+		bad("TOKEN_GATE_CONTRACT", "%q must be the token's 0x address (40 hex digits)", c.TokenGate.Contract)
+	}
+	if err := tokengate.ParseMin(c.TokenGate.Min); err != nil {
+		bad("TOKEN_GATE_MIN", "%q must be a positive amount of whole tokens such as 1 or 0.5", c.TokenGate.Min)
+	}
+	if v := get("TOKEN_GATE_DECIMALS", ""); v != "" {
+		c.TokenGate.Decimals = intVar(v, "TOKEN_GATE_DECIMALS", 0, 77, bad)
+	}
 
 	c.BcryptCost = intVar(get("AGENTBOT_BCRYPT_COST", "12"), "AGENTBOT_BCRYPT_COST", 4, 31, bad)
 	c.LoginFailLimit = int64(intVar(get("AGENTBOT_LOGIN_FAILURES", "5"), "AGENTBOT_LOGIN_FAILURES", 1, 1000, bad))

@@ -18,6 +18,7 @@ import (
 	"github.com/agentbot/gateway/core/ratelimit"
 	"github.com/agentbot/gateway/core/route"
 	"github.com/agentbot/gateway/core/store"
+	"github.com/agentbot/gateway/core/tokengate"
 )
 
 // Passwords hashes and checks passwords (auth.Passwords: bcrypt).
@@ -52,6 +53,14 @@ type Service struct {
 	AddressKey []byte
 	// SIWE is sign-in with Ethereum.
 	SIWE SIWE
+	// Farcaster verifies Quick Auth tokens (nil: Farcaster sign-in refused);
+	// FarcasterOrigin and FarcasterDomain are its issuer and audience, for
+	// the endpoints' metadata.
+	Farcaster       QuickAuth
+	FarcasterOrigin string
+	FarcasterDomain string
+	// Gate is token gating (nil, or without a chain: no access for anyone).
+	Gate *tokengate.Gate
 	Log  *slog.Logger
 	Now  func() time.Time
 
@@ -73,6 +82,18 @@ func (s *Service) Routes() []route.Route {
 		{Method: post, Path: "/api/auth/nonce", Handler: s.nonce, Access: pub, Limit: "siwe-nonce", Summary: "the same as `GET /api/auth/nonce`"},
 		{Method: post, Path: "/api/auth/callback/wallet", Handler: s.walletCallback, Access: pub, Limit: "siwe", MaxBody: 64 << 10,
 			Summary: "`{message, signature, link?}`: sign-in with Ethereum (EIP-4361; EOA, ERC-1271, ERC-6492) → sets the session cookie like `/api/auth/login`, plus `address`; `link` binds the wallet to the signed-in account instead"},
+		{Method: get, Path: "/api/auth/farcaster/verify", Handler: s.farcasterVerifyInfo, Access: pub,
+			Summary: "the endpoint's metadata `{endpoint, methods, description, required, optional, issuer, audience}`"},
+		{Method: post, Path: "/api/auth/farcaster/verify", Handler: s.farcasterVerify, Access: pub, Limit: "farcaster", MaxBody: 16 << 10,
+			Summary: "`{fidToken, address?, link?}`: sign-in with a Farcaster Quick Auth token → sets the session cookie like `/api/auth/login`, plus `fid` and a 24-hour bearer `sessionToken`; with `address`, 403 unless it passes token gating; `link` binds the FID to the signed-in account instead"},
+		{Method: get, Path: "/api/auth/farcaster/refresh", Handler: s.farcasterRefreshInfo, Access: pub,
+			Summary: "the endpoint's metadata"},
+		{Method: post, Path: "/api/auth/farcaster/refresh", Handler: s.farcasterRefresh, Access: pub, Limit: "farcaster", MaxBody: 32 << 10,
+			Summary: "`{refreshToken}` (a Quick Auth token, or base64 of JSON `{fidToken}`) → `{sessionToken, expiresIn: 86400, …}` for a FID that signed in"},
+		{Method: get, Path: "/api/auth/token-gating/verify", Handler: s.tokenGateGet, Access: pub, Limit: "token-gating",
+			Summary: "`?address=` → `{address, hasAccess, balance, minBalance, token, contractAddress, …}`; no chain answer means no access"},
+		{Method: post, Path: "/api/auth/token-gating/verify", Handler: s.tokenGatePost, Access: pub, Limit: "token-gating",
+			Summary: "`{address | walletAddress, fid?}` → the same as the GET, plus `fid`, `message`, `timestamp`"},
 		{Method: post, Path: "/api/auth/logout", Handler: s.logout, Access: pub, Summary: "ends the cookie session (idempotent)"},
 		{Method: post, Path: "/api/auth/logout-all", Handler: s.logoutAll, Access: user,
 			Summary: "every session and JWT of the account ends (API keys stay)"},

@@ -113,7 +113,7 @@ func (s *Service) resendVerification(w http.ResponseWriter, r *http.Request, _ h
 		to, change = u.Email, false
 	}
 	if isWalletEmail(to) {
-		return api.Validation("This account signs in with a wallet and has no email address; set one with POST /api/settings {email}")
+		return api.Validation("This account signs in with a wallet or Farcaster and has no email address; set one with POST /api/settings {email}")
 	}
 	if canon, err := normEmail(to); err != nil || canon != to {
 		// An address stored before addresses were canonical cannot be

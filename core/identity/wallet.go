@@ -54,11 +54,14 @@ const (
 	maxSignature = 8 << 10
 )
 
+// isWalletEmail reports a stand-in address of an account made by a wallet or
+// a Farcaster sign-in.
 func isWalletEmail(email string) bool {
-	return strings.HasSuffix(strings.ToLower(email), walletEmailDomain)
+	e := strings.ToLower(email)
+	return strings.HasSuffix(e, walletEmailDomain) || strings.HasSuffix(e, farcasterEmailDomain)
 }
 
-var errWalletEmail = api.Validation("Addresses @wallet.base.org are reserved for accounts that sign in with Ethereum")
+var errWalletEmail = api.Validation("Addresses @wallet.base.org and @farcaster.invalid are reserved for accounts that sign in with Ethereum or Farcaster")
 
 func (s *Service) nonceTTL() time.Duration {
 	if s.SIWE.NonceTTL > 0 {

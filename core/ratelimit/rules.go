@@ -62,6 +62,10 @@ func DefaultRules() []Rule {
 		// and each sign-in may cost a call to the chain.
 		{Name: "siwe-nonce", Prefix: "/api/auth/nonce", Rate: perMinute(30), PerIP: true},
 		{Name: "siwe", Prefix: "/api/auth/callback/wallet", Rate: perMinute(20), PerIP: true},
+		// Farcaster sign-in may fetch the issuer's keys; token gating calls
+		// the chain on a cache miss.
+		{Name: "farcaster", Prefix: "/api/auth/farcaster", Rate: perMinute(20), PerIP: true},
+		{Name: "token-gating", Prefix: "/api/auth/token-gating", Rate: perMinute(30), PerIP: true},
 		// Each resend mails a link: a few an hour per account.
 		{Name: "verify-email-resend", Prefix: "/api/auth/verify-email/resend", Rate: perHour(5)},
 		// Stripe delivers webhooks in bursts from a few addresses; every

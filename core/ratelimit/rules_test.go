@@ -30,6 +30,7 @@ func TestDefaults(t *testing.T) {
 		"/api/auth/verify-email": {10, true, time.Minute}, "/api/auth/verify-email/resend": {5, false, time.Hour},
 		"/api/webhooks/stripe": {1000, true, time.Minute},
 		"/api/auth/nonce":      {30, true, time.Minute}, "/api/auth/callback/wallet": {20, true, time.Minute},
+		"/api/auth/farcaster": {20, true, time.Minute}, "/api/auth/token-gating": {30, true, time.Minute},
 	}
 	rules := DefaultRules()
 	if len(rules) != len(want) {

@@ -22,12 +22,15 @@ import (
 	"github.com/agentbot/gateway/core/auth"
 	"github.com/agentbot/gateway/core/chain"
 	"github.com/agentbot/gateway/core/config"
+	"github.com/agentbot/gateway/core/evm"
 	"github.com/agentbot/gateway/core/health"
 	"github.com/agentbot/gateway/core/identity"
 	"github.com/agentbot/gateway/core/mail"
+	"github.com/agentbot/gateway/core/quickauth"
 	"github.com/agentbot/gateway/core/ratelimit"
 	"github.com/agentbot/gateway/core/route"
 	"github.com/agentbot/gateway/core/store"
+	"github.com/agentbot/gateway/core/tokengate"
 )
 
 // Server is the assembled core. Close releases everything it opened.
@@ -42,9 +45,12 @@ type Server struct {
 	Limiter  *ratelimit.Limiter
 	Identity *identity.Service
 	// Chain is the EVM JSON-RPC client of EVM_RPC_URL (nil without it).
-	Chain    *chain.Client
-	ClientIP ratelimit.ClientIP
-	Adapter  api.Adapter
+	Chain *chain.Client
+	// Farcaster verifies Quick Auth tokens; it fetches the issuer's keys on
+	// first use and refreshes them until Close.
+	Farcaster *quickauth.Verifier
+	ClientIP  ratelimit.ClientIP
+	Adapter   api.Adapter
 
 	started time.Time
 }
@@ -99,9 +105,15 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 		Referral:   store.ReferralRule{Bonus: identity.ReferralBonus, MonthlyCap: cfg.ReferralMonthlyCap},
 		AddressKey: derive(cfg.MasterKey, "agentbot referral address key v1"),
 		SIWE:       identity.SIWE{ChainIDs: cfg.EVM.SIWEChainIDs}}
+	s.Farcaster = &quickauth.Verifier{Origin: cfg.Farcaster.AuthOrigin, Domain: cfg.Farcaster.Domain, Log: log}
+	s.Identity.Farcaster, s.Identity.FarcasterOrigin, s.Identity.FarcasterDomain = s.Farcaster, cfg.Farcaster.AuthOrigin, cfg.Farcaster.Domain
+	contract, _ := evm.ParseAddress(cfg.TokenGate.Contract) // checked by config
+	s.Identity.Gate = &tokengate.Gate{Contract: contract, Min: cfg.TokenGate.Min, Decimals: cfg.TokenGate.Decimals,
+		Symbol: cfg.TokenGate.Symbol, Log: log}
 	if cfg.EVM.RPCURL != "" {
 		s.Chain = &chain.Client{URL: cfg.EVM.RPCURL, Timeout: cfg.EVM.RPCTimeout}
 		s.Identity.SIWE.Chain = s.Chain
+		s.Identity.Gate.Chain = s.Chain
 	}
 
 	return s, nil
@@ -170,6 +182,9 @@ func (s *Server) Close(ctx context.Context) error {
 	var errs []error
 	if s.Identity != nil {
 		errs = append(errs, s.Identity.Close(ctx))
+	}
+	if s.Farcaster != nil {
+		s.Farcaster.Close()
 	}
 	if s.Redis != nil {
 		errs = append(errs, s.Redis.Close())

@@ -57,6 +57,7 @@ type lookupSQL struct {
 	instanceToken     string // token hash → agent id, user id, status
 	wallet            string // lower-case 0x address → user_id
 	walletAccount     string // email → id, of a passwordless account only
+	farcaster         string // FID → user_id
 }
 
 // scanAll collects rows with scan, closing them.

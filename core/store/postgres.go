@@ -167,6 +167,7 @@ var pgLookups = lookupSQL{
 	instanceToken:     `SELECT agent_id, user_id, status FROM agentbot_lookup_instance_token($1)`,
 	wallet:            `SELECT user_id FROM agentbot_lookup_wallet($1)`,
 	walletAccount:     `SELECT id FROM agentbot_lookup_wallet_account($1)`,
+	farcaster:         `SELECT user_id FROM agentbot_lookup_farcaster($1)`,
 }
 
 func (b *pgBackend) lookups() *lookupSQL { return &pgLookups }

@@ -157,6 +157,7 @@ var sqliteLookups = lookupSQL{
 	instanceToken:     `SELECT id, user_id, status FROM agents WHERE token_hash = $1`,
 	wallet:            `SELECT user_id FROM user_wallets WHERE address = $1`,
 	walletAccount:     `SELECT id FROM users WHERE lower(email) = lower($1) AND password_hash = ''`,
+	farcaster:         `SELECT user_id FROM user_farcaster WHERE fid = $1`,
 }
 
 func (b *sqliteBackend) lookups() *lookupSQL { return &sqliteLookups }
