@@ -52,6 +52,7 @@ const (
 	CodeInvalidSignature         Code = "INVALID_SIGNATURE"
 	CodeInvalidToken             Code = "INVALID_TOKEN"
 	CodeInvalidTransition        Code = "INVALID_TRANSITION"
+	CodeKeyImportDisabled        Code = "KEY_IMPORT_DISABLED"
 	CodeKeyLimitReached          Code = "KEY_LIMIT_REACHED"
 	CodeMemoryFull               Code = "MEMORY_FULL"
 	CodeMethodNotAllowed         Code = "METHOD_NOT_ALLOWED"
@@ -71,6 +72,7 @@ const (
 	CodeSIWENonceInvalid         Code = "SIWE_NONCE_INVALID"
 	CodeSIWENotYetValid          Code = "SIWE_NOT_YET_VALID"
 	CodeSIWESignatureInvalid     Code = "SIWE_SIGNATURE_INVALID"
+	CodeSeedExportDisabled       Code = "SEED_EXPORT_DISABLED"
 	CodeShuttingDown             Code = "SHUTTING_DOWN"
 	CodeSkillBadOutput           Code = "SKILL_BAD_OUTPUT"
 	CodeSkillCrashed             Code = "SKILL_CRASHED"
@@ -79,18 +81,22 @@ const (
 	CodeSkillNotFound            Code = "SKILL_NOT_FOUND"
 	CodeSkillNotInstalled        Code = "SKILL_NOT_INSTALLED"
 	CodeSkillTimeout             Code = "SKILL_TIMEOUT"
+	CodeSpendCapExceeded         Code = "SPEND_CAP_EXCEEDED"
 	CodeStripeError              Code = "STRIPE_ERROR"
 	CodeTierLimit                Code = "TIER_LIMIT"
 	CodeTokenInvalid             Code = "TOKEN_INVALID"
 	CodeTokenRenewalForbidden    Code = "TOKEN_RENEWAL_FORBIDDEN"
 	CodeTooManyConnections       Code = "TOO_MANY_CONNECTIONS"
+	CodeTransferInProgress       Code = "TRANSFER_IN_PROGRESS"
 	CodeUnknownPlugin            Code = "UNKNOWN_PLUGIN"
 	CodeUnsupportedMediaType     Code = "UNSUPPORTED_MEDIA_TYPE"
 	CodeUpgradeRequired          Code = "UPGRADE_REQUIRED"
 	CodeUserExists               Code = "USER_EXISTS"
 	CodeValidationError          Code = "VALIDATION_ERROR"
 	CodeVersionExists            Code = "VERSION_EXISTS"
+	CodeWalletExists             Code = "WALLET_EXISTS"
 	CodeWalletInUse              Code = "WALLET_IN_USE"
+	CodeWalletNotFound           Code = "WALLET_NOT_FOUND"
 )
 
 type codeSpec struct {
@@ -142,6 +148,7 @@ var codes = map[Code]codeSpec{
 	CodeInvalidSignature:         {400, "Missing or invalid Stripe-Signature"},
 	CodeInvalidToken:             {400, "Invalid or expired token"},
 	CodeInvalidTransition:        {409, "The agent cannot make this change from its current state"},
+	CodeKeyImportDisabled:        {400, "Importing a private key is disabled: keys are made on the server and never leave it"},
 	CodeKeyLimitReached:          {429, "API key limit reached"},
 	CodeMemoryFull:               {413, "The agent's memory is full"},
 	CodeMethodNotAllowed:         {405, "Method not allowed"},
@@ -161,6 +168,7 @@ var codes = map[Code]codeSpec{
 	CodeSIWENonceInvalid:         {401, "Unknown, used or expired nonce; get a new one from GET /api/auth/nonce"},
 	CodeSIWENotYetValid:          {401, "The sign-in message is not valid yet"},
 	CodeSIWESignatureInvalid:     {401, "The signature is not the address's signature of the message"},
+	CodeSeedExportDisabled:       {403, "Seed export is disabled for security: the key is sealed on the server and never returned"},
 	CodeShuttingDown:             {503, "The server is shutting down; reconnect shortly"},
 	CodeSkillBadOutput:           {502, "The skill answered with malformed output"},
 	CodeSkillCrashed:             {502, "The skill crashed"},
@@ -169,18 +177,22 @@ var codes = map[Code]codeSpec{
 	CodeSkillNotFound:            {404, "No such skill or version"},
 	CodeSkillNotInstalled:        {404, "The skill is not installed on this agent"},
 	CodeSkillTimeout:             {504, "The skill did not finish in time"},
+	CodeSpendCapExceeded:         {403, "This transfer would exceed the wallet's daily spend cap"},
 	CodeStripeError:              {502, "The payment provider could not be reached; try again"},
 	CodeTierLimit:                {429, "Your plan's limit is reached"},
 	CodeTokenInvalid:             {401, "Invalid or expired token"},
 	CodeTokenRenewalForbidden:    {403, "Sign in with a session or an API key to get a token"},
 	CodeTooManyConnections:       {429, "Too many live connections to this agent"},
+	CodeTransferInProgress:       {409, "A transfer with this idempotency key is still in progress or its outcome is unknown"},
 	CodeUnknownPlugin:            {404, "No plugin serves this id"},
 	CodeUnsupportedMediaType:     {415, "Content-Type must be application/json"},
 	CodeUpgradeRequired:          {426, "This endpoint speaks WebSocket only"},
 	CodeUserExists:               {409, "User already exists"},
 	CodeValidationError:          {400, "Invalid input"},
 	CodeVersionExists:            {409, "This version exists already"},
+	CodeWalletExists:             {400, "You already have a wallet"},
 	CodeWalletInUse:              {409, "This wallet is linked to another account"},
+	CodeWalletNotFound:           {404, "No wallet yet"},
 }
 
 // Status is the code's HTTP status (500 for a code not in the table).

@@ -59,6 +59,7 @@ type Config struct {
 	Billing       BillingConfig
 	Payments      PaymentsConfig
 	EVM           EVMConfig
+	Wallet        WalletConfig
 
 	BotFilter      bool
 	BotHoneypot    string
@@ -188,6 +189,19 @@ type EVMConfig struct {
 	RPCTimeout time.Duration
 	// SIWEChainIDs are the chain ids a sign-in message may name.
 	SIWEChainIDs []uint64
+}
+
+// WalletConfig is the wallets the gateway holds for users and agents (the
+// wallet plugin). Their keys are sealed with a key derived from
+// AGENTBOT_MASTER_KEY.
+type WalletConfig struct {
+	// DailyCap is how much USDC, in base units (6 decimals), one wallet may
+	// send per UTC day (WALLET_DAILY_CAP).
+	DailyCap int64
+	// USDC is the token contract transfers and balances use.
+	USDC string
+	// Network names the chain in answers ("base").
+	Network string
 }
 
 // Plans are the plan names, cheapest first.
@@ -461,6 +475,19 @@ func Load(getenv Getenv) (*Config, error) {
 			continue
 		}
 		c.EVM.SIWEChainIDs = append(c.EVM.SIWEChainIDs, n)
+	}
+
+	c.Wallet = WalletConfig{
+		USDC:    get("WALLET_USDC_CONTRACT", "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913"),
+		Network: get("WALLET_NETWORK", "base"),
+	}
+	if n, err := strconv.ParseInt(get("WALLET_DAILY_CAP", "10000000"), 10, 64); err != nil || n < 0 {
+		bad("WALLET_DAILY_CAP", "must be a whole number of USDC base units (6 decimals: 10000000 is 10 USDC), 0 or more")
+	} else {
+		c.Wallet.DailyCap = n
+	}
+	if v := c.Wallet.USDC; len(v) != 42 || !strings.HasPrefix(v, "0x") || strings.Trim(strings.ToLower(v[2:]), "0123456789abcdef") != "" {
+		bad("WALLET_USDC_CONTRACT", "%q is not an 0x address", v)
 	}
 
 	c.BcryptCost = intVar(get("AGENTBOT_BCRYPT_COST", "12"), "AGENTBOT_BCRYPT_COST", 4, 31, bad)
