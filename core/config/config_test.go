@@ -355,6 +355,10 @@ func TestLoadRejects(t *testing.T) {
 		{"EVM_RPC_TIMEOUT", "0s"},
 		{"SIWE_CHAIN_IDS", "8453,base"},
 		{"SIWE_CHAIN_IDS", "0"},
+		{"WALLET_DAILY_CAP", "-1"},
+		{"WALLET_DAILY_CAP", "1.5"},
+		{"WALLET_USDC_CONTRACT", "0x12"},
+		{"WALLET_USDC_CONTRACT", "USDC"},
 		{"AGENTBOT_BOT_FILTER", "nah"},
 		{"AGENTBOT_BCRYPT_COST", "3"},
 		{"AGENTBOT_BCRYPT_COST", "32"},
@@ -673,5 +677,21 @@ func TestEnsureDevSecretsRejectsDamagedFiles(t *testing.T) {
 				t.Errorf("EnsureDevSecrets() = %v; want it to name %s", err, dir)
 			}
 		})
+	}
+}
+
+func TestLoadWalletDefaults(t *testing.T) {
+	c, err := config.Load(env(map[string]string{"AGENTBOT_DEV": "true"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := config.WalletConfig{DailyCap: 10_000_000, USDC: "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", Network: "base"}
+	if c.Wallet != want {
+		t.Errorf("Wallet = %+v; want %+v", c.Wallet, want)
+	}
+	c, err = config.Load(env(map[string]string{"AGENTBOT_DEV": "true", "WALLET_DAILY_CAP": "0", "WALLET_NETWORK": "base-sepolia",
+		"WALLET_USDC_CONTRACT": "0x036CbD53842c5426634e7929541eC2318f3dCF7e"}))
+	if err != nil || c.Wallet.DailyCap != 0 || c.Wallet.Network != "base-sepolia" || c.Wallet.USDC != "0x036CbD53842c5426634e7929541eC2318f3dCF7e" {
+		t.Errorf("Wallet = %+v, %v; want cap 0 on base-sepolia", c.Wallet, err)
 	}
 }
