@@ -133,7 +133,11 @@ func (s *Service) create(ctx context.Context, caller provider.Caller, agentID st
 	if err := json.Unmarshal(resp.Output, &out); err != nil || !out.Created || len(out.SealedKey) == 0 {
 		return nil, nil, fmt.Errorf("wallets: the plugin made no key (%v)", err)
 	}
-	k, err := s.Store.PutWalletKey(ctx, caller.UserID, agentID, strings.ToLower(out.Address), "local", out.SealedKey)
+	backend := out.Backend
+	if backend == "" {
+		backend = "local"
+	}
+	k, err := s.Store.PutWalletKey(ctx, caller.UserID, agentID, strings.ToLower(out.Address), backend, out.SealedKey)
 	return k, nil, err
 }
 

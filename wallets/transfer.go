@@ -69,7 +69,7 @@ func (s *Service) transfer(ctx context.Context, req *provider.InvokeRequest, k *
 	if !fresh {
 		return replay(t)
 	}
-	request, _ := json.Marshal(wallet.TransferRequest{To: to.Hex(), Amount: strconv.FormatInt(amount, 10)})
+	request, _ := json.Marshal(wallet.TransferRequest{To: to.Hex(), Amount: strconv.FormatInt(amount, 10), IdempotencyKey: key})
 	resp, err := s.call(ctx, wallet.CapTransfer, req.Caller, k, request)
 	if err != nil {
 		return nil, err // pending on purpose: the transaction may have been sent

@@ -61,3 +61,13 @@ func (k *PrivateKey) SignTx(tx *DynamicFeeTx) (raw []byte, hash [32]byte, err er
 	raw = append([]byte{0x02}, rlpList(f...)...)
 	return raw, Keccak256(raw), nil
 }
+
+// UnsignedBytes is the transaction as a signer is handed it to sign:
+// 0x02 ‖ rlp(fields), without the signature (what Coinbase's CDP API takes).
+func (tx *DynamicFeeTx) UnsignedBytes() ([]byte, error) {
+	f, err := tx.fields()
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte{0x02}, rlpList(f...)...), nil
+}

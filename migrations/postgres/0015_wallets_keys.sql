@@ -9,7 +9,7 @@ CREATE TABLE wallet_keys (
     user_id    text NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     agent_id   text NOT NULL DEFAULT '',
     address    text NOT NULL UNIQUE CHECK (address ~ '^0x[0-9a-f]{40}$'),
-    backend    text NOT NULL CHECK (backend IN ('local')),
+    backend    text NOT NULL CHECK (backend IN ('local', 'cdp')),
     sealed_key bytea NOT NULL,
     created_at timestamptz NOT NULL,
     CHECK (owner = CASE WHEN agent_id = '' THEN user_id ELSE user_id || '/' || agent_id END)

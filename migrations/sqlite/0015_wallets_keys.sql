@@ -5,7 +5,7 @@ CREATE TABLE wallet_keys (
     user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     agent_id   TEXT NOT NULL DEFAULT '',
     address    TEXT NOT NULL UNIQUE CHECK (length(address) = 42 AND address GLOB '0x*' AND lower(address) = address),
-    backend    TEXT NOT NULL CHECK (backend IN ('local')),
+    backend    TEXT NOT NULL CHECK (backend IN ('local', 'cdp')),
     sealed_key BLOB NOT NULL,
     created_at INTEGER NOT NULL,
     CHECK (owner = CASE WHEN agent_id = '' THEN user_id ELSE user_id || '/' || agent_id END)

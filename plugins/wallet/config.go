@@ -14,7 +14,9 @@ import (
 
 // Config is the plugin's configuration, as the host writes it.
 type Config struct {
-	// Backend is "local" (the default): keys made and sealed here.
+	// Backend is "local" (the default: keys made and sealed here) or "cdp"
+	// (accounts Coinbase Developer Platform holds; what is sealed is then
+	// the account's address).
 	Backend string `json:"backend,omitempty"`
 	// SealKey is 32 bytes in hex: the AES-256-GCM key sealed keys are
 	// encrypted with. Required for "local".
@@ -29,8 +31,15 @@ type Config struct {
 	// USDC is the token contract transfers and balances use (USDC on Base
 	// by default).
 	USDC string `json:"usdc,omitempty"`
-	// Network names the chain in answers ("base" by default).
+	// Network names the chain in answers ("base" by default); for "cdp" it
+	// is CDP's network name ("base", "base-sepolia").
 	Network string `json:"network,omitempty"`
+	// CDP's base URL (CDPAPIURL by default), API key id and secret (base64
+	// Ed25519 or PEM P-256) and Wallet Secret (base64 PKCS#8 P-256): "cdp" only.
+	CDPAPIURL       string `json:"cdpApiUrl,omitempty"`
+	CDPAPIKeyID     string `json:"cdpApiKeyId,omitempty"`
+	CDPAPIKeySecret string `json:"cdpApiKeySecret,omitempty"`
+	CDPWalletSecret string `json:"cdpWalletSecret,omitempty"`
 }
 
 // USDCBase is USDC's contract on Base mainnet.
@@ -44,6 +53,7 @@ type settings struct {
 	chainID    uint64
 	usdc       evm.Address
 	network    string
+	cdp        *cdpClient // nil for "local"
 }
 
 func parseSettings(raw json.RawMessage) (*settings, error) {
@@ -56,8 +66,8 @@ func parseSettings(raw json.RawMessage) (*settings, error) {
 			return nil, fmt.Errorf("config: %v", err)
 		}
 	}
-	if c.Backend != "" && c.Backend != "local" {
-		return nil, fmt.Errorf("config: backend %q: want \"local\"", c.Backend)
+	if c.Backend != "" && c.Backend != "local" && c.Backend != "cdp" {
+		return nil, fmt.Errorf("config: backend %q: want \"local\" or \"cdp\"", c.Backend)
 	}
 	s := &settings{rpcURL: c.RPCURL, rpcTimeout: 10 * time.Second, chainID: c.ChainID, network: c.Network}
 	if s.network == "" {
@@ -87,6 +97,11 @@ func parseSettings(raw json.RawMessage) (*settings, error) {
 	}
 	if s.usdc, err = evm.ParseAddress(usdc); err != nil {
 		return nil, fmt.Errorf("config: usdc: %v", err)
+	}
+	if c.Backend == "cdp" {
+		if s.cdp, err = newCDPClient(c.CDPAPIURL, c.CDPAPIKeyID, c.CDPAPIKeySecret, c.CDPWalletSecret, s.rpcTimeout); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
 }

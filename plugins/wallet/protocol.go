@@ -29,6 +29,8 @@ type AddressOutput struct {
 	Network   string `json:"network"`
 	Created   bool   `json:"created"`
 	SealedKey []byte `json:"sealedKey,omitempty"`
+	// Backend is "local" or "cdp": what SealedKey holds.
+	Backend string `json:"backend,omitempty"`
 }
 
 // BalanceOutput answers wallet-balance: amounts are decimal strings of base
@@ -48,6 +50,9 @@ type BalanceOutput struct {
 type TransferRequest struct {
 	To     string `json:"to"`
 	Amount string `json:"amount"`
+	// IdempotencyKey is the caller's key; the "cdp" backend passes a digest
+	// of it, with the owner, as CDP's X-Idempotency-Key.
+	IdempotencyKey string `json:"idempotencyKey,omitempty"`
 }
 
 // TransferOutput answers wallet-transfer once the node accepted the

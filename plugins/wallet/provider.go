@@ -82,13 +82,13 @@ func (p *Provider) Invoke(ctx context.Context, req *provider.InvokeRequest) (*pr
 	var err error
 	switch req.Capability {
 	case CapAddress:
-		out, err = c.address(&env)
+		out, err = c.address(ctx, &env)
 	case CapBalance:
 		out, err = c.balance(ctx, &env)
 	case CapTransfer:
 		out, err = c.transfer(ctx, &env)
 	case CapSign:
-		out, err = c.sign(&env)
+		out, err = c.sign(ctx, &env)
 	default:
 		err = provider.Errorf(http.StatusNotFound, "NOT_FOUND", "Unknown capability %q", req.Capability)
 	}
@@ -123,7 +123,10 @@ func (c *configured) key(env *Envelope) (*evm.PrivateKey, error) {
 	return k, nil
 }
 
-func (c *configured) address(env *Envelope) (*AddressOutput, error) {
+func (c *configured) address(ctx context.Context, env *Envelope) (*AddressOutput, error) {
+	if c.cdp != nil {
+		return c.cdpAddress(ctx, env)
+	}
 	if len(env.SealedKey) > 0 {
 		k, err := c.key(env)
 		if err != nil {
@@ -139,7 +142,7 @@ func (c *configured) address(env *Envelope) (*AddressOutput, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &AddressOutput{Address: k.Address().Hex(), Network: c.network, Created: true, SealedKey: blob}, nil
+	return &AddressOutput{Address: k.Address().Hex(), Network: c.network, Created: true, SealedKey: blob, Backend: "local"}, nil
 }
 
 func (c *configured) needChain() error {
@@ -166,14 +169,13 @@ func (c *configured) chainID(ctx context.Context) (uint64, error) {
 }
 
 func (c *configured) balance(ctx context.Context, env *Envelope) (*BalanceOutput, error) {
-	k, err := c.key(env)
+	addr, err := c.addressOf(env)
 	if err != nil {
 		return nil, err
 	}
 	if err := c.needChain(); err != nil {
 		return nil, err
 	}
-	addr := k.Address()
 	id, err := c.chainID(ctx)
 	if err != nil {
 		return nil, chainErr(err)
@@ -202,6 +204,9 @@ func (c *configured) transfer(ctx context.Context, env *Envelope) (*TransferOutp
 	amount, err := evm.ParseUint256(r.Amount)
 	if err != nil || amount.Sign() == 0 {
 		return nil, provider.Errorf(http.StatusBadRequest, "INVALID_AMOUNT", "amount is a positive whole number of USDC base units")
+	}
+	if c.cdp != nil {
+		return c.cdpTransfer(ctx, env, to, amount, r.IdempotencyKey)
 	}
 	k, err := c.key(env)
 	if err != nil {
@@ -254,7 +259,7 @@ func (c *configured) transfer(ctx context.Context, env *Envelope) (*TransferOutp
 		Token: c.usdc.Hex(), Nonce: nonce, ChainID: id, Network: c.network}, nil
 }
 
-func (c *configured) sign(env *Envelope) (*SignOutput, error) {
+func (c *configured) sign(ctx context.Context, env *Envelope) (*SignOutput, error) {
 	var r SignRequest
 	if err := json.Unmarshal(env.Request, &r); err != nil {
 		return nil, provider.Errorf(http.StatusBadRequest, "INVALID_BODY", "want {message} or {raw} or {typedData}")
@@ -286,6 +291,9 @@ func (c *configured) sign(env *Envelope) (*SignOutput, error) {
 		if err != nil {
 			return nil, provider.Errorf(http.StatusBadRequest, "INVALID_TYPED_DATA", "%v", err)
 		}
+	}
+	if c.cdp != nil {
+		return c.cdpSign(ctx, env, &r, digest)
 	}
 	k, err := c.key(env)
 	if err != nil {
