@@ -193,7 +193,11 @@ func (s *Service) createRoute(w http.ResponseWriter, r *http.Request, _ httprout
 }
 
 func (s *Service) cdpInfo(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
-	api.JSON(w, http.StatusOK, map[string]any{"status": "ok", "type": "evm_wallet", "backend": "local",
+	backend := "local"
+	if s.CDP {
+		backend = "cdp"
+	}
+	api.JSON(w, http.StatusOK, map[string]any{"status": "ok", "type": "evm_wallet", "backend": backend,
 		"supportedChains": []string{"base", "base-sepolia"}})
 	return nil
 }

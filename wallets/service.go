@@ -33,7 +33,9 @@ type Service struct {
 	DailyCap int64
 	// Network names the chain in the seed's answers.
 	Network string
-	Log     *slog.Logger
+	// CDP: the plugin's backend is Coinbase Developer Platform.
+	CDP bool
+	Log *slog.Logger
 }
 
 // IDs are the gateway ids the service answers for the plugin.

@@ -200,8 +200,12 @@ type WalletConfig struct {
 	DailyCap int64
 	// USDC is the token contract transfers and balances use.
 	USDC string
-	// Network names the chain in answers ("base").
+	// Network names the chain in answers ("base"); with CDP, its network
+	// name ("base", "base-sepolia").
 	Network string
+	// CDP* select the "cdp" backend (Coinbase Developer Platform holds the
+	// keys) when CDPAPIKeyID is set; otherwise keys are "local".
+	CDPAPIURL, CDPAPIKeyID, CDPAPIKeySecret, CDPWalletSecret string
 }
 
 // Plans are the plan names, cheapest first.
@@ -478,8 +482,15 @@ func Load(getenv Getenv) (*Config, error) {
 	}
 
 	c.Wallet = WalletConfig{
-		USDC:    get("WALLET_USDC_CONTRACT", "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913"),
-		Network: get("WALLET_NETWORK", "base"),
+		USDC:            get("WALLET_USDC_CONTRACT", "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913"),
+		Network:         get("WALLET_NETWORK", "base"),
+		CDPAPIURL:       get("CDP_API_URL", "https://api.cdp.coinbase.com/platform"),
+		CDPAPIKeyID:     get("CDP_API_KEY_ID", ""),
+		CDPAPIKeySecret: get("CDP_API_KEY_SECRET", ""),
+		CDPWalletSecret: get("CDP_WALLET_SECRET", ""),
+	}
+	if c.Wallet.CDPAPIKeyID != "" && (c.Wallet.CDPAPIKeySecret == "" || c.Wallet.CDPWalletSecret == "") {
+		bad("CDP_API_KEY_ID", "needs CDP_API_KEY_SECRET and CDP_WALLET_SECRET as well")
 	}
 	if n, err := strconv.ParseInt(get("WALLET_DAILY_CAP", "10000000"), 10, 64); err != nil || n < 0 {
 		bad("WALLET_DAILY_CAP", "must be a whole number of USDC base units (6 decimals: 10000000 is 10 USDC), 0 or more")

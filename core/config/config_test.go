@@ -359,6 +359,7 @@ func TestLoadRejects(t *testing.T) {
 		{"WALLET_DAILY_CAP", "1.5"},
 		{"WALLET_USDC_CONTRACT", "0x12"},
 		{"WALLET_USDC_CONTRACT", "USDC"},
+		{"CDP_API_KEY_ID", "organizations/o/apiKeys/k"},
 		{"AGENTBOT_BOT_FILTER", "nah"},
 		{"AGENTBOT_BCRYPT_COST", "3"},
 		{"AGENTBOT_BCRYPT_COST", "32"},
@@ -685,7 +686,8 @@ func TestLoadWalletDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := config.WalletConfig{DailyCap: 10_000_000, USDC: "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", Network: "base"}
+	want := config.WalletConfig{DailyCap: 10_000_000, USDC: "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", Network: "base",
+		CDPAPIURL: "https://api.cdp.coinbase.com/platform"}
 	if c.Wallet != want {
 		t.Errorf("Wallet = %+v; want %+v", c.Wallet, want)
 	}

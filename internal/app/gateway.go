@@ -138,7 +138,7 @@ func Mount(ctx context.Context, srv *server.Server, log *slog.Logger) (*Mounted,
 		prices[id] = p
 	}
 	walletSvc := &wallets.Service{Store: srv.Store, Plugin: hostDispatcher{host}, DailyCap: cfg.Wallet.DailyCap,
-		Network: cfg.Wallet.Network, Log: log}
+		Network: cfg.Wallet.Network, CDP: cfg.Wallet.CDPAPIKeyID != "", Log: log}
 	g := &gateway.Gateway{Store: srv.Store, Dispatchers: []gateway.Dispatcher{walletDispatcher{walletSvc, host}, hostDispatcher{host}, skillDispatcher{skillSvc}},
 		Payer: &payments.Step{Platform: payments.Credits{Store: srv.Store}, Machine: machine}, Prices: prices, Secrets: box, KeepAlive: cfg.StreamKeepAlive, Log: log}
 	m.Gateway = g

@@ -111,8 +111,14 @@ func walletConfig(cfg *config.Config) wallet.Config {
 	if err != nil {
 		panic(err) // only for lengths HKDF cannot produce
 	}
-	return wallet.Config{Backend: "local", SealKey: hex.EncodeToString(seal), RPCURL: cfg.EVM.RPCURL,
-		RPCTimeout: cfg.EVM.RPCTimeout.String(), USDC: cfg.Wallet.USDC, Network: cfg.Wallet.Network}
+	w := cfg.Wallet
+	out := wallet.Config{Backend: "local", SealKey: hex.EncodeToString(seal), RPCURL: cfg.EVM.RPCURL,
+		RPCTimeout: cfg.EVM.RPCTimeout.String(), USDC: w.USDC, Network: w.Network}
+	if w.CDPAPIKeyID != "" {
+		out.Backend, out.CDPAPIURL, out.CDPAPIKeyID = "cdp", w.CDPAPIURL, w.CDPAPIKeyID
+		out.CDPAPIKeySecret, out.CDPWalletSecret = w.CDPAPIKeySecret, w.CDPWalletSecret
+	}
+	return out
 }
 
 func fileSHA256(path string) (string, error) {

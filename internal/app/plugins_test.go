@@ -100,3 +100,13 @@ func TestWalletConfigSealKey(t *testing.T) {
 		t.Errorf("walletConfig = %+v", a)
 	}
 }
+
+// CDP_API_KEY_ID selects the cdp backend, with its credentials.
+func TestWalletConfigCDP(t *testing.T) {
+	cfg := &config.Config{MasterKey: make([]byte, 32), Wallet: config.WalletConfig{CDPAPIURL: "http://127.0.0.1:1/platform",
+		CDPAPIKeyID: "k", CDPAPIKeySecret: "s", CDPWalletSecret: "w"}}
+	if w := walletConfig(cfg); w.Backend != "cdp" || w.CDPAPIURL != "http://127.0.0.1:1/platform" || w.CDPAPIKeyID != "k" ||
+		w.CDPAPIKeySecret != "s" || w.CDPWalletSecret != "w" {
+		t.Errorf("walletConfig = %+v; want the cdp backend with its credentials", w)
+	}
+}
