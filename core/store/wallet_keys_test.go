@@ -3,9 +3,12 @@ package store_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/agentbot/gateway/core/store"
 	"github.com/agentbot/gateway/core/store/storetest"
@@ -146,4 +149,51 @@ func TestReserveTransferConcurrent(t *testing.T) {
 			t.Errorf("%d reservations of 30 went through under a cap of 100; want 3", ok)
 		}
 	})
+}
+
+// On PostgreSQL the wallet tables are guarded by RLS: as one tenant, with no
+// WHERE clause, another's wallets and transfers are invisible and cannot be
+// written.
+func TestPostgresRLSGuardsWalletTables(t *testing.T) {
+	pg := storetest.Postgres(t)
+	s := storetest.Open(t, pg.Config())
+	ctx := context.Background()
+	a, b := mustUser(t, s, "a@example.com"), mustUser(t, s, "b@example.com")
+	for i, u := range []*store.User{a, b} {
+		addr := "0x00000000000000000000000000000000000000a" + string(rune('1'+i))
+		if _, err := s.PutWalletKey(ctx, u.ID, "", addr, "local", []byte{1}); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.ReserveTransfer(ctx, u.ID, "", "k", "0xto", 1, 10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := pgx.Connect(ctx, pg.Serving)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	tx, err := c.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck
+	if _, err := tx.Exec(ctx, `SELECT set_config('app.user_id', $1, true)`, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range []string{"wallet_keys", "wallet_transfers"} {
+		var n int
+		if err := tx.QueryRow(ctx, "SELECT count(*) FROM "+table).Scan(&n); err != nil || n != 1 {
+			t.Errorf("as a, SELECT count(*) FROM %s (no WHERE) = %d, %v; want only a's 1 row", table, n, err)
+		}
+	}
+	tag, err := tx.Exec(ctx, `UPDATE wallet_keys SET sealed_key = '\x00' WHERE user_id = $1`, b.ID)
+	if err != nil || tag.RowsAffected() != 0 {
+		t.Errorf("as a, overwriting b's sealed key = %v, %v; want 0 rows", tag, err)
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO wallet_keys (owner, user_id, agent_id, address, backend, sealed_key, created_at)
+		VALUES ($1, $2, 'agt_x', '0x00000000000000000000000000000000000000b9', 'local', '\x00', now())`, b.ID+"/agt_x", b.ID)
+	if err == nil || !strings.Contains(err.Error(), "row-level security") {
+		t.Errorf("as a, inserting a wallet for b = %v; want a row-level security violation", err)
+	}
 }
