@@ -74,3 +74,17 @@ func TestTypedDataRejects(t *testing.T) {
 		t.Errorf("Digest(valid) = %v", err)
 	}
 }
+
+// FuzzTypedData: any input is a digest or an error, never a panic or a hang.
+func FuzzTypedData(f *testing.F) {
+	f.Add([]byte(mail))
+	f.Add([]byte(`{"types":{"A":[{"name":"x","type":"A[]"}]},"primaryType":"A","domain":{},"message":{"x":[{"x":[]}]}}`))
+	f.Add([]byte(`{"types":{"A":[{"name":"x","type":"int256"}]},"primaryType":"A","domain":{"salt":"0x00"},"message":{"x":"-0x1"}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		td, err := evm.ParseTypedData(b)
+		if err != nil {
+			return
+		}
+		_, _ = td.Digest()
+	})
+}
