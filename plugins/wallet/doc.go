@@ -17,6 +17,12 @@
 // the host's database, where they hold across nodes; the plugin signs and
 // sends what the host let through.
 //
+// With the "cdp" backend, Coinbase Developer Platform holds the keys: the
+// plugin creates one account per owner through CDP's v2 REST API (its own
+// small client, cdp.go) and what it seals is the account's address.
+//
 // Configuration (Config): {"backend": "local", "sealKey": "<64 hex>",
-// "rpcUrl": "...", "chainId": 8453, "usdc": "0x…", "network": "base"}.
+// "rpcUrl": "...", "chainId": 8453, "usdc": "0x…", "network": "base"}, plus
+// "cdpApiUrl", "cdpApiKeyId", "cdpApiKeySecret" and "cdpWalletSecret" for
+// "cdp".
 package wallet
