@@ -21,6 +21,7 @@ build:
 	$(GO) build -o $(BIN)/agentbot ./cmd/agentbot
 	$(GO) build -o $(BIN)/plugins/agentbot-ai ./plugins/ai/cmd/agentbot-ai
 	$(GO) build -o $(BIN)/plugins/agentbot-rendermcp ./plugins/rendermcp/cmd/agentbot-rendermcp
+	$(GO) build -o $(BIN)/plugins/agentbot-wallet ./plugins/wallet/cmd/agentbot-wallet
 	@for m in skills/shipped/*/manifest.json; do \
 	  [ -f "$$m" ] || continue; d=$$(dirname $$m); n=$$(basename $$d); \
 	  echo "GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o $(BIN)/skills/$$n.wasm ./$$d"; \

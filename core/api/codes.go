@@ -18,12 +18,11 @@ const (
 	CodeBillingDisabled           Code = "BILLING_DISABLED"
 	CodeBotDetected               Code = "BOT_DETECTED"
 	CodeBusy                      Code = "BUSY"
-	CodeCSRFRequired              Code = "CSRF_REQUIRED"
 	CodeChainUnavailable          Code = "CHAIN_UNAVAILABLE"
 	CodeClientClosed              Code = "CLIENT_CLOSED"
+	CodeCSRFRequired              Code = "CSRF_REQUIRED"
 	CodeEmailInUse                Code = "EMAIL_IN_USE"
 	CodeEmailNotCanonical         Code = "EMAIL_NOT_CANONICAL"
-	CodeFIDInUse                  Code = "FID_IN_USE"
 	CodeFarcasterAlgorithmRefused Code = "FARCASTER_ALGORITHM_REFUSED"
 	CodeFarcasterAudienceMismatch Code = "FARCASTER_AUDIENCE_MISMATCH"
 	CodeFarcasterIssuerMismatch   Code = "FARCASTER_ISSUER_MISMATCH"
@@ -32,13 +31,14 @@ const (
 	CodeFarcasterSubjectInvalid   Code = "FARCASTER_SUBJECT_INVALID"
 	CodeFarcasterTokenExpired     Code = "FARCASTER_TOKEN_EXPIRED"
 	CodeFarcasterTokenInvalid     Code = "FARCASTER_TOKEN_INVALID"
+	CodeFIDInUse                  Code = "FID_IN_USE"
 	CodeIdempotencyInProgress     Code = "IDEMPOTENCY_IN_PROGRESS"
 	CodeIdempotencyKeyReused      Code = "IDEMPOTENCY_KEY_REUSED"
 	CodeInstanceTokenInvalid      Code = "INSTANCE_TOKEN_INVALID"
 	CodeInternal                  Code = "INTERNAL"
+	CodeInvalidAction             Code = "INVALID_ACTION"
 	CodeInvalidAPIKey             Code = "INVALID_API_KEY"
 	CodeInvalidAPIKeyFormat       Code = "INVALID_API_KEY_FORMAT"
-	CodeInvalidAction             Code = "INVALID_ACTION"
 	CodeInvalidBody               Code = "INVALID_BODY"
 	CodeInvalidCredentials        Code = "INVALID_CREDENTIALS"
 	CodeInvalidDays               Code = "INVALID_DAYS"
@@ -61,6 +61,7 @@ const (
 	CodeInvalidSignature          Code = "INVALID_SIGNATURE"
 	CodeInvalidToken              Code = "INVALID_TOKEN"
 	CodeInvalidTransition         Code = "INVALID_TRANSITION"
+	CodeKeyImportDisabled         Code = "KEY_IMPORT_DISABLED"
 	CodeKeyLimitReached           Code = "KEY_LIMIT_REACHED"
 	CodeMemoryFull                Code = "MEMORY_FULL"
 	CodeMethodNotAllowed          Code = "METHOD_NOT_ALLOWED"
@@ -73,6 +74,8 @@ const (
 	CodePluginUnavailable         Code = "PLUGIN_UNAVAILABLE"
 	CodePublishQuotaExceeded      Code = "PUBLISH_QUOTA_EXCEEDED"
 	CodeRateLimited               Code = "RATE_LIMITED"
+	CodeSeedExportDisabled        Code = "SEED_EXPORT_DISABLED"
+	CodeShuttingDown              Code = "SHUTTING_DOWN"
 	CodeSIWEChainUnsupported      Code = "SIWE_CHAIN_UNSUPPORTED"
 	CodeSIWEDomainMismatch        Code = "SIWE_DOMAIN_MISMATCH"
 	CodeSIWEExpired               Code = "SIWE_EXPIRED"
@@ -80,7 +83,6 @@ const (
 	CodeSIWENonceInvalid          Code = "SIWE_NONCE_INVALID"
 	CodeSIWENotYetValid           Code = "SIWE_NOT_YET_VALID"
 	CodeSIWESignatureInvalid      Code = "SIWE_SIGNATURE_INVALID"
-	CodeShuttingDown              Code = "SHUTTING_DOWN"
 	CodeSkillBadOutput            Code = "SKILL_BAD_OUTPUT"
 	CodeSkillCrashed              Code = "SKILL_CRASHED"
 	CodeSkillNameReserved         Code = "SKILL_NAME_RESERVED"
@@ -88,12 +90,14 @@ const (
 	CodeSkillNotFound             Code = "SKILL_NOT_FOUND"
 	CodeSkillNotInstalled         Code = "SKILL_NOT_INSTALLED"
 	CodeSkillTimeout              Code = "SKILL_TIMEOUT"
+	CodeSpendCapExceeded          Code = "SPEND_CAP_EXCEEDED"
 	CodeStripeError               Code = "STRIPE_ERROR"
 	CodeTierLimit                 Code = "TIER_LIMIT"
 	CodeTokenGateFailed           Code = "TOKEN_GATE_FAILED"
 	CodeTokenInvalid              Code = "TOKEN_INVALID"
 	CodeTokenRenewalForbidden     Code = "TOKEN_RENEWAL_FORBIDDEN"
 	CodeTooManyConnections        Code = "TOO_MANY_CONNECTIONS"
+	CodeTransferInProgress        Code = "TRANSFER_IN_PROGRESS"
 	CodeUnknownPlugin             Code = "UNKNOWN_PLUGIN"
 	CodeUnsupportedMediaType      Code = "UNSUPPORTED_MEDIA_TYPE"
 	CodeUpgradeRequired           Code = "UPGRADE_REQUIRED"
@@ -114,7 +118,9 @@ const (
 	CodeVerifyTypeInvalid         Code = "VERIFY_TYPE_INVALID"
 	CodeVerifyWalletUnproven      Code = "VERIFY_WALLET_UNPROVEN"
 	CodeVersionExists             Code = "VERSION_EXISTS"
+	CodeWalletExists              Code = "WALLET_EXISTS"
 	CodeWalletInUse               Code = "WALLET_IN_USE"
+	CodeWalletNotFound            Code = "WALLET_NOT_FOUND"
 )
 
 type codeSpec struct {
@@ -132,12 +138,11 @@ var codes = map[Code]codeSpec{
 	CodeBillingDisabled:           {503, "Billing is not configured on this server"},
 	CodeBotDetected:               {403, "Access denied"},
 	CodeBusy:                      {409, "Another chat is still running on this connection"},
-	CodeCSRFRequired:              {403, "Missing or invalid CSRF token"},
 	CodeChainUnavailable:          {503, "The chain could not be reached; try again shortly"},
 	CodeClientClosed:              {499, "The client closed the request"},
+	CodeCSRFRequired:              {403, "Missing or invalid CSRF token"},
 	CodeEmailInUse:                {409, "Email already in use"},
 	CodeEmailNotCanonical:         {409, "Set your email address again to verify it"},
-	CodeFIDInUse:                  {409, "This Farcaster account is linked to another account"},
 	CodeFarcasterAlgorithmRefused: {401, "Quick Auth tokens must be signed with RS256"},
 	CodeFarcasterAudienceMismatch: {401, "The Farcaster token is for another domain"},
 	CodeFarcasterIssuerMismatch:   {401, "The Farcaster token is from another issuer"},
@@ -146,13 +151,14 @@ var codes = map[Code]codeSpec{
 	CodeFarcasterSubjectInvalid:   {401, "The Farcaster token's subject is not a Farcaster id"},
 	CodeFarcasterTokenExpired:     {401, "The Farcaster token has expired"},
 	CodeFarcasterTokenInvalid:     {401, "Missing or malformed Farcaster Quick Auth token"},
+	CodeFIDInUse:                  {409, "This Farcaster account is linked to another account"},
 	CodeIdempotencyInProgress:     {409, "A request with this Idempotency-Key is still being processed"},
 	CodeIdempotencyKeyReused:      {422, "This Idempotency-Key was used with another request"},
 	CodeInstanceTokenInvalid:      {401, "Missing or invalid instance token"},
 	CodeInternal:                  {500, "Internal server error"},
+	CodeInvalidAction:             {400, "Invalid action"},
 	CodeInvalidAPIKey:             {401, "Invalid API key"},
 	CodeInvalidAPIKeyFormat:       {400, "Invalid API key format"},
-	CodeInvalidAction:             {400, "Invalid action"},
 	CodeInvalidBody:               {400, "Could not read the request body"},
 	CodeInvalidCredentials:        {401, "Invalid email or password"},
 	CodeInvalidDays:               {400, "days must be a whole number from 1 to 90"},
@@ -175,6 +181,7 @@ var codes = map[Code]codeSpec{
 	CodeInvalidSignature:          {400, "Missing or invalid Stripe-Signature"},
 	CodeInvalidToken:              {400, "Invalid or expired token"},
 	CodeInvalidTransition:         {409, "The agent cannot make this change from its current state"},
+	CodeKeyImportDisabled:         {400, "Importing a private key is disabled: keys are made on the server and never leave it"},
 	CodeKeyLimitReached:           {429, "API key limit reached"},
 	CodeMemoryFull:                {413, "The agent's memory is full"},
 	CodeMethodNotAllowed:          {405, "Method not allowed"},
@@ -187,6 +194,8 @@ var codes = map[Code]codeSpec{
 	CodePluginUnavailable:         {502, "The provider is unavailable; try again shortly"},
 	CodePublishQuotaExceeded:      {429, "Publish quota exceeded"},
 	CodeRateLimited:               {429, "Too many requests"},
+	CodeSeedExportDisabled:        {403, "Seed export is disabled for security: the key is sealed on the server and never returned"},
+	CodeShuttingDown:              {503, "The server is shutting down; reconnect shortly"},
 	CodeSIWEChainUnsupported:      {401, "This chain is not accepted for sign-in"},
 	CodeSIWEDomainMismatch:        {401, "The sign-in message is for another site"},
 	CodeSIWEExpired:               {401, "The sign-in message has expired"},
@@ -194,7 +203,6 @@ var codes = map[Code]codeSpec{
 	CodeSIWENonceInvalid:          {401, "Unknown, used or expired nonce; get a new one from GET /api/auth/nonce"},
 	CodeSIWENotYetValid:           {401, "The sign-in message is not valid yet"},
 	CodeSIWESignatureInvalid:      {401, "The signature is not the address's signature of the message"},
-	CodeShuttingDown:              {503, "The server is shutting down; reconnect shortly"},
 	CodeSkillBadOutput:            {502, "The skill answered with malformed output"},
 	CodeSkillCrashed:              {502, "The skill crashed"},
 	CodeSkillNameReserved:         {403, "This skill name is reserved"},
@@ -202,12 +210,14 @@ var codes = map[Code]codeSpec{
 	CodeSkillNotFound:             {404, "No such skill or version"},
 	CodeSkillNotInstalled:         {404, "The skill is not installed on this agent"},
 	CodeSkillTimeout:              {504, "The skill did not finish in time"},
+	CodeSpendCapExceeded:          {403, "This transfer would exceed the wallet's daily spend cap"},
 	CodeStripeError:               {502, "The payment provider could not be reached; try again"},
 	CodeTierLimit:                 {429, "Your plan's limit is reached"},
 	CodeTokenGateFailed:           {403, "Token gating failed: the address does not hold enough of the token"},
 	CodeTokenInvalid:              {401, "Invalid or expired token"},
 	CodeTokenRenewalForbidden:     {403, "Sign in with a session or an API key to get a token"},
 	CodeTooManyConnections:        {429, "Too many live connections to this agent"},
+	CodeTransferInProgress:        {409, "A transfer with this idempotency key is still in progress or its outcome is unknown"},
 	CodeUnknownPlugin:             {404, "No plugin serves this id"},
 	CodeUnsupportedMediaType:      {415, "Content-Type must be application/json"},
 	CodeUpgradeRequired:           {426, "This endpoint speaks WebSocket only"},
@@ -228,7 +238,9 @@ var codes = map[Code]codeSpec{
 	CodeVerifyTypeInvalid:         {400, "Invalid verification type: eas, coinbase, ens or webauthn"},
 	CodeVerifyWalletUnproven:      {422, "The wallet is not yours: link it by signing in with Ethereum, or sign a challenge"},
 	CodeVersionExists:             {409, "This version exists already"},
+	CodeWalletExists:              {400, "You already have a wallet"},
 	CodeWalletInUse:               {409, "This wallet is linked to another account"},
+	CodeWalletNotFound:            {404, "No wallet yet"},
 }
 
 // Status is the code's HTTP status (500 for a code not in the table).

@@ -223,3 +223,85 @@ func (c *Client) WaitForReceipt(ctx context.Context, hash [32]byte, interval tim
 		}
 	}
 }
+
+// PendingNonce is the next nonce of addr counting its pending transactions
+// (eth_getTransactionCount at "pending").
+func (c *Client) PendingNonce(ctx context.Context, addr evm.Address) (uint64, error) {
+	var s string
+	if err := c.Call(ctx, &s, "eth_getTransactionCount", addr.Hex(), "pending"); err != nil {
+		return 0, err
+	}
+	n, err := parseQuantity(s)
+	if err != nil || !n.IsUint64() {
+		return 0, fmt.Errorf("%w: eth_getTransactionCount: %q", ErrUnavailable, s)
+	}
+	return n.Uint64(), nil
+}
+
+// EstimateGas is the gas m would use (eth_estimateGas); a revert is an *Error.
+func (c *Client) EstimateGas(ctx context.Context, m Msg) (uint64, error) {
+	var s string
+	if err := c.Call(ctx, &s, "eth_estimateGas", m.Params()); err != nil {
+		return 0, err
+	}
+	n, err := parseQuantity(s)
+	if err != nil || !n.IsUint64() {
+		return 0, fmt.Errorf("%w: eth_estimateGas: %q", ErrUnavailable, s)
+	}
+	return n.Uint64(), nil
+}
+
+// Fees suggests EIP-1559 fees: the tip from eth_maxPriorityFeePerGas (or,
+// where a node lacks it, eth_gasPrice less the base fee), and a fee cap of
+// twice the latest block's base fee plus the tip, which survives several full
+// blocks of base-fee increases.
+func (c *Client) Fees(ctx context.Context) (tip, feeCap *big.Int, err error) {
+	var block struct {
+		BaseFee string `json:"baseFeePerGas"`
+	}
+	if err := c.Call(ctx, &block, "eth_getBlockByNumber", Latest, false); err != nil {
+		return nil, nil, err
+	}
+	base, err := parseQuantity(block.BaseFee)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: the latest block has no base fee (not an EIP-1559 chain?)", ErrUnavailable)
+	}
+	var s string
+	if err := c.Call(ctx, &s, "eth_maxPriorityFeePerGas"); err == nil {
+		tip, err = parseQuantity(s)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: eth_maxPriorityFeePerGas: %q", ErrUnavailable, s)
+		}
+	} else {
+		if err := c.Call(ctx, &s, "eth_gasPrice"); err != nil {
+			return nil, nil, err
+		}
+		price, err := parseQuantity(s)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: eth_gasPrice: %q", ErrUnavailable, s)
+		}
+		tip = new(big.Int).Sub(price, base)
+		if tip.Sign() < 0 {
+			tip.SetInt64(0)
+		}
+	}
+	feeCap = new(big.Int).Add(new(big.Int).Lsh(base, 1), tip)
+	return tip, feeCap, nil
+}
+
+// TokenBalance is owner's balance of an ERC-20 token (balanceOf), in the
+// token's base units.
+func (c *Client) TokenBalance(ctx context.Context, token, owner evm.Address) (*big.Int, error) {
+	data, err := evm.EncodeCall("balanceOf(address)", owner)
+	if err != nil {
+		return nil, err
+	}
+	out, err := c.CallContract(ctx, Msg{To: &token, Data: data}, "")
+	if err != nil {
+		return nil, err
+	}
+	if len(out) != 32 {
+		return nil, fmt.Errorf("%w: balanceOf returned %d bytes; want 32", ErrUnavailable, len(out))
+	}
+	return new(big.Int).SetBytes(out), nil
+}

@@ -63,6 +63,7 @@ type Config struct {
 	EVM           EVMConfig
 	Farcaster     FarcasterConfig
 	TokenGate     TokenGateConfig
+	Wallet        WalletConfig
 
 	BotFilter      bool
 	BotHoneypot    string
@@ -231,6 +232,23 @@ type TokenGateConfig struct {
 	Min      string // whole tokens, a positive decimal
 	Decimals int    // -1: read decimals() from the contract
 	Symbol   string
+}
+
+// WalletConfig is the wallets the gateway holds for users and agents (the
+// wallet plugin). Their keys are sealed with a key derived from
+// AGENTBOT_MASTER_KEY.
+type WalletConfig struct {
+	// DailyCap is how much USDC, in base units (6 decimals), one wallet may
+	// send per UTC day (WALLET_DAILY_CAP).
+	DailyCap int64
+	// USDC is the token contract transfers and balances use.
+	USDC string
+	// Network names the chain in answers ("base"); with CDP, its network
+	// name ("base", "base-sepolia").
+	Network string
+	// CDP* select the "cdp" backend (Coinbase Developer Platform holds the
+	// keys) when CDPAPIKeyID is set; otherwise keys are "local".
+	CDPAPIURL, CDPAPIKeyID, CDPAPIKeySecret, CDPWalletSecret string
 }
 
 // Plans are the plan names, cheapest first.
@@ -532,6 +550,26 @@ func Load(getenv Getenv) (*Config, error) {
 	}
 	if v := get("TOKEN_GATE_DECIMALS", ""); v != "" {
 		c.TokenGate.Decimals = intVar(v, "TOKEN_GATE_DECIMALS", 0, 77, bad)
+	}
+
+	c.Wallet = WalletConfig{
+		USDC:            get("WALLET_USDC_CONTRACT", "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913"),
+		Network:         get("WALLET_NETWORK", "base"),
+		CDPAPIURL:       get("CDP_API_URL", "https://api.cdp.coinbase.com/platform"),
+		CDPAPIKeyID:     get("CDP_API_KEY_ID", ""),
+		CDPAPIKeySecret: get("CDP_API_KEY_SECRET", ""),
+		CDPWalletSecret: get("CDP_WALLET_SECRET", ""),
+	}
+	if c.Wallet.CDPAPIKeyID != "" && (c.Wallet.CDPAPIKeySecret == "" || c.Wallet.CDPWalletSecret == "") {
+		bad("CDP_API_KEY_ID", "needs CDP_API_KEY_SECRET and CDP_WALLET_SECRET as well")
+	}
+	if n, err := strconv.ParseInt(get("WALLET_DAILY_CAP", "10000000"), 10, 64); err != nil || n < 0 {
+		bad("WALLET_DAILY_CAP", "must be a whole number of USDC base units (6 decimals: 10000000 is 10 USDC), 0 or more")
+	} else {
+		c.Wallet.DailyCap = n
+	}
+	if v := c.Wallet.USDC; len(v) != 42 || !strings.HasPrefix(v, "0x") || strings.Trim(strings.ToLower(v[2:]), "0123456789abcdef") != "" {
+		bad("WALLET_USDC_CONTRACT", "%q is not an 0x address", v)
 	}
 
 	c.BcryptCost = intVar(get("AGENTBOT_BCRYPT_COST", "12"), "AGENTBOT_BCRYPT_COST", 4, 31, bad)

@@ -384,6 +384,11 @@ func TestLoadRejects(t *testing.T) {
 		{"TOKEN_GATE_MIN", "1e18"},
 		{"TOKEN_GATE_DECIMALS", "78"},
 		{"TOKEN_GATE_DECIMALS", "six"},
+		{"WALLET_DAILY_CAP", "-1"},
+		{"WALLET_DAILY_CAP", "1.5"},
+		{"WALLET_USDC_CONTRACT", "0x12"},
+		{"WALLET_USDC_CONTRACT", "USDC"},
+		{"CDP_API_KEY_ID", "organizations/o/apiKeys/k"},
 		{"AGENTBOT_BOT_FILTER", "nah"},
 		{"AGENTBOT_BCRYPT_COST", "3"},
 		{"AGENTBOT_BCRYPT_COST", "32"},
@@ -712,4 +717,19 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+func TestLoadWalletDefaults(t *testing.T) {
+	c, err := config.Load(env(map[string]string{"AGENTBOT_DEV": "true"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := config.WalletConfig{DailyCap: 10_000_000, USDC: "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", Network: "base",
+		CDPAPIURL: "https://api.cdp.coinbase.com/platform"}
+	if c.Wallet != want {
+		t.Errorf("Wallet = %+v; want %+v", c.Wallet, want)
+	}
+	c, err = config.Load(env(map[string]string{"AGENTBOT_DEV": "true", "WALLET_DAILY_CAP": "0", "WALLET_NETWORK": "base-sepolia",
+		"WALLET_USDC_CONTRACT": "0x036CbD53842c5426634e7929541eC2318f3dCF7e"}))
+	if err != nil || c.Wallet.DailyCap != 0 || c.Wallet.Network != "base-sepolia" || c.Wallet.USDC != "0x036CbD53842c5426634e7929541eC2318f3dCF7e" {
+		t.Errorf("Wallet = %+v, %v; want cap 0 on base-sepolia", c.Wallet, err)
+	}
 }

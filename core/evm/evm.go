@@ -2,8 +2,10 @@
 // EIP-55 addresses, keccak256, secp256k1 signatures (recovery, and signing
 // with a key), EIP-712 digests of EIP-3009 TransferWithAuthorization (the
 // check behind the MPP "evm"/"charge" method and the x402 "exact" scheme),
-// EIP-191 message digests (sign-in with Ethereum), a minimal ABI encoder, and
-// ERC-6492 signatures with the call data of its off-chain validator. It also
+// EIP-191 message digests (sign-in with Ethereum), EIP-712 digests of any
+// typed data (TypedData), EIP-1559 transactions signed offline (DynamicFeeTx,
+// with the minimal RLP they need), a minimal ABI encoder, and ERC-6492
+// signatures with the call data of its off-chain validator. It also
 // parses the hex and decimal strings those protocols carry. It never talks to
 // a chain; core/chain does.
 package evm

@@ -42,3 +42,28 @@ func (k *PrivateKey) Sign(digest [32]byte) []byte {
 	sig[64] = compact[0]
 	return sig
 }
+
+// GenerateKey makes a new key from the operating system's randomness.
+func GenerateKey() (*PrivateKey, error) {
+	k, err := secp256k1.GeneratePrivateKey()
+	if err != nil {
+		return nil, err
+	}
+	return &PrivateKey{k}, nil
+}
+
+// Bytes is the key's 32-byte big-endian scalar: secret material, for sealing
+// at rest only.
+func (k *PrivateKey) Bytes() []byte { return k.k.Serialize() }
+
+// PrivateKeyFromBytes is the inverse of Bytes.
+func PrivateKeyFromBytes(b []byte) (*PrivateKey, error) {
+	if len(b) != 32 {
+		return nil, errors.New("evm: a private key is 32 bytes")
+	}
+	var n secp256k1.ModNScalar
+	if n.SetByteSlice(b) || n.IsZero() {
+		return nil, errors.New("evm: a private key is a number from 1 to the group order")
+	}
+	return &PrivateKey{secp256k1.NewPrivateKey(&n)}, nil
+}

@@ -22,6 +22,7 @@ import (
 	"github.com/agentbot/gateway/plugins"
 	"github.com/agentbot/gateway/sdk/provider"
 	"github.com/agentbot/gateway/skills"
+	"github.com/agentbot/gateway/wallets"
 )
 
 // hostDispatcher adapts the plugin host to the gateway's Dispatcher.
@@ -46,6 +47,29 @@ func (d hostDispatcher) Invoke(ctx context.Context, req *provider.InvokeRequest)
 
 func (d hostDispatcher) InvokeStream(ctx context.Context, req *provider.InvokeRequest, fn func(*provider.Chunk) error) error {
 	return d.h.InvokeStream(ctx, req, fn)
+}
+
+// walletDispatcher sends the wallet ids through the wallet service, which
+// adds the caller's sealed key and enforces the spend cap, to the plugin.
+type walletDispatcher struct {
+	svc  *wallets.Service
+	host *plugins.Host
+}
+
+func (d walletDispatcher) Target(_ context.Context, id string) (gateway.Target, bool, error) {
+	if !wallets.Serves(id) {
+		return gateway.Target{}, false, nil
+	}
+	c, ok := d.host.Lookup(id)
+	return gateway.Target{ID: c.ID, PriceMicroUSD: c.PriceMicroUSD}, ok, nil
+}
+
+func (d walletDispatcher) Invoke(ctx context.Context, req *provider.InvokeRequest) (*provider.InvokeResponse, error) {
+	return d.svc.Invoke(ctx, req)
+}
+
+func (d walletDispatcher) InvokeStream(context.Context, *provider.InvokeRequest, func(*provider.Chunk) error) error {
+	return errors.New("wallet ids do not stream")
 }
 
 // Mounted is what Mount started. Routes are its entries in the route table;
@@ -113,7 +137,9 @@ func Mount(ctx context.Context, srv *server.Server, log *slog.Logger) (*Mounted,
 	for id, p := range cfg.GatewayPrices {
 		prices[id] = p
 	}
-	g := &gateway.Gateway{Store: srv.Store, Dispatchers: []gateway.Dispatcher{hostDispatcher{host}, skillDispatcher{skillSvc}},
+	walletSvc := &wallets.Service{Store: srv.Store, Plugin: hostDispatcher{host}, DailyCap: cfg.Wallet.DailyCap,
+		Network: cfg.Wallet.Network, CDP: cfg.Wallet.CDPAPIKeyID != "", Log: log}
+	g := &gateway.Gateway{Store: srv.Store, Dispatchers: []gateway.Dispatcher{walletDispatcher{walletSvc, host}, hostDispatcher{host}, skillDispatcher{skillSvc}},
 		Payer: &payments.Step{Platform: payments.Credits{Store: srv.Store}, Machine: machine}, Prices: prices, Secrets: box, KeepAlive: cfg.StreamKeepAlive, Log: log}
 	m.Gateway = g
 	m.onClose(g.Close)
@@ -150,7 +176,7 @@ func Mount(ctx context.Context, srv *server.Server, log *slog.Logger) (*Mounted,
 	}
 	skillSvc.Agents = srv.Store
 	m.Routes = slices.Concat(g.Routes(), g.OpenAIRoutes(host, aiPlugin), skillRoutes(g, skillSvc), billingRoutes,
-		agentSvc.Routes(), heartbeatRoutes, fromPlugins)
+		agentSvc.Routes(), heartbeatRoutes, walletSvc.Routes(), fromPlugins)
 	for _, s := range host.Status() {
 		log.Info("plugin", "name", s.Name, "up", s.Up, "error", s.Error)
 	}

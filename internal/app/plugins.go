@@ -1,6 +1,7 @@
 package app
 
 import (
+	"crypto/hkdf"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -14,10 +15,11 @@ import (
 	"github.com/agentbot/gateway/core/config"
 	"github.com/agentbot/gateway/plugins"
 	"github.com/agentbot/gateway/plugins/ai"
+	"github.com/agentbot/gateway/plugins/wallet"
 )
 
 // firstParty are the plugins `make build` puts in the plugin directory.
-var firstParty = []string{"agentbot-ai", "agentbot-rendermcp"}
+var firstParty = []string{"agentbot-ai", "agentbot-rendermcp", "agentbot-wallet"}
 
 // pluginSpecs reads the operator's plugin file, or, without one, declares the
 // first-party plugins found in the plugin directory. Those are our own build
@@ -52,6 +54,12 @@ func pluginSpecs(cfg *config.Config, log *slog.Logger) ([]plugins.Spec, error) {
 			}
 		case "agentbot-rendermcp":
 			spec.Config, err = json.Marshal(map[string]any{"url": cfg.RenderMCPURL})
+		case "agentbot-wallet":
+			if len(cfg.MasterKey) == 0 {
+				log.Warn("wallet plugin not started: AGENTBOT_MASTER_KEY is unset")
+				continue
+			}
+			spec.Config, err = json.Marshal(walletConfig(cfg))
 		}
 		if err != nil {
 			return nil, err
@@ -92,6 +100,25 @@ func aiConfig(cfg *config.Config) (ai.Config, error) {
 	cheapest := plans.All()[0]
 	out.Limits = ai.Limits{MaxTokens: cheapest.MaxTokens, MaxPromptBytes: cheapest.MaxPromptBytes}
 	return out, nil
+}
+
+// walletConfig is the wallet plugin's configuration. Its seal key is derived
+// from the master key (HKDF-SHA256, its own label), so that the plugin never
+// holds the key that seals the gateway's other secrets, and the database
+// never holds a key that opens a wallet.
+func walletConfig(cfg *config.Config) wallet.Config {
+	seal, err := hkdf.Key(sha256.New, cfg.MasterKey, nil, "agentbot wallet seal v1", 32)
+	if err != nil {
+		panic(err) // only for lengths HKDF cannot produce
+	}
+	w := cfg.Wallet
+	out := wallet.Config{Backend: "local", SealKey: hex.EncodeToString(seal), RPCURL: cfg.EVM.RPCURL,
+		RPCTimeout: cfg.EVM.RPCTimeout.String(), USDC: w.USDC, Network: w.Network}
+	if w.CDPAPIKeyID != "" {
+		out.Backend, out.CDPAPIURL, out.CDPAPIKeyID = "cdp", w.CDPAPIURL, w.CDPAPIKeyID
+		out.CDPAPIKeySecret, out.CDPWalletSecret = w.CDPAPIKeySecret, w.CDPWalletSecret
+	}
+	return out
 }
 
 func fileSHA256(path string) (string, error) {

@@ -78,3 +78,35 @@ func TestAIDefaultCapsMatchThePlans(t *testing.T) {
 		t.Errorf("ai.DefaultLimits = %+v; want the cheapest plan's", ai.DefaultLimits)
 	}
 }
+
+// The wallet plugin's seal key is derived from the master key: stable for one
+// master key, different for another, never the master key itself.
+func TestWalletConfigSealKey(t *testing.T) {
+	mk := func(b byte) *config.Config {
+		key := make([]byte, 32)
+		for i := range key {
+			key[i] = b
+		}
+		return &config.Config{MasterKey: key, Wallet: config.WalletConfig{USDC: "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", Network: "base"}}
+	}
+	a, a2, b := walletConfig(mk(1)), walletConfig(mk(1)), walletConfig(mk(2))
+	if len(a.SealKey) != 64 || a.SealKey != a2.SealKey || a.SealKey == b.SealKey {
+		t.Errorf("seal keys %q, %q, %q; want 32 hex bytes, stable per master key", a.SealKey, a2.SealKey, b.SealKey)
+	}
+	if a.SealKey == "0101010101010101010101010101010101010101010101010101010101010101" {
+		t.Error("the seal key is the master key")
+	}
+	if a.Backend != "local" || a.USDC == "" || a.Network != "base" {
+		t.Errorf("walletConfig = %+v", a)
+	}
+}
+
+// CDP_API_KEY_ID selects the cdp backend, with its credentials.
+func TestWalletConfigCDP(t *testing.T) {
+	cfg := &config.Config{MasterKey: make([]byte, 32), Wallet: config.WalletConfig{CDPAPIURL: "http://127.0.0.1:1/platform",
+		CDPAPIKeyID: "k", CDPAPIKeySecret: "s", CDPWalletSecret: "w"}}
+	if w := walletConfig(cfg); w.Backend != "cdp" || w.CDPAPIURL != "http://127.0.0.1:1/platform" || w.CDPAPIKeyID != "k" ||
+		w.CDPAPIKeySecret != "s" || w.CDPWalletSecret != "w" {
+		t.Errorf("walletConfig = %+v; want the cdp backend with its credentials", w)
+	}
+}

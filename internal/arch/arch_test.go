@@ -31,6 +31,7 @@ var forbidden = map[string][]string{
 	"gateway/":      {"plugins", "skills", "cmd", "examples"},
 	"plugins/":      {"payments", "gateway", "cmd", "examples"},
 	"skills/":       {"payments", "gateway", "plugins", "cmd", "examples"},
+	"wallets/":      {"payments", "gateway", "skills", "cmd", "examples"},
 }
 
 // TestImportsFlowOneWay lists the packages of every module of the repository
