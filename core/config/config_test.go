@@ -717,6 +717,8 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
 func TestLoadWalletDefaults(t *testing.T) {
 	c, err := config.Load(env(map[string]string{"AGENTBOT_DEV": "true"}))
 	if err != nil {
