@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -33,6 +35,20 @@ type Config struct {
 	// HistoryMessages is how many earlier messages a run shows the model
 	// (0 to 200) [40]; -1 shows none.
 	HistoryMessages int `json:"historyMessages,omitempty"`
+	// PaidFetch, when set, offers the agent the paid_fetch tool: HTTP calls
+	// to the listed hosts that may answer an HTTP 402 by paying from the
+	// agent's own wallet. Off (nil) by default.
+	PaidFetch *PaidFetchConfig `json:"paidFetch,omitempty"`
+}
+
+// PaidFetchConfig is the owner's side of paid_fetch.
+type PaidFetchConfig struct {
+	// Hosts are the host names (or IP literals) the agent may call, exact
+	// and lower-case; 1 to 20.
+	Hosts []string `json:"hosts"`
+	// MaxPerCallMicroUSD is the most one call may pay, in micro-USD
+	// (1 to 100,000,000); the model's own maxPriceUsd can only lower it.
+	MaxPerCallMicroUSD int64 `json:"maxPerCallMicroUsd"`
 }
 
 // Defaults of a run's limits.
@@ -92,7 +108,37 @@ func (c Config) validate() error {
 	case c.HistoryMessages < -1 || c.HistoryMessages > 200:
 		return bad("config.historyMessages must be from -1 to 200")
 	}
+	if pf := c.PaidFetch; pf != nil {
+		if len(pf.Hosts) == 0 || len(pf.Hosts) > 20 {
+			return bad("config.paidFetch.hosts must list 1 to 20 hosts")
+		}
+		for _, h := range pf.Hosts {
+			if !validHost(h) {
+				return bad("config.paidFetch.hosts: %q is not a lower-case host name or IP address", h)
+			}
+		}
+		if pf.MaxPerCallMicroUSD < 1 || pf.MaxPerCallMicroUSD > 100_000_000 {
+			return bad("config.paidFetch.maxPerCallMicroUsd must be from 1 to 100000000 (micro-USD)")
+		}
+	}
 	return nil
+}
+
+// validHost accepts a lower-case DNS name or an IP literal (IPv6 without
+// brackets), as url.URL.Hostname returns them; no wildcards, ports or paths.
+func validHost(h string) bool {
+	if _, err := netip.ParseAddr(h); err == nil {
+		return true
+	}
+	if len(h) == 0 || len(h) > 253 || strings.HasPrefix(h, ".") || strings.HasSuffix(h, ".") || strings.Contains(h, "..") {
+		return false
+	}
+	for _, r := range h {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // limits are the config with defaults applied.

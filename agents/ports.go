@@ -14,6 +14,7 @@ import (
 	"github.com/agentbot/gateway/core/api"
 	"github.com/agentbot/gateway/core/store"
 	"github.com/agentbot/gateway/gateway"
+	"github.com/agentbot/gateway/plugins/wallet"
 	"github.com/agentbot/gateway/sdk/provider"
 	"github.com/agentbot/gateway/skills"
 )
@@ -117,6 +118,7 @@ type toolbox struct {
 	agentID string
 	tools   []loop.Tool
 	skills  map[string]skillTool // by tool name
+	paid    *PaidFetchConfig     // set when paid_fetch is offered
 }
 
 type skillTool struct {
@@ -154,10 +156,32 @@ func toolName(skill, action string) string {
 	return n[:51] + "_" + hex.EncodeToString(sum[:6])
 }
 
-// newToolbox loads the agent's installed skills at their pinned versions.
-func (s *Service) newToolbox(ctx context.Context, who gateway.OnBehalf, agentID string) (*toolbox, error) {
+// newToolbox loads the agent's installed skills at their pinned versions,
+// and paid_fetch when the agent's config enables it and a wallet plugin
+// serves the agent's wallet.
+func (s *Service) newToolbox(ctx context.Context, who gateway.OnBehalf, agentID string, paid *PaidFetchConfig) (*toolbox, error) {
 	tb := &toolbox{s: s, who: who, userID: who.Principal.UserID, agentID: agentID, skills: map[string]skillTool{}}
 	tb.tools = append(tb.tools, memoryTools...)
+	if paid != nil {
+		// The loop holds the tool's price against the run's budget before
+		// the call: the most it may pay plus the wallet's two calls, so a
+		// payment can never take a run over its budget.
+		price, ok := paid.MaxPerCallMicroUSD, true
+		for _, id := range []string{wallet.CapAddress, wallet.CapSign} {
+			p, served, err := s.Gateway.Price(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			ok = ok && served
+			price += p
+		}
+		if ok {
+			t := paidFetchTool
+			t.PriceMicroUSD = price
+			tb.tools = append(tb.tools, t)
+			tb.paid = paid
+		}
+	}
 	if s.Skills == nil {
 		return tb, nil
 	}
@@ -198,6 +222,10 @@ func (tb *toolbox) Call(ctx context.Context, call loop.ToolCall) (string, bool, 
 	case toolMemoryList, toolMemoryGet, toolMemorySet:
 		content, isErr, err := tb.memory(ctx, call)
 		return content, isErr, 0, err
+	case toolPaidFetch:
+		if tb.paid != nil {
+			return tb.paidFetch(ctx, call)
+		}
 	}
 	st, ok := tb.skills[call.Name]
 	if !ok {

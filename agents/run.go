@@ -91,7 +91,7 @@ func (s *Service) Run(ctx context.Context, rr RunRequest) (*RunResult, error) {
 	// view from before. One read per run; its calls then share it.
 	s.Gateway.ForgetCaller(p.UserID)
 	who := gateway.OnBehalf{Principal: p, AgentID: a.ID, RunID: run.ID, RequestID: rr.RequestID}
-	tools, err := s.newToolbox(ctx, who, a.ID)
+	tools, err := s.newToolbox(ctx, who, a.ID, cfg.PaidFetch)
 	if err != nil {
 		s.finish(ctx, p.UserID, run, loop.Outcome{Status: loop.StatusError, Code: "INTERNAL", Message: "the agent's tools could not be loaded"})
 		return nil, err

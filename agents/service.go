@@ -46,8 +46,11 @@ type Service struct {
 	Auth    *auth.Authenticator
 	Gateway *gateway.Gateway
 	Skills  *skills.Service
-	Secrets *secrets.Box
-	Plans   *billing.Plans
+	// PaidFetch is the sandbox of the paid_fetch tool (the agent's config
+	// names its hosts): public addresses only unless AllowPrivate.
+	PaidFetch skills.FetchPolicy
+	Secrets   *secrets.Box
+	Plans     *billing.Plans
 	// Models lists the model ids an agent may be configured with (the AI
 	// provider's model table); DefaultModel is a new agent's model.
 	Models       []string

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"time"
+
 	"github.com/agentbot/gateway/agents"
 	"github.com/agentbot/gateway/agents/live"
 	"github.com/agentbot/gateway/core/billing"
@@ -43,6 +45,10 @@ func newAgents(srv *server.Server, g *gateway.Gateway, sk *skills.Service, box *
 	svc := &agents.Service{Store: srv.Store, Auth: srv.Auth, Gateway: g, Skills: sk, Secrets: box, Plans: plans,
 		Models: models, DefaultModel: def, PublicURL: cfg.PublicURL, Version: RuntimeVersion, Log: srv.Log,
 		Verify: verification(srv)}
+	// paid_fetch follows the skills' sandbox rules, with their development
+	// switch for private addresses; the agent's config lists its hosts.
+	svc.PaidFetch = skills.FetchPolicy{AllowHosts: []string{"*"}, AllowPrivate: cfg.Skills.HTTPAllowPrivate,
+		MaxBytes: 256 << 10, Timeout: 15 * time.Second}
 	return svc, nil
 }
 
