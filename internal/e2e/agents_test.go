@@ -79,6 +79,11 @@ func (c conversation) next() turn {
 		return turn{calls: []scriptCall{{"instant-split__simulate", fmt.Sprintf(`{"streams": %d}`, n+1)}}}
 	case strings.Contains(c.first, "repeat"):
 		return turn{calls: []scriptCall{{"instant-split__list_rules", `{}`}}}
+	case strings.HasPrefix(c.first, "paid fetch "): // the rest of the message is the tool's arguments
+		if n == 0 {
+			return turn{calls: []scriptCall{{"paid_fetch", strings.TrimPrefix(c.first, "paid fetch ")}}}
+		}
+		return turn{text: "Fetched: " + c.results[0]}
 	case strings.Contains(c.first, "heartbeat: all quiet"):
 		return turn{text: " HEARTBEAT_OK\n"}
 	case strings.Contains(c.first, "heartbeat: news"):
