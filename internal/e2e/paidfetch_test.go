@@ -146,13 +146,37 @@ func TestAgentPaidFetch(t *testing.T) {
 			t.Errorf("outcome = %v; want the payment in the run's cost", r.JSON["outcome"])
 		}
 	})
+	t.Run("x402", func(t *testing.T) {
+		res := tool(t, fetch(t, id, map[string]any{"url": shop + "/x402/cheap", "maxPriceUsd": "0.01"}).Expect(t, 200, ""))
+		p, _ := res["paid"].(map[string]any)
+		receipt, _ := p["receipt"].(map[string]any)
+		if res["status"] != float64(200) || p["protocol"] != "x402" || p["amountMicroUsd"] != float64(10_000) || receipt == nil {
+			t.Errorf("result = %v; want a 200 paid over x402 with a receipt", res)
+		}
+		pays := sellerPayments(t, shop)
+		if len(pays) != 2 || pays[1]["from"] != wallet || pays[1]["value"] != "10000" {
+			t.Fatalf("seller's payments = %v; want a second one, of 10000 from %s", pays, wallet)
+		}
+	})
+	t.Run("a second 402 is not paid", func(t *testing.T) {
+		r := fetch(t, id, map[string]any{"url": shop + "/greedy", "maxPriceUsd": "0.05"}).Expect(t, 200, "")
+		if !strings.Contains(r.Str("reply"), "not paying twice") {
+			t.Errorf("reply = %q; want the second 402 refused", r.Str("reply"))
+		}
+		if pays := sellerPayments(t, shop); len(pays) != 3 {
+			t.Fatalf("seller's payments = %d; want 3: the greedy route paid once", len(pays))
+		}
+		if cost, _ := r.JSON["outcome"].(map[string]any)["costMicroUSD"].(float64); cost < 10_000 {
+			t.Errorf("outcome = %v; want the payment in the run's cost", r.JSON["outcome"])
+		}
+	})
 	refused := func(t *testing.T, r *servertest.Response, want string) {
 		t.Helper()
 		if reply := r.Str("reply"); !strings.Contains(reply, want) {
 			t.Errorf("reply = %q; want %q", reply, want)
 		}
-		if pays := sellerPayments(t, shop); len(pays) != 1 {
-			t.Errorf("seller's payments = %d; want still 1", len(pays))
+		if pays := sellerPayments(t, shop); len(pays) != 3 {
+			t.Errorf("seller's payments = %d; want still 3", len(pays))
 		}
 	}
 	t.Run("over maxPriceUsd", func(t *testing.T) {
@@ -170,8 +194,8 @@ func TestAgentPaidFetch(t *testing.T) {
 		// its cap ($0.05) does not, so it never runs.
 		poor := provision(map[string]any{"paidFetch": paid, "runBudgetMicroUsd": 40_000, "historyMessages": -1})
 		fetch(t, poor, map[string]any{"url": shop + "/cheap", "maxPriceUsd": "0.02"}).Expect(t, 422, "BUDGET_EXCEEDED")
-		if pays := sellerPayments(t, shop); len(pays) != 1 {
-			t.Errorf("seller's payments = %d; want still 1", len(pays))
+		if pays := sellerPayments(t, shop); len(pays) != 3 {
+			t.Errorf("seller's payments = %d; want still 3", len(pays))
 		}
 	})
 	t.Run("free answers pass through", func(t *testing.T) {
@@ -186,8 +210,8 @@ func TestAgentPaidFetch(t *testing.T) {
 		if !strings.Contains(r.Str("reply"), `unknown tool "paid_fetch"`) {
 			t.Errorf("reply = %q; want paid_fetch unknown", r.Str("reply"))
 		}
-		if pays := sellerPayments(t, shop); len(pays) != 1 {
-			t.Errorf("seller's payments = %d; want still 1", len(pays))
+		if pays := sellerPayments(t, shop); len(pays) != 3 {
+			t.Errorf("seller's payments = %d; want still 3", len(pays))
 		}
 	})
 	t.Run("config validated", func(t *testing.T) {

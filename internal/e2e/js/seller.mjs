@@ -6,6 +6,8 @@
 //   GET|POST /cheap   charges 0.01 USDC, answers {"data": "cheap", "body": <request body>}
 //   GET      /dear    charges 2 USDC
 //   GET      /free    no charge
+//   GET      /greedy  charges 0.01 USDC, then asks for payment again (a fresh 402)
+//   GET      /x402/cheap  /cheap with the 402's MPP challenge removed: x402 only
 //   GET      /__paid  the settled payments so far (free; for the test)
 import http from "node:http";
 import { randomBytes } from "node:crypto";
@@ -31,14 +33,23 @@ const mppx = Mppx.create({
 const json = (v, status = 200) => new Response(JSON.stringify(v), { status, headers: { "content-type": "application/json" } });
 
 async function handler(request) {
-  const path = new URL(request.url).pathname;
+  let path = new URL(request.url).pathname;
   if (path === "/__paid") return json({ payments: paid });
   if (path === "/free") return json({ data: "free" });
-  const amount = { "/cheap": "0.01", "/dear": "2" }[path];
+  const x402Only = path.startsWith("/x402/");
+  if (x402Only) path = path.slice("/x402".length);
+  const amount = { "/cheap": "0.01", "/dear": "2", "/greedy": "0.01" }[path];
   if (!amount) return json({ error: "not found" }, 404);
   const body = request.method === "POST" ? await request.clone().text() : undefined;
-  const result = await mppx.charge({ amount, description: "seller " + path })(request);
-  if (result.status === 402) return result.challenge;
+  const charge = mppx.charge({ amount, description: "seller " + path });
+  const result = await charge(request);
+  if (result.status === 402) {
+    if (!x402Only) return result.challenge;
+    const headers = new Headers(result.challenge.headers);
+    headers.delete("www-authenticate");
+    return new Response(await result.challenge.text(), { status: 402, headers });
+  }
+  if (path === "/greedy") return (await charge(new Request(request.url))).challenge;
   return result.withReceipt(json({ data: path.slice(1), body }));
 }
 
