@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/agentbot/gateway/core/store"
 	"github.com/agentbot/gateway/core/store/storetest"
 )
@@ -143,19 +141,7 @@ func TestPostgresRLSGuardsAgentVerifications(t *testing.T) {
 	if err != nil || len(bAgent) != 1 {
 		t.Fatal(bAgent, err)
 	}
-	c, err := pgx.Connect(ctx, pg.Serving)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
-	tx, err := c.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx) //nolint:errcheck
-	if _, err := tx.Exec(ctx, `SELECT set_config('app.user_id', $1, true)`, a.ID); err != nil {
-		t.Fatal(err)
-	}
+	tx := pg.TenantTx(t, a.ID)
 	for _, table := range []string{"agent_verifications", "agent_verify_challenges"} {
 		var n int
 		if err := tx.QueryRow(ctx, "SELECT count(*) FROM "+table).Scan(&n); err != nil || n != 1 {

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/agentbot/gateway/core/store"
 	"github.com/agentbot/gateway/core/store/storetest"
 )
@@ -168,19 +166,7 @@ func TestPostgresRLSGuardsWalletTables(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	c, err := pgx.Connect(ctx, pg.Serving)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
-	tx, err := c.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx) //nolint:errcheck
-	if _, err := tx.Exec(ctx, `SELECT set_config('app.user_id', $1, true)`, a.ID); err != nil {
-		t.Fatal(err)
-	}
+	tx := pg.TenantTx(t, a.ID)
 	for _, table := range []string{"wallet_keys", "wallet_transfers"} {
 		var n int
 		if err := tx.QueryRow(ctx, "SELECT count(*) FROM "+table).Scan(&n); err != nil || n != 1 {

@@ -70,6 +70,28 @@ type PG struct {
 // Config returns a store configuration that serves as the unprivileged role.
 func (p PG) Config() store.Config { return store.Config{DatabaseURL: p.Serving, Log: quiet} }
 
+// TenantTx is a transaction of the unprivileged serving role with the
+// tenant set to userID, as the store's own reads run, for tests that probe
+// row-level security directly. It is rolled back when the test ends.
+func (p PG) TenantTx(t testing.TB, userID string) pgx.Tx {
+	t.Helper()
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, p.Serving)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(context.Background()) })
+	tx, err := c.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tx.Rollback(context.Background()) })
+	if _, err := tx.Exec(ctx, `SELECT set_config('app.user_id', $1, true)`, userID); err != nil {
+		t.Fatal(err)
+	}
+	return tx
+}
+
 var roleOnce sync.Mutex
 
 // Postgres creates a new migrated database, dropped when the test ends.
