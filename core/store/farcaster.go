@@ -41,20 +41,9 @@ func (s *Store) CreateFarcasterUser(ctx context.Context, nu NewUser, fid int64) 
 // account.
 func (s *Store) LinkFID(ctx context.Context, userID string, fid int64) error {
 	return s.write(ctx, userID, func(q querier) error {
-		n, err := q.Exec(ctx, `INSERT INTO user_farcaster (fid, user_id, created_at) VALUES ($1, $2, $3)
-			ON CONFLICT (fid) DO NOTHING`, fid, userID, s.now())
-		if err != nil || n == 1 {
-			return err
-		}
-		var mine int64
-		if err := q.QueryRow(ctx, `SELECT COUNT(*) FROM user_farcaster WHERE fid = $1 AND user_id = $2`,
-			fid, userID).Scan(&mine); err != nil {
-			return err
-		}
-		if mine == 0 {
-			return ErrConflict
-		}
-		return nil
+		return bindOnce(ctx, q, `INSERT INTO user_farcaster (fid, user_id, created_at) VALUES ($1, $2, $3)
+			ON CONFLICT (fid) DO NOTHING`, `SELECT COUNT(*) FROM user_farcaster WHERE fid = $1 AND user_id = $2`,
+			fid, userID, s.now())
 	})
 }
 

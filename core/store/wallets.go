@@ -104,20 +104,9 @@ func (s *Store) CreateWalletUser(ctx context.Context, nu NewUser, address string
 // no-op. ErrConflict when it is bound to another account.
 func (s *Store) LinkWallet(ctx context.Context, userID, address string, chainID int64) error {
 	return s.write(ctx, userID, func(q querier) error {
-		n, err := q.Exec(ctx, `INSERT INTO user_wallets (address, user_id, chain_id, created_at) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (address) DO NOTHING`, address, userID, chainID, s.now())
-		if err != nil || n == 1 {
-			return err
-		}
-		var mine int64
-		if err := q.QueryRow(ctx, `SELECT COUNT(*) FROM user_wallets WHERE address = $1 AND user_id = $2`,
-			address, userID).Scan(&mine); err != nil {
-			return err
-		}
-		if mine == 0 {
-			return ErrConflict
-		}
-		return nil
+		return bindOnce(ctx, q, `INSERT INTO user_wallets (address, user_id, created_at, chain_id) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (address) DO NOTHING`, `SELECT COUNT(*) FROM user_wallets WHERE address = $1 AND user_id = $2`,
+			address, userID, s.now(), chainID)
 	})
 }
 
@@ -138,4 +127,23 @@ func (s *Store) Wallets(ctx context.Context, userID string) ([]Wallet, error) {
 		return err
 	})
 	return out, err
+}
+
+// bindOnce runs insert, which binds a unique key ($1) to a user ($2) and
+// does nothing when the key is bound already (ON CONFLICT DO NOTHING). A key
+// bound to this user again is a no-op; bound to another, ErrConflict. mine
+// counts the key's rows of this user, from the same $1 and $2.
+func bindOnce(ctx context.Context, q querier, insert, mine string, key, userID any, rest ...any) error {
+	n, err := q.Exec(ctx, insert, append([]any{key, userID}, rest...)...)
+	if err != nil || n == 1 {
+		return err
+	}
+	var count int64
+	if err := q.QueryRow(ctx, mine, key, userID).Scan(&count); err != nil {
+		return err
+	}
+	if count == 0 {
+		return ErrConflict
+	}
+	return nil
 }
