@@ -69,32 +69,36 @@ func scanAgent(r row) (*Agent, error) {
 // *AgentLimitError. The owner's row is locked while counting, so concurrent
 // provisions cannot overshoot the limit.
 func (s *Store) CreateAgent(ctx context.Context, userID string, n NewAgent, limit int64) (*Agent, error) {
-	now := s.now()
+	var a *Agent
+	err := s.write(ctx, userID, func(q querier) error {
+		var err error
+		a, err = s.createAgent(ctx, q, userID, n, limit, s.now())
+		return err
+	})
+	return a, err
+}
+
+// createAgent is CreateAgent inside the caller's transaction.
+func (s *Store) createAgent(ctx context.Context, q querier, userID string, n NewAgent, limit int64, now time.Time) (*Agent, error) {
 	cfg := string(n.Config)
 	if cfg == "" {
 		cfg = "{}"
 	}
-	var a *Agent
-	err := s.write(ctx, userID, func(q querier) error {
-		if _, err := q.Exec(ctx, `UPDATE users SET updated_at = updated_at WHERE id = $1`, userID); err != nil {
-			return err
+	if _, err := q.Exec(ctx, `UPDATE users SET updated_at = updated_at WHERE id = $1`, userID); err != nil {
+		return nil, err
+	}
+	if limit >= 0 {
+		var count int64
+		if err := q.QueryRow(ctx, `SELECT count(*) FROM agents WHERE user_id = $1`, userID).Scan(&count); err != nil {
+			return nil, err
 		}
-		if limit >= 0 {
-			var count int64
-			if err := q.QueryRow(ctx, `SELECT count(*) FROM agents WHERE user_id = $1`, userID).Scan(&count); err != nil {
-				return err
-			}
-			if count >= limit {
-				return &AgentLimitError{Current: count, Limit: limit}
-			}
+		if count >= limit {
+			return nil, &AgentLimitError{Current: count, Limit: limit}
 		}
-		var err error
-		a, err = scanAgent(q.QueryRow(ctx, `INSERT INTO agents (id, user_id, name, model, status, config, runtime_version,
-			created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING `+agentColumns,
-			newSortableID("agt_", now), userID, n.Name, n.Model, AgentProvisioning, cfg, n.RuntimeVersion, now))
-		return err
-	})
-	return a, err
+	}
+	return scanAgent(q.QueryRow(ctx, `INSERT INTO agents (id, user_id, name, model, status, config, runtime_version,
+		created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING `+agentColumns,
+		newSortableID("agt_", now), userID, n.Name, n.Model, AgentProvisioning, cfg, n.RuntimeVersion, now))
 }
 
 // CountAgents is how many agents the user has.
