@@ -74,6 +74,13 @@ func (s *Service) instanceAction(action string) func(http.ResponseWriter, *http.
 		resp := map[string]any{"success": true, "status": a.Status}
 		if action == "repair" {
 			resp["message"] = "Agent repaired successfully"
+			if s.Channels != nil {
+				n, err := s.Channels.Restart(r.Context(), p.UserID, a.ID)
+				if err != nil {
+					return err
+				}
+				resp["channelsRestarted"] = n
+			}
 		}
 		if action == "update" {
 			resp["version"] = a.RuntimeVersion
@@ -115,6 +122,11 @@ func (s *Service) instanceStats(w http.ResponseWriter, r *http.Request, ps httpr
 	}
 	v := statsView(a, st, s.now())
 	v["userId"], v["plan"], v["version"] = a.ID, plan.Name, a.RuntimeVersion
+	if s.Channels != nil {
+		if v["channels"], err = s.Channels.Status(r.Context(), principal(r).UserID, a.ID); err != nil {
+			return err
+		}
+	}
 	api.OK(w, v)
 	return nil
 }

@@ -1,6 +1,7 @@
 package agents
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -33,6 +34,9 @@ func (s *Service) view(a *store.Agent) map[string]any {
 	return v
 }
 
+// WebsocketURL is where an agent's live channel is opened.
+func (s *Service) WebsocketURL(id string) string { return s.websocketURL(id) }
+
 // websocketURL is where an agent's live channel is opened (with its token).
 func (s *Service) websocketURL(id string) string {
 	u, err := url.Parse(s.PublicURL)
@@ -48,7 +52,12 @@ func (s *Service) websocketURL(id string) string {
 
 // plan is the caller's plan when their subscription is active.
 func (s *Service) plan(r *http.Request, p *auth.Principal) (billing.Plan, bool, error) {
-	u, err := s.Store.User(r.Context(), p.UserID)
+	return s.ActivePlan(r.Context(), p.UserID)
+}
+
+// ActivePlan is the user's plan when their subscription is active.
+func (s *Service) ActivePlan(ctx context.Context, userID string) (billing.Plan, bool, error) {
+	u, err := s.Store.User(ctx, userID)
 	if err != nil {
 		return billing.Plan{}, false, err
 	}
@@ -177,6 +186,11 @@ func (s *Service) get(w http.ResponseWriter, r *http.Request, ps httprouter.Para
 	v := s.view(a)
 	v["skills"] = skills
 	v["version"] = a.RuntimeVersion
+	if s.Channels != nil {
+		if v["channels"], err = s.Channels.Status(r.Context(), p.UserID, a.ID); err != nil {
+			return err
+		}
+	}
 	api.OK(w, map[string]any{"agent": v, "status": "ok"})
 	return nil
 }

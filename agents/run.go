@@ -20,6 +20,7 @@ const (
 	TriggerAgent     = "agent"
 	TriggerLive      = "websocket"
 	TriggerHeartbeat = "heartbeat"
+	TriggerChannel   = "channel"
 )
 
 // historyBytes bounds the earlier conversation a run shows the model.

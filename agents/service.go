@@ -38,6 +38,14 @@ type Publisher interface {
 	Publish(ctx context.Context, agentID string, event []byte) error
 }
 
+// Channels are an agent's chat channels, as the agent endpoints see them.
+type Channels interface {
+	// Status describes each of the agent's channels.
+	Status(ctx context.Context, userID, agentID string) ([]map[string]any, error)
+	// Restart restarts the agent's channel connectors; it returns how many.
+	Restart(ctx context.Context, userID, agentID string) (int64, error)
+}
+
 // Service serves the agent endpoints and runs agents.
 type Service struct {
 	Store *store.Store
@@ -68,6 +76,9 @@ type Service struct {
 	Live *live.Server
 	// Verify configures agent verification (/api/agents/:id/verify).
 	Verify Verification
+	// Channels reports and restarts an agent's chat channels (its record,
+	// its instance stats, `repair`); nil when channels are off.
+	Channels Channels
 	// MemoryQuota bounds one agent's memory [1000 keys, 10 MiB].
 	MemoryQuota store.MemoryQuota
 	// Model, if set, stands in for the agent's model (the AI provider

@@ -194,3 +194,18 @@ type Error struct {
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// ShapeChecker is a Driver that checks a credential's shape before asking
+// the channel: a malformed token is refused without a network call. Its
+// errors name the request field.
+type ShapeChecker interface {
+	ValidCredential(c Credential) error
+}
+
+// Windowed is a Driver whose channel lets a bot reply freely only within a
+// window after the user's message (WhatsApp's 24 hours); a message older
+// than that is recorded as failed with CodeWindowClosed, never dropped
+// silently.
+type Windowed interface {
+	Window() time.Duration
+}

@@ -83,3 +83,9 @@ func (d *Driver) Kind() string { return channels.WhatsApp }
 
 // MaxText is 4096: the Cloud API's limit on a text body, in characters.
 func (d *Driver) MaxText() int { return maxText }
+
+// ValidCredential checks a credential's shape (channels.ShapeChecker).
+func (d *Driver) ValidCredential(c channels.Credential) error { return CheckCredential(c) }
+
+// Window is the customer-service window (channels.Windowed).
+func (d *Driver) Window() time.Duration { return Window }

@@ -19,6 +19,9 @@ const (
 	CodeBotDetected               Code = "BOT_DETECTED"
 	CodeBusy                      Code = "BUSY"
 	CodeChainUnavailable          Code = "CHAIN_UNAVAILABLE"
+	CodeChannelCredentialRefused  Code = "CHANNEL_CREDENTIAL_REFUSED"
+	CodeChannelInUse              Code = "CHANNEL_IN_USE"
+	CodeChannelUnavailable        Code = "CHANNEL_UNAVAILABLE"
 	CodeClientClosed              Code = "CLIENT_CLOSED"
 	CodeCSRFRequired              Code = "CSRF_REQUIRED"
 	CodeEmailInUse                Code = "EMAIL_IN_USE"
@@ -139,6 +142,9 @@ var codes = map[Code]codeSpec{
 	CodeBotDetected:               {403, "Access denied"},
 	CodeBusy:                      {409, "Another chat is still running on this connection"},
 	CodeChainUnavailable:          {503, "The chain could not be reached; try again shortly"},
+	CodeChannelCredentialRefused:  {400, "The channel refused the token"},
+	CodeChannelInUse:              {409, "This bot is already connected to an agent"},
+	CodeChannelUnavailable:        {502, "The channel could not be reached; try again shortly"},
 	CodeClientClosed:              {499, "The client closed the request"},
 	CodeCSRFRequired:              {403, "Missing or invalid CSRF token"},
 	CodeEmailInUse:                {409, "Email already in use"},

@@ -81,6 +81,7 @@ type Config struct {
 	// ReferralMonthlyCap: referrals one referrer is paid for per month.
 	ReferralMonthlyCap int
 	Heartbeat          HeartbeatConfig
+	Channels           ChannelsConfig
 	// HTTP server timeouts: reading a whole request, keeping an idle
 	// connection, and writing a response (a stream resets its write deadline
 	// with each chunk instead, and ignores the read deadline).
@@ -98,6 +99,27 @@ type HeartbeatConfig struct {
 	// DailyBudgetMicroUSD bounds one agent's heartbeat spend in any 24 hours
 	// (0: only each run's own budget).
 	DailyBudgetMicroUSD int64
+}
+
+// ChannelsConfig is the chat channels' APIs and the connectors' pacing.
+type ChannelsConfig struct {
+	// Enabled runs receivers and answers inbound messages on this node;
+	// provisioning and webhooks work either way.
+	Enabled bool
+	// TelegramURL, DiscordURL (REST, with its version), DiscordGatewayURL
+	// (empty: asked of Discord) and WhatsAppURL (Graph, with its version)
+	// are the channels' APIs; tests point them at local fakes.
+	TelegramURL, DiscordURL, DiscordGatewayURL, WhatsAppURL string
+	// LeaseTTL bounds how long a crashed node keeps a bot: another node
+	// takes it over within about LeaseTTL plus Tick.
+	LeaseTTL, Tick time.Duration
+	// StallAfter is how long a poller or Gateway session may go without a
+	// completed poll or acknowledged heartbeat before it is restarted.
+	StallAfter time.Duration
+	// PollTimeout is Telegram's long-poll wait.
+	PollTimeout time.Duration
+	// Workers bounds the messages this node answers at once.
+	Workers int
 }
 
 // AIConfig is the AI provider's upstreams; keys may be empty.
@@ -599,6 +621,33 @@ func Load(getenv Getenv) (*Config, error) {
 		bad("AGENTBOT_HEARTBEAT_DAILY_BUDGET", "must be an amount in USD like 0.50 (at most 6 decimals; 0: no daily bound)")
 	} else {
 		c.Heartbeat.DailyBudgetMicroUSD = b
+	}
+	c.Channels = ChannelsConfig{
+		Enabled:           boolVar(get("AGENTBOT_CHANNELS", "true"), "AGENTBOT_CHANNELS", bad),
+		TelegramURL:       strings.TrimRight(get("TELEGRAM_API_URL", "https://api.telegram.org"), "/"),
+		DiscordURL:        strings.TrimRight(get("DISCORD_API_URL", "https://discord.com/api/v10"), "/"),
+		DiscordGatewayURL: get("DISCORD_GATEWAY_URL", ""),
+		WhatsAppURL:       strings.TrimRight(get("WHATSAPP_API_URL", "https://graph.facebook.com/v21.0"), "/"),
+		LeaseTTL:          durationVar(get("AGENTBOT_CHANNEL_LEASE", "15s"), "AGENTBOT_CHANNEL_LEASE", bad),
+		Tick:              durationVar(get("AGENTBOT_CHANNEL_TICK", "5s"), "AGENTBOT_CHANNEL_TICK", bad),
+		StallAfter:        durationVar(get("AGENTBOT_CHANNEL_STALL", "90s"), "AGENTBOT_CHANNEL_STALL", bad),
+		PollTimeout:       durationVar(get("TELEGRAM_POLL_TIMEOUT", "25s"), "TELEGRAM_POLL_TIMEOUT", bad),
+		Workers:           intVar(get("AGENTBOT_CHANNEL_WORKERS", "4"), "AGENTBOT_CHANNEL_WORKERS", 1, 1000, bad),
+	}
+	for name, raw := range map[string]string{"TELEGRAM_API_URL": c.Channels.TelegramURL, "DISCORD_API_URL": c.Channels.DiscordURL,
+		"WHATSAPP_API_URL": c.Channels.WhatsAppURL} {
+		if u, err := url.Parse(raw); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad(name, "%q must be an absolute http(s) URL", raw)
+		}
+	}
+	if g := c.Channels.DiscordGatewayURL; g != "" {
+		if u, err := url.Parse(g); err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
+			bad("DISCORD_GATEWAY_URL", "%q must be an absolute ws(s) URL", g)
+		}
+	}
+	if ch := c.Channels; ch.LeaseTTL < time.Second || ch.Tick < 100*time.Millisecond || ch.StallAfter < time.Second ||
+		ch.PollTimeout < time.Second || ch.PollTimeout > 50*time.Second {
+		bad("AGENTBOT_CHANNEL_LEASE", "channel timings out of range: lease ≥ 1s, tick ≥ 100ms, stall ≥ 1s, Telegram poll 1s–50s")
 	}
 	c.ReadTimeout = durationVar(get("AGENTBOT_READ_TIMEOUT", "60s"), "AGENTBOT_READ_TIMEOUT", bad)
 	c.IdleTimeout = durationVar(get("AGENTBOT_IDLE_TIMEOUT", "120s"), "AGENTBOT_IDLE_TIMEOUT", bad)

@@ -71,6 +71,9 @@ func DefaultRules() []Rule {
 		// Stripe delivers webhooks in bursts from a few addresses; every
 		// delivery is signature-checked before it does any work.
 		{Name: "stripe-webhooks", Prefix: "/api/webhooks/stripe", Rate: perMinute(1000), PerIP: true},
+		// Telegram and Meta deliver every bot's webhooks from a few
+		// addresses; each delivery is authenticated before it is kept.
+		{Name: "channel-webhooks", Prefix: "/api/channels", Rate: perMinute(3000), PerIP: true},
 	}
 }
 

@@ -28,8 +28,8 @@ func TestDefaults(t *testing.T) {
 		"/api/instance": {30, false, time.Minute}, "/api/provision": {5, true, time.Minute}, "/api/register": {10, true, time.Minute},
 		"/api/auth/forgot-password": {10, true, time.Minute}, "/api/auth/reset-password": {10, true, time.Minute},
 		"/api/auth/verify-email": {10, true, time.Minute}, "/api/auth/verify-email/resend": {5, false, time.Hour},
-		"/api/webhooks/stripe": {1000, true, time.Minute},
-		"/api/auth/nonce":      {30, true, time.Minute}, "/api/auth/callback/wallet": {20, true, time.Minute},
+		"/api/webhooks/stripe": {1000, true, time.Minute}, "/api/channels": {3000, true, time.Minute},
+		"/api/auth/nonce": {30, true, time.Minute}, "/api/auth/callback/wallet": {20, true, time.Minute},
 		"/api/auth/farcaster": {20, true, time.Minute}, "/api/auth/token-gating": {30, true, time.Minute},
 	}
 	rules := DefaultRules()

@@ -7,7 +7,10 @@ package secrets
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 )
@@ -15,6 +18,7 @@ import (
 // Box seals and opens values with one key.
 type Box struct {
 	aead cipher.AEAD
+	mac  []byte // the key of Derive, itself derived from the master key
 }
 
 // New returns a Box for a 32-byte key.
@@ -30,7 +34,18 @@ func New(key []byte) (*Box, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Box{aead: aead}, nil
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte("agentbot/secrets/derive/v1"))
+	return &Box{aead: aead, mac: mac.Sum(nil)}, nil
+}
+
+// Derive is a secret for label that nobody without the master key can
+// compute and that need not be stored: 43 characters of A-Z a-z 0-9 _ -
+// (HMAC-SHA256 under a key derived from the master key).
+func (b *Box) Derive(label string) string {
+	m := hmac.New(sha256.New, b.mac)
+	m.Write([]byte(label))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
 const version = 1
@@ -63,6 +78,12 @@ func (b *Box) Open(sealed []byte, context string) ([]byte, error) {
 		return nil, ErrOpen
 	}
 	return pt, nil
+}
+
+// ChannelLabel is the context a channel credential is sealed with: it opens
+// only as its owner's credential for that bot.
+func ChannelLabel(userID, kind, externalID string) string {
+	return "channel|" + userID + "|" + kind + "|" + externalID
 }
 
 // InstanceTokenLabel is the associated data sealing an agent's instance

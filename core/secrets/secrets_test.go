@@ -3,6 +3,7 @@ package secrets_test
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/agentbot/gateway/core/secrets"
@@ -135,5 +136,19 @@ func TestSameKeyOtherBox(t *testing.T) {
 	sealed := mustBox(t, key(9)).Seal([]byte("v"), "c")
 	if got, err := mustBox(t, key(9)).Open(sealed, "c"); err != nil || string(got) != "v" {
 		t.Errorf("Open(%x, %q) = %q, %v; want %q, nil", sealed, "c", got, err, "v")
+	}
+}
+
+func TestDeriveIsKeyedAndStable(t *testing.T) {
+	a, a2, b := mustBox(t, key(1)), mustBox(t, key(1)), mustBox(t, key(2))
+	x := a.Derive("webhook chn_1")
+	if x != a2.Derive("webhook chn_1") {
+		t.Error("Derive differs between boxes with one key")
+	}
+	if x == a.Derive("webhook chn_2") || x == b.Derive("webhook chn_1") {
+		t.Error("Derive ignores its label or its key")
+	}
+	if len(x) != 43 || strings.Trim(x, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") != "" {
+		t.Errorf("Derive = %q; want 43 URL-safe characters", x)
 	}
 }

@@ -52,6 +52,7 @@ type scriptCall struct{ name, args string }
 // conversation is the protocol-neutral view of a request.
 type conversation struct {
 	first   string   // the first user message
+	last    string   // the last user message (a chat's newest)
 	results []string // tool results, in order
 	tools   []string // tool names offered
 }
@@ -86,6 +87,10 @@ func (c conversation) next() turn {
 		return turn{text: "Fetched: " + c.results[0]}
 	case strings.Contains(c.first, "heartbeat: all quiet"):
 		return turn{text: " HEARTBEAT_OK\n"}
+	case strings.HasPrefix(c.last, "long reply"): // longer than any channel takes in one message
+		return turn{text: strings.Repeat("All the gigs this month. ", 250) + "The end."}
+	case strings.HasPrefix(c.last, "echo: "):
+		return turn{text: "You said " + strings.TrimPrefix(c.last, "echo: ")}
 	case strings.Contains(c.first, "heartbeat: news"):
 		return turn{text: "New booking request from Fabric for 12 March."}
 	}
@@ -140,6 +145,7 @@ func (m *modelScript) openAI(w http.ResponseWriter, body map[string]any) {
 			if c.first == "" {
 				c.first = str(msg["content"])
 			}
+			c.last = str(msg["content"])
 		case "tool":
 			c.results = append(c.results, str(msg["content"]))
 		}
@@ -192,6 +198,7 @@ func (m *modelScript) anthropic(w http.ResponseWriter, body map[string]any) {
 			if c.first == "" {
 				c.first = content
 			}
+			c.last = content
 		case []any:
 			for _, b := range content {
 				blk := b.(map[string]any)

@@ -1,0 +1,167 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/agentbot/gateway/channels/whatsapp/whatsapptest"
+	"github.com/agentbot/gateway/core/server/servertest"
+)
+
+// channelVars lift the provisioning limit (5 a minute per address) and
+// make the channel supervisor look for work often.
+var channelVars = map[string]string{"AGENTBOT_CHANNEL_TICK": "200ms",
+	"AGENTBOT_RATE_LIMITS": "default=100000-M,/api/agents=100000-M,/api/chat=100000-M,/api/instance=100000-M,/api/provision=100000-M"}
+
+// channelStatus is the agent's one channel as its instance stats report it.
+func channelStatus(t *testing.T, c *servertest.Client, agentID string) map[string]any {
+	t.Helper()
+	r := c.Do("GET", "/api/instance/"+agentID+"/stats", nil).Expect(t, 200, "")
+	list, _ := r.JSON["channels"].([]any)
+	if len(list) != 1 {
+		t.Fatalf("stats channels = %v; want one", r.JSON["channels"])
+	}
+	return list[0].(map[string]any)
+}
+
+func counts(st map[string]any) map[string]any {
+	m, _ := st["messages"].(map[string]any)
+	return m
+}
+
+// WhatsApp Cloud API end to end: provisioning checks the number live, the
+// webhook handshake and signed deliveries reach the agent, and its answer
+// goes back through the Graph API to the same chat, split at 4096.
+func TestWhatsAppChannel(t *testing.T) {
+	graph := whatsapptest.New(t)
+	graph.AddNumber("EAAG-good-token-000000000000", "1065550100", "+1 555-0100")
+	e := startAgents(t, channelVars, map[string]string{"WHATSAPP_API_URL": graph.URL()})
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	c, _ := e.user(t, "wa@example.com", "solo")
+	const secret = "0123456789abcdef0123456789abcdef"
+	body := map[string]any{"whatsappToken": "EAAG-good-token-000000000000", "whatsappPhoneNumberId": "1065550100",
+		"whatsappAppSecret": secret, "plan": "solo", "aiProvider": "openai"}
+
+	// Refusals, in order, before anything is stored.
+	c.Do("POST", "/api/provision", map[string]any{"plan": "solo"}).Expect(t, 400, "VALIDATION_ERROR")
+	c.Do("POST", "/api/provision", with(body, "discordGuildId", "1")).Expect(t, 400, "VALIDATION_ERROR")
+	c.Do("POST", "/api/provision", with(body, "whatsappPhoneNumberId", "not-digits")).Expect(t, 400, "VALIDATION_ERROR")
+	c.Do("POST", "/api/provision", with(body, "aiProvider", "skynet")).Expect(t, 400, "VALIDATION_ERROR")
+	c.Do("POST", "/api/provision", with(body, "plan", "free")).Expect(t, 402, "PAYMENT_REQUIRED")
+	c.Do("POST", "/api/provision", with(body, "plan", "label")).Expect(t, 402, "PAYMENT_REQUIRED")
+	noPlan, _ := e.user(t, "noplan@example.com", "")
+	noPlan.Do("POST", "/api/provision", body).Expect(t, 402, "PAYMENT_REQUIRED")
+	c.Do("POST", "/api/provision", with(body, "whatsappToken", "EAAG-wrong-token-00000000000")).Expect(t, 400, "CHANNEL_CREDENTIAL_REFUSED")
+	if n := c.Do("GET", "/api/agents", nil).Expect(t, 200, "").JSON["count"]; n != 0.0 {
+		t.Fatalf("agents after refused provisionings = %v; want 0", n)
+	}
+
+	r := c.Do("POST", "/api/provision", body).Expect(t, 201, "")
+	if strings.Contains(string(r.Body), "good-token") || strings.Contains(string(r.Body), secret) {
+		t.Fatalf("the provisioning response echoes a credential: %s", r.Body)
+	}
+	agentID := r.Str("agentId")
+	ch := r.JSON["channels"].([]any)[0].(map[string]any)
+	verify, _ := ch["verifyToken"].(string)
+	if ch["channel"] != "whatsapp" || ch["mode"] != "webhook" || len(verify) < 16 || r.JSON["aiProviderConfig"].(map[string]any)["model"] == "" {
+		t.Fatalf("provisioned = %s", r.Body)
+	}
+	hook := e.URL + "/api/channels/whatsapp/" + ch["id"].(string)
+	if !strings.HasSuffix(ch["webhookUrl"].(string), "/api/channels/whatsapp/"+ch["id"].(string)) {
+		t.Errorf("webhookUrl = %v", ch["webhookUrl"])
+	}
+	// One number, one agent: another account cannot take it.
+	other, _ := e.user(t, "other@example.com", "solo")
+	other.Do("POST", "/api/provision", body).Expect(t, 409, "CHANNEL_IN_USE")
+
+	meta := whatsapptest.Sender{URL: hook, AppSecret: secret}
+	if res, err := meta.Verify(ctx, verify, "1158201444"); err != nil || res.Status != 200 || string(res.Body) != "1158201444" {
+		t.Fatalf("hub.challenge = %+v, %v", res, err)
+	}
+	if res, _ := meta.Verify(ctx, "not-the-token", "1"); res.Status != 403 {
+		t.Errorf("wrong verify token = %d; want 403", res.Status)
+	}
+
+	// A message in, the answer out to the same chat, quoting it.
+	res, err := meta.Message(ctx, "1065550100", "447700900001", "Ada", "wamid.1", "echo: first gig?", time.Now())
+	if err != nil || res.Status != 200 {
+		t.Fatalf("delivery = %+v, %v", res, err)
+	}
+	sent, err := graph.WaitSent(ctx, "1065550100", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sent[0].To != "447700900001" || sent[0].Body != "You said first gig?" || sent[0].ReplyTo != "wamid.1" {
+		t.Fatalf("reply = %+v", sent[0])
+	}
+
+	// A redelivery is answered once: had it been queued again, the chat's
+	// next reply would answer it before the new message.
+	if res, _ := meta.Message(ctx, "1065550100", "447700900001", "Ada", "wamid.1", "echo: first gig?", time.Now()); res.Status != 200 {
+		t.Fatalf("redelivery = %d", res.Status)
+	}
+	meta.Message(ctx, "1065550100", "447700900001", "Ada", "wamid.2", "echo: second", time.Now())
+	sent, _ = graph.WaitSent(ctx, "1065550100", 2)
+	if sent[1].ReplyTo != "wamid.2" {
+		t.Fatalf("second reply = %+v; want the answer to wamid.2", sent[1])
+	}
+
+	// Forged deliveries are refused and keep nothing.
+	forger := whatsapptest.Sender{URL: hook, AppSecret: "ffffffffffffffffffffffffffffffff"}
+	if res, _ := forger.Message(ctx, "1065550100", "447700900666", "Mallory", "wamid.x", "echo: pay me", time.Now()); res.Status != 401 {
+		t.Errorf("forged delivery = %d; want 401", res.Status)
+	}
+	if res, _ := meta.Post(ctx, whatsapptest.MessagePayload("1065550100", "1", "M", "wamid.y", "hi", time.Now()), ""); res.Status != 401 {
+		t.Errorf("unsigned delivery = %d; want 401", res.Status)
+	}
+	if r := c.Do("GET", "/api/channels/whatsapp/chn_nope", nil); r.Status != 404 {
+		t.Errorf("unknown binding = %d; want 404", r.Status)
+	}
+
+	// A long answer is split at 4096 characters; a 429 is waited out.
+	graph.FailNext("1065550100", 1, 429, 130429)
+	meta.Message(ctx, "1065550100", "447700900002", "Bo", "wamid.3", "long reply please", time.Now())
+	sent, err = graph.WaitSent(ctx, "1065550100", 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sent[2].To != "447700900002" || len([]rune(sent[2].Body)) > 4096 || sent[2].ReplyTo != "wamid.3" ||
+		!strings.HasSuffix(sent[3].Body, "The end.") || sent[3].ReplyTo != "" {
+		t.Errorf("long reply parts = %d and %d chars, ends %q", len(sent[2].Body), len(sent[3].Body), sent[3].Body[max(0, len(sent[3].Body)-10):])
+	}
+
+	// Outside the 24-hour window: no free-form reply, and a recorded error.
+	meta.Message(ctx, "1065550100", "447700900003", "Cy", "wamid.4", "echo: late", time.Now().Add(-25*time.Hour))
+	waitUntil(t, ctx, func() bool { return counts(channelStatus(t, c, agentID))["failed"] == 1.0 })
+	st := channelStatus(t, c, agentID)
+	if !strings.Contains(fmt.Sprint(st["lastError"]), "CHANNEL_WINDOW_CLOSED") || st["lastInboundAt"] == nil || st["connected"] != true {
+		t.Errorf("status = %v", st)
+	}
+	if m := counts(st); m["answered"] != 3.0 || m["failed"] != 1.0 || len(graph.Sent("1065550100")) != 4 {
+		t.Errorf("messages = %v, sent %d; want 3 answered, 1 failed, 4 sent", m, len(graph.Sent("1065550100")))
+	}
+	// The agent's record shows its channels too; repair clears the error.
+	if a := c.Do("GET", "/api/agents/"+agentID, nil).Expect(t, 200, "").JSON["agent"].(map[string]any); len(a["channels"].([]any)) != 1 {
+		t.Errorf("agent record channels = %v", a["channels"])
+	}
+	c.Do("POST", "/api/instance/"+agentID+"/repair", nil).Expect(t, 200, "")
+	if st := channelStatus(t, c, agentID); st["lastError"] != nil || st["restarts"] != 1.0 {
+		t.Errorf("after repair = %v", st)
+	}
+	// Another user sees none of it.
+	other.Do("GET", "/api/instance/"+agentID+"/stats", nil).Expect(t, 404, "")
+}
+
+// with is a copy of m with k set to v.
+func with(m map[string]any, k string, v any) map[string]any {
+	out := make(map[string]any, len(m)+1)
+	for key, val := range m {
+		out[key] = val
+	}
+	out[k] = v
+	return out
+}
