@@ -125,6 +125,15 @@ func (s *Service) process(ctx context.Context, ref store.InboundRef) (status, ru
 	if len(sb.AllowFrom) > 0 && !slices.Contains(sb.AllowFrom, m.SenderID) {
 		return store.InboundIgnored, "", "the sender is not on the binding's allow list"
 	}
+	if limit := s.cfg.ChatPerMinute; limit > 0 {
+		n, err := s.cfg.Store.RecentChannelInbound(ctx, ref.UserID, ref.BindingID, m.ChatID, m.ReceivedAt.Add(-time.Minute), m.ReceivedAt)
+		if err != nil {
+			return store.InboundFailed, "", err.Error()
+		}
+		if n > int64(limit) {
+			return store.InboundIgnored, "", fmt.Sprintf("this chat sent more than %d messages in a minute", limit)
+		}
+	}
 	d, ok := s.drivers[sb.Kind]
 	if !ok {
 		return store.InboundFailed, "", "no driver for " + sb.Kind

@@ -58,6 +58,10 @@ type Config struct {
 	ClaimTTL time.Duration
 	// Workers bounds the messages this node answers at once [4].
 	Workers int
+	// ChatPerMinute bounds the messages of one chat the agent answers in
+	// any minute; the rest are kept as ignored [20]. A stranger flooding a
+	// public bot cannot spend its owner's money faster than that.
+	ChatPerMinute int
 	// ChatInterval is the least time between two messages to one chat, per
 	// channel kind [telegram 1s]; 429s are honoured whatever it says.
 	ChatInterval map[string]time.Duration
@@ -107,6 +111,9 @@ func New(cfg Config) (*Service, error) {
 	def(&cfg.MaxRetryWait, 2*time.Minute)
 	if cfg.Workers <= 0 {
 		cfg.Workers = 4
+	}
+	if cfg.ChatPerMinute == 0 {
+		cfg.ChatPerMinute = 20
 	}
 	if cfg.ChatInterval == nil {
 		cfg.ChatInterval = map[string]time.Duration{Telegram: time.Second}

@@ -118,6 +118,12 @@ type ChannelsConfig struct {
 	StallAfter time.Duration
 	// PollTimeout is Telegram's long-poll wait.
 	PollTimeout time.Duration
+	// ClaimTTL bounds how long a message a crashed node was answering
+	// waits before another node answers it.
+	ClaimTTL time.Duration
+	// ChatPerMinute bounds the messages of one chat an agent answers in a
+	// minute.
+	ChatPerMinute int
 	// Workers bounds the messages this node answers at once.
 	Workers int
 }
@@ -631,6 +637,8 @@ func Load(getenv Getenv) (*Config, error) {
 		LeaseTTL:          durationVar(get("AGENTBOT_CHANNEL_LEASE", "15s"), "AGENTBOT_CHANNEL_LEASE", bad),
 		Tick:              durationVar(get("AGENTBOT_CHANNEL_TICK", "5s"), "AGENTBOT_CHANNEL_TICK", bad),
 		StallAfter:        durationVar(get("AGENTBOT_CHANNEL_STALL", "90s"), "AGENTBOT_CHANNEL_STALL", bad),
+		ClaimTTL:          durationVar(get("AGENTBOT_CHANNEL_CLAIM", "30s"), "AGENTBOT_CHANNEL_CLAIM", bad),
+		ChatPerMinute:     intVar(get("AGENTBOT_CHANNEL_CHAT_PER_MINUTE", "20"), "AGENTBOT_CHANNEL_CHAT_PER_MINUTE", 1, 100000, bad),
 		PollTimeout:       durationVar(get("TELEGRAM_POLL_TIMEOUT", "25s"), "TELEGRAM_POLL_TIMEOUT", bad),
 		Workers:           intVar(get("AGENTBOT_CHANNEL_WORKERS", "4"), "AGENTBOT_CHANNEL_WORKERS", 1, 1000, bad),
 	}
@@ -645,7 +653,7 @@ func Load(getenv Getenv) (*Config, error) {
 			bad("DISCORD_GATEWAY_URL", "%q must be an absolute ws(s) URL", g)
 		}
 	}
-	if ch := c.Channels; ch.LeaseTTL < time.Second || ch.Tick < 100*time.Millisecond || ch.StallAfter < time.Second ||
+	if ch := c.Channels; ch.LeaseTTL < time.Second || ch.ClaimTTL < time.Second || ch.Tick < 100*time.Millisecond || ch.StallAfter < time.Second ||
 		ch.PollTimeout < time.Second || ch.PollTimeout > 50*time.Second {
 		bad("AGENTBOT_CHANNEL_LEASE", "channel timings out of range: lease ≥ 1s, tick ≥ 100ms, stall ≥ 1s, Telegram poll 1s–50s")
 	}

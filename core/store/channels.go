@@ -536,3 +536,16 @@ func (s *Store) ChannelInboundCounts(ctx context.Context, userID, bindingID stri
 	})
 	return out, err
 }
+
+// RecentChannelInbound counts the messages a chat sent a binding that
+// arrived in [from, to] (the flood guard: a stranger messaging a public bot
+// spends its owner's money).
+func (s *Store) RecentChannelInbound(ctx context.Context, userID, bindingID, chatID string, from, to time.Time) (int64, error) {
+	var n int64
+	err := s.read(ctx, userID, func(q querier) error {
+		return q.QueryRow(ctx, `SELECT count(*) FROM channel_inbound
+			WHERE binding_id = $1 AND user_id = $2 AND chat_id = $3 AND received_at >= $4 AND received_at <= $5`,
+			bindingID, userID, chatID, from.UTC(), to.UTC()).Scan(&n)
+	})
+	return n, err
+}

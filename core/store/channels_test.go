@@ -288,6 +288,12 @@ func TestChannelInboundQueue(t *testing.T) {
 			store.InboundAnswered, "", ""); !errors.Is(err, store.ErrLeaseLost) {
 			t.Errorf("the dead node finishing = %v; want ErrLeaseLost", err)
 		}
+		if n, err := s.RecentChannelInbound(ctx, a.ID, id, "c1", c.now().Add(-2*time.Minute), c.now()); err != nil || n != 2 {
+			t.Errorf("recent from c1 = %d, %v; want 2", n, err)
+		}
+		if n, _ := s.RecentChannelInbound(ctx, a.ID, id, "c1", c.now().Add(-20*time.Second), c.now()); n != 0 {
+			t.Errorf("recent from c1 in the last 20s = %d; want 0", n)
+		}
 		counts, _ := s.ChannelInboundCounts(ctx, a.ID, id)
 		if counts[store.InboundAnswered] != 1 || counts[store.InboundRunning] != 2 {
 			t.Errorf("counts = %v", counts)

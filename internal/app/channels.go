@@ -29,6 +29,7 @@ func newChannels(ctx context.Context, srv *server.Server, svc *agents.Service, b
 	}
 	cs, err := channels.New(channels.Config{Store: srv.Store, Secrets: box, Drivers: drivers, Run: channelRunner(srv, svc),
 		PublicURL: cfg.PublicURL, LeaseTTL: ch.LeaseTTL, Tick: ch.Tick, StallAfter: ch.StallAfter, Workers: ch.Workers,
+		ClaimTTL: ch.ClaimTTL, ChatPerMinute: ch.ChatPerMinute,
 		Log: srv.Log})
 	if err != nil {
 		return nil, err

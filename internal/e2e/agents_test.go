@@ -21,7 +21,6 @@ import (
 	"github.com/agentbot/gateway/core/server/servertest"
 	"github.com/agentbot/gateway/core/store"
 	"github.com/agentbot/gateway/internal/app"
-	"github.com/agentbot/gateway/plugins/plugintest"
 )
 
 // modelScript is a fake model that drives the agent loop: what it answers
@@ -285,15 +284,7 @@ type agentEnv struct {
 func startAgents(t testing.TB, vars ...map[string]string) *agentEnv {
 	t.Helper()
 	ms := newModelScript(t)
-	aiPath, aiSum := plugintest.Build(t, aiPkg)
-	aiCfg, _ := json.Marshal(map[string]any{"upstreams": map[string]any{
-		"openai":    map[string]any{"baseUrl": ms.URL + "/v1", "apiKey": "sk-openai"},
-		"anthropic": map[string]any{"baseUrl": ms.URL + "/v1", "apiKey": "sk-ant", "protocol": "anthropic"}}})
-	specs, _ := json.Marshal([]map[string]any{{"name": "ai", "path": aiPath, "sha256": aiSum, "config": json.RawMessage(aiCfg)}})
-	file := filepath.Join(t.TempDir(), "plugins.json")
-	if err := os.WriteFile(file, specs, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	file := aiPluginsFile(t, ms)
 	env := map[string]string{"AGENTBOT_PLUGINS": file, "AGENTBOT_SKILL_DIR": shipInstantSplit(t),
 		"AGENTBOT_RATE_LIMITS": "default=100000-M,/api/agents=100000-M,/api/chat=100000-M,/api/instance=100000-M"}
 	for _, v := range vars {
