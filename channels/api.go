@@ -30,8 +30,9 @@ type Provisioning struct {
 	ActivePlan func(ctx context.Context, userID string) (billing.Plan, bool, error)
 	// Plans names the plans a request may name.
 	Plans *billing.Plans
-	// ModelFor maps an aiProvider to a model of the model table.
-	ModelFor func(aiProvider string) (string, bool)
+	// Models is the model table, cheapest first: an aiProvider becomes the
+	// first model of that provider the caller's plan may use.
+	Models []Model
 	// RuntimeVersion is a new agent's runtime version.
 	RuntimeVersion string
 	// AgentURL is an agent's live channel URL (its websocketUrl).
@@ -42,6 +43,38 @@ type Provisioning struct {
 
 // AIProviders are the values aiProvider takes; the first is the default.
 var AIProviders = []string{"openrouter", "gemini", "groq", "anthropic", "openai"}
+
+// Model is a model of the model table, as provisioning chooses among them.
+type Model struct {
+	ID, Provider string
+	// Tier is the smallest plan tier that may use the model (small, mid,
+	// large, network).
+	Tier string
+}
+
+var tierRank = map[string]int{"small": 1, "mid": 2, "large": 3, "network": 4, "all": 4}
+
+// chooseModel is the first model of provider ("": any) that the plan may
+// use (an admin: any model).
+func chooseModel(models []Model, provider string, plan billing.Plan, admin bool) (string, bool) {
+	for _, m := range models {
+		if provider != "" && m.Provider != provider {
+			continue
+		}
+		ok := admin
+		switch {
+		case ok:
+		case len(plan.Models) > 0:
+			ok = contains(plan.Models, m.ID)
+		default:
+			ok = tierRank[m.Tier] > 0 && tierRank[m.Tier] <= tierRank[plan.ModelTier]
+		}
+		if ok {
+			return m.ID, true
+		}
+	}
+	return "", false
+}
 
 // Routes are POST /api/provision and the webhook endpoints.
 func (s *Service) Routes(p Provisioning) []route.Route {
@@ -162,10 +195,7 @@ func (in *provisionInput) check(s *Service) ([]*wanted, error) {
 		}
 	}
 	in.AIProvider = strings.ToLower(strings.TrimSpace(in.AIProvider))
-	if in.AIProvider == "" {
-		in.AIProvider = AIProviders[0]
-	}
-	if !contains(AIProviders, in.AIProvider) {
+	if in.AIProvider != "" && !contains(AIProviders, in.AIProvider) {
 		return nil, api.Validation("aiProvider must be one of " + strings.Join(AIProviders, ", "))
 	}
 	return ws, nil
@@ -202,10 +232,6 @@ func (s *Service) provision(p Provisioning) api.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		model, ok := p.ModelFor(in.AIProvider)
-		if !ok {
-			return api.Validation("No model of " + in.AIProvider + " is in this server's model table")
-		}
 		if in.Email != "" && !strings.EqualFold(strings.TrimSpace(in.Email), pr.Email) {
 			return api.Validation("email must be your account's (or left out)")
 		}
@@ -240,6 +266,31 @@ func (s *Service) provision(p Provisioning) api.HandlerFunc {
 			} else if n >= limit {
 				return api.Errorf(http.StatusTooManyRequests, api.CodeTierLimit, "Agent limit reached for %s tier", plan.Name).
 					With("current", n).With("limit", limit)
+			}
+		}
+		// The model: the provider's first the plan may use. Without an
+		// aiProvider, the default provider's, else the plan's first model.
+		provider := in.AIProvider
+		if provider == "" {
+			provider = AIProviders[0]
+			if _, ok := chooseModel(p.Models, provider, plan, pr.Admin); !ok {
+				provider = ""
+			}
+		}
+		model, ok := chooseModel(p.Models, provider, plan, pr.Admin)
+		if !ok {
+			var offered []string
+			for _, prov := range AIProviders {
+				if _, ok := chooseModel(p.Models, prov, plan, pr.Admin); ok {
+					offered = append(offered, prov)
+				}
+			}
+			return api.Validation(fmt.Sprintf("Your %s plan includes no %s model", plan.Name, in.AIProvider)).
+				With("aiProviders", offered)
+		}
+		for _, m := range p.Models {
+			if m.ID == model {
+				in.AIProvider = m.Provider
 			}
 		}
 		if err := s.checkLive(ctx, p, ws); err != nil {

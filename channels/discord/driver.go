@@ -250,3 +250,12 @@ func (b *limitedBody) Close() error { return b.rc.Close() }
 func unavailable(what string, err error) error {
 	return &channels.Error{Code: channels.CodeUnavailable, Message: fmt.Sprintf("%s: %v", what, err)}
 }
+
+// ValidCredential checks a bot token's shape (channels.ShapeChecker).
+func (d *Driver) ValidCredential(c channels.Credential) error {
+	if !ValidToken(c.Token) {
+		return &channels.Error{Code: channels.CodeCredentialRefused, Permanent: true,
+			Message: "discordBotToken is not a Discord bot token (three dot-separated base64url parts)"}
+	}
+	return nil
+}

@@ -8,6 +8,7 @@ import (
 	"github.com/agentbot/gateway/agents"
 	"github.com/agentbot/gateway/agents/loop"
 	"github.com/agentbot/gateway/channels"
+	"github.com/agentbot/gateway/channels/discord"
 	"github.com/agentbot/gateway/channels/whatsapp"
 	"github.com/agentbot/gateway/core/api"
 	"github.com/agentbot/gateway/core/billing"
@@ -25,6 +26,7 @@ func newChannels(ctx context.Context, srv *server.Server, svc *agents.Service, b
 	cfg := srv.Config
 	ch := cfg.Channels
 	drivers := []channels.Driver{
+		discord.New(discord.Options{APIURL: ch.DiscordURL, GatewayURL: ch.DiscordGatewayURL, Logger: srv.Log}),
 		whatsapp.New(whatsapp.Options{BaseURL: ch.WhatsAppURL, Log: srv.Log}),
 	}
 	cs, err := channels.New(channels.Config{Store: srv.Store, Secrets: box, Drivers: drivers, Run: channelRunner(srv, svc),
@@ -47,15 +49,12 @@ func newChannels(ctx context.Context, srv *server.Server, svc *agents.Service, b
 		return nil, err
 	}
 	svc.Channels = cs
+	models := make([]channels.Model, len(table))
+	for i, m := range table {
+		models[i] = channels.Model{ID: m.ID, Provider: m.Provider, Tier: m.Tier}
+	}
 	p := channels.Provisioning{ActivePlan: svc.ActivePlan, Plans: plans, RuntimeVersion: RuntimeVersion, AgentURL: svc.WebsocketURL,
-		ModelFor: func(provider string) (string, bool) {
-			for _, m := range table {
-				if m.Provider == provider {
-					return m.ID, true
-				}
-			}
-			return "", false
-		}}
+		Models: models}
 	if ch.Enabled {
 		if err := cs.Start(ctx); err != nil {
 			return nil, err

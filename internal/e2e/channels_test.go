@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentbot/gateway/channels/discord/discordtest"
 	"github.com/agentbot/gateway/channels/whatsapp/whatsapptest"
 	"github.com/agentbot/gateway/core/server/servertest"
 )
@@ -44,13 +45,15 @@ func TestWhatsAppChannel(t *testing.T) {
 	c, _ := e.user(t, "wa@example.com", "solo")
 	const secret = "0123456789abcdef0123456789abcdef"
 	body := map[string]any{"whatsappToken": "EAAG-good-token-000000000000", "whatsappPhoneNumberId": "1065550100",
-		"whatsappAppSecret": secret, "plan": "solo", "aiProvider": "openai"}
+		"whatsappAppSecret": secret, "plan": "solo"}
 
 	// Refusals, in order, before anything is stored.
 	c.Do("POST", "/api/provision", map[string]any{"plan": "solo"}).Expect(t, 400, "VALIDATION_ERROR")
 	c.Do("POST", "/api/provision", with(body, "discordGuildId", "1")).Expect(t, 400, "VALIDATION_ERROR")
 	c.Do("POST", "/api/provision", with(body, "whatsappPhoneNumberId", "not-digits")).Expect(t, 400, "VALIDATION_ERROR")
 	c.Do("POST", "/api/provision", with(body, "aiProvider", "skynet")).Expect(t, 400, "VALIDATION_ERROR")
+	// Solo includes small models only: no Anthropic one.
+	c.Do("POST", "/api/provision", with(body, "aiProvider", "anthropic")).Expect(t, 400, "VALIDATION_ERROR")
 	c.Do("POST", "/api/provision", with(body, "plan", "free")).Expect(t, 402, "PAYMENT_REQUIRED")
 	c.Do("POST", "/api/provision", with(body, "plan", "label")).Expect(t, 402, "PAYMENT_REQUIRED")
 	noPlan, _ := e.user(t, "noplan@example.com", "")
@@ -67,7 +70,10 @@ func TestWhatsAppChannel(t *testing.T) {
 	agentID := r.Str("agentId")
 	ch := r.JSON["channels"].([]any)[0].(map[string]any)
 	verify, _ := ch["verifyToken"].(string)
-	if ch["channel"] != "whatsapp" || ch["mode"] != "webhook" || len(verify) < 16 || r.JSON["aiProviderConfig"].(map[string]any)["model"] == "" {
+	// No aiProvider: the default (OpenRouter) has no model on solo, so the
+	// plan's first model is chosen.
+	if ch["channel"] != "whatsapp" || ch["mode"] != "webhook" || len(verify) < 16 ||
+		r.JSON["aiProviderConfig"].(map[string]any)["model"] != "gpt-4o-mini" || r.JSON["aiProvider"] != "openai" {
 		t.Fatalf("provisioned = %s", r.Body)
 	}
 	hook := e.URL + "/api/channels/whatsapp/" + ch["id"].(string)
@@ -164,4 +170,105 @@ func with(m map[string]any, k string, v any) map[string]any {
 	}
 	out[k] = v
 	return out
+}
+
+// Discord end to end: the bot's Gateway session runs on this node under its
+// lease; a DM and a mention reach the agent, whose answers go back through
+// REST to the same channel; a dropped session resumes and a 429 is waited
+// out.
+func TestDiscordChannel(t *testing.T) {
+	dc := discordtest.New(t, discordtest.WithHeartbeatInterval(200*time.Millisecond))
+	const token = "MTEyMjMzNDQ1NTY2Nzc4ODk5.GaBcDe.discord-secret-part-0123456789"
+	dc.AddBot(token, "112233445566778899", "gigbot")
+	e := startAgents(t, channelVars, map[string]string{"DISCORD_API_URL": dc.RESTURL(), "DISCORD_GATEWAY_URL": dc.GatewayURL()})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, uidDC := e.user(t, "dc@example.com", "collective")
+
+	c.Do("POST", "/api/provision", map[string]any{"discordBotToken": "not a token", "plan": "collective"}).Expect(t, 400, "VALIDATION_ERROR")
+	c.Do("POST", "/api/provision", map[string]any{"discordBotToken": "aaa.bbb.ccc", "plan": "collective"}).Expect(t, 400, "CHANNEL_CREDENTIAL_REFUSED")
+	r := c.Do("POST", "/api/provision", map[string]any{"discordBotToken": token, "plan": "collective", "aiProvider": "anthropic"}).Expect(t, 201, "")
+	if r.JSON["aiProviderConfig"].(map[string]any)["model"] != "claude-3-5-sonnet" {
+		t.Errorf("model = %v; want collective's Anthropic model", r.JSON["aiProviderConfig"])
+	}
+	if strings.Contains(string(r.Body), "discord-secret-part") {
+		t.Fatalf("the response echoes the token: %s", r.Body)
+	}
+	agentID := r.Str("agentId")
+	if ch := r.JSON["channels"].([]any)[0].(map[string]any); ch["mode"] != "gateway" || ch["name"] != "gigbot" {
+		t.Fatalf("channel = %v", ch)
+	}
+	if err := dc.WaitSessions(ctx, token, 1); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, ctx, func() bool { return channelStatus(t, c, agentID)["connected"] == true })
+
+	dm := dc.UserMessage(token, "900000000000000001", "700000000000000001", "echo: hello discord")
+	sent, err := dc.WaitSent(ctx, token, 1)
+	if err != nil {
+		st := channelStatus(t, c, agentID)
+		m, _ := e.Store.ChannelInbound(context.Background(), uidDC, st["id"].(string), dm)
+		t.Fatalf("%v; channel %v; message %+v", err, st, m)
+	}
+	if sent[0].ChannelID != "900000000000000001" || sent[0].Content != "You said hello discord" || sent[0].ReplyTo != dm {
+		t.Fatalf("reply = %+v", sent[0])
+	}
+
+	// A guild message that does not mention the bot is not for it; one that
+	// does is answered in its channel, the mention stripped.
+	dc.UserMessage(token, "900000000000000002", "700000000000000002", "echo: not you", discordtest.InGuild("800000000000000001"))
+	mention := dc.UserMessage(token, "900000000000000002", "700000000000000002", "echo: you", discordtest.InGuild("800000000000000001"),
+		discordtest.MentioningBot())
+	sent, _ = dc.WaitSent(ctx, token, 2)
+	if sent[1].ChannelID != "900000000000000002" || sent[1].Content != "You said you" || sent[1].ReplyTo != mention {
+		t.Fatalf("mention reply = %+v", sent[1])
+	}
+
+	// A redelivered dispatch is answered once; a dropped session resumes
+	// (no new Identify) and a message sent meanwhile is answered; a 429 is
+	// waited out.
+	dc.Redeliver(token, dm)
+	dc.DropConnection(token)
+	dc.RateLimit(token, 1, 300*time.Millisecond, false)
+	after := dc.UserMessage(token, "900000000000000001", "700000000000000001", "echo: after the drop")
+	sent, _ = dc.WaitSent(ctx, token, 3)
+	if sent[2].ReplyTo != after || sent[2].Content != "You said after the drop" {
+		t.Fatalf("third reply = %+v; want the answer to the message sent during the drop", sent[2])
+	}
+	waitUntil(t, ctx, func() bool { return dc.Resumes(token) >= 1 })
+	if dc.Identifies(token) != 1 {
+		t.Errorf("identifies = %d; want 1 (the drop resumed)", dc.Identifies(token))
+	}
+
+	// A long answer is split at 2000 characters, in order.
+	dc.UserMessage(token, "900000000000000003", "700000000000000003", "long reply please")
+	if err := dc.Wait(ctx, func() bool {
+		all := dc.Sent(token)
+		return strings.HasSuffix(all[len(all)-1].Content, "The end.")
+	}); err != nil {
+		t.Fatal(err)
+	}
+	sent = dc.Sent(token)
+	var whole strings.Builder
+	for _, m := range sent[3:] {
+		if len([]rune(m.Content)) > 2000 || m.ChannelID != "900000000000000003" {
+			t.Errorf("part of %d characters to %s", len([]rune(m.Content)), m.ChannelID)
+		}
+		whole.WriteString(m.Content + " ")
+	}
+	if len(sent) < 7 || whole.Len() < 6000 {
+		t.Errorf("long reply in %d parts, %d characters", len(sent)-3, whole.Len())
+	}
+	if m := counts(channelStatus(t, c, agentID)); m["answered"] != 4.0 {
+		t.Errorf("messages = %v; want 4 answered", m)
+	}
+
+	// Stopping the agent ends its session; starting it opens one again.
+	c.Do("POST", "/api/instance/"+agentID+"/stop", nil).Expect(t, 200, "")
+	waitUntil(t, ctx, func() bool { return dc.Sessions(token) == 0 })
+	waitUntil(t, ctx, func() bool { return channelStatus(t, c, agentID)["state"] == "stopped" })
+	c.Do("POST", "/api/instance/"+agentID+"/start", nil).Expect(t, 200, "")
+	if err := dc.WaitSessions(ctx, token, 1); err != nil {
+		t.Fatal(err)
+	}
 }
