@@ -181,3 +181,12 @@ func identity(me *models.User) channels.Identity {
 	}
 	return channels.Identity{ExternalID: strconv.FormatInt(me.ID, 10), Name: name}
 }
+
+// ValidCredential checks a bot token's shape (channels.ShapeChecker).
+func (d *Driver) ValidCredential(c channels.Credential) error {
+	if !ValidToken(c.Token) {
+		return &channels.Error{Code: channels.CodeCredentialRefused, Permanent: true,
+			Message: "telegramToken is not a Telegram bot token (<bot id>:<secret>, as @BotFather gives it)"}
+	}
+	return nil
+}

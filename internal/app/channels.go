@@ -9,6 +9,7 @@ import (
 	"github.com/agentbot/gateway/agents/loop"
 	"github.com/agentbot/gateway/channels"
 	"github.com/agentbot/gateway/channels/discord"
+	"github.com/agentbot/gateway/channels/telegram"
 	"github.com/agentbot/gateway/channels/whatsapp"
 	"github.com/agentbot/gateway/core/api"
 	"github.com/agentbot/gateway/core/billing"
@@ -26,6 +27,7 @@ func newChannels(ctx context.Context, srv *server.Server, svc *agents.Service, b
 	cfg := srv.Config
 	ch := cfg.Channels
 	drivers := []channels.Driver{
+		telegram.New(telegram.Options{ServerURL: ch.TelegramURL, PollTimeout: ch.PollTimeout, Log: srv.Log}),
 		discord.New(discord.Options{APIURL: ch.DiscordURL, GatewayURL: ch.DiscordGatewayURL, Logger: srv.Log}),
 		whatsapp.New(whatsapp.Options{BaseURL: ch.WhatsAppURL, Log: srv.Log}),
 	}

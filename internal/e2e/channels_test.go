@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/agentbot/gateway/channels/discord/discordtest"
+	"github.com/agentbot/gateway/channels/telegram/telegramtest"
 	"github.com/agentbot/gateway/channels/whatsapp/whatsapptest"
 	"github.com/agentbot/gateway/core/server/servertest"
 )
@@ -270,5 +271,132 @@ func TestDiscordChannel(t *testing.T) {
 	c.Do("POST", "/api/instance/"+agentID+"/start", nil).Expect(t, 200, "")
 	if err := dc.WaitSessions(ctx, token, 1); err != nil {
 		t.Fatal(err)
+	}
+}
+
+const tgToken = "7011223344:AAH-telegram-secret-part-0123456789ab"
+
+// Telegram by long polling end to end: this node polls the bot under its
+// lease; allowed senders are answered in their chat, others ignored; a 429
+// is waited out; a poll that stalls is restarted by the watchdog, which
+// counts completed polls only.
+func TestTelegramChannelPolling(t *testing.T) {
+	tg := telegramtest.New(t)
+	tg.AddBot(tgToken, 7011223344, "gig_helper_bot")
+	e := startAgents(t, channelVars, map[string]string{"TELEGRAM_API_URL": tg.URL(), "TELEGRAM_POLL_TIMEOUT": "1s",
+		"AGENTBOT_CHANNEL_STALL": "3s"})
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	c, _ := e.user(t, "tg@example.com", "solo")
+
+	c.Do("POST", "/api/provision", map[string]any{"telegramToken": "123:short", "plan": "solo"}).Expect(t, 400, "VALIDATION_ERROR")
+	c.Do("POST", "/api/provision", map[string]any{"telegramToken": "7099999999:AAH-unknown-bot-000000000000000000", "plan": "solo"}).
+		Expect(t, 400, "CHANNEL_CREDENTIAL_REFUSED")
+	c.Do("POST", "/api/provision", map[string]any{"telegramToken": tgToken, "plan": "solo", "telegramUserId": "x y"}).
+		Expect(t, 400, "VALIDATION_ERROR")
+	r := c.Do("POST", "/api/provision", map[string]any{"telegramToken": tgToken, "plan": "solo", "telegramUserId": 5550001,
+		"allowFrom": map[string]any{"telegram": []string{"5550002"}}}).Expect(t, 201, "")
+	if strings.Contains(string(r.Body), "telegram-secret-part") {
+		t.Fatalf("the response echoes the token: %s", r.Body)
+	}
+	agentID := r.Str("agentId")
+	ch := r.JSON["channels"].([]any)[0].(map[string]any)
+	if ch["mode"] != "polling" || ch["name"] != "@gig_helper_bot" || ch["botId"] != "7011223344" || r.Str("name") != "@gig_helper_bot" {
+		t.Fatalf("channel = %v", ch)
+	}
+	waitUntil(t, ctx, func() bool { return channelStatus(t, c, agentID)["connected"] == true })
+
+	tg.UserMessage(tgToken, 5550001, 5550001, "echo: hi from telegram")
+	sent, err := tg.WaitSent(ctx, tgToken, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sent[0].ChatID != 5550001 || sent[0].Text != "You said hi from telegram" || sent[0].ReplyTo != 1 || sent[0].ParseMode != "" {
+		t.Fatalf("reply = %+v", sent[0])
+	}
+	// A stranger is not answered (and costs nothing); an allowed user in a
+	// group is answered in the group, after a 429 is waited out.
+	tg.UserMessage(tgToken, 6660001, 6660001, "echo: let me in")
+	tg.RateLimit(tgToken, 1, 1)
+	tg.UserMessage(tgToken, -100123, 5550002, "echo: group hello")
+	sent, _ = tg.WaitSent(ctx, tgToken, 2)
+	if sent[1].ChatID != -100123 || sent[1].Text != "You said group hello" {
+		t.Fatalf("second reply = %+v", sent[1])
+	}
+	waitUntil(t, ctx, func() bool { return counts(channelStatus(t, c, agentID))["ignored"] == 1.0 })
+
+	// A stalled poll: the watchdog restarts the poller, and messages flow
+	// again once Telegram answers.
+	tg.Stall(tgToken, true)
+	waitUntil(t, ctx, func() bool {
+		return strings.Contains(fmt.Sprint(channelStatus(t, c, agentID)["lastError"]), "no completed poll")
+	})
+	tg.Stall(tgToken, false)
+	tg.UserMessage(tgToken, 5550001, 5550001, "echo: still there?")
+	sent, err = tg.WaitSent(ctx, tgToken, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sent[2].Text != "You said still there?" {
+		t.Fatalf("after the stall = %+v", sent[2])
+	}
+	waitUntil(t, ctx, func() bool { return channelStatus(t, c, agentID)["state"] == "connected" })
+	if tg.Conflicts(tgToken) > 1 {
+		t.Errorf("%d conflicting polls; want at most one (the abandoned poll of a restart)", tg.Conflicts(tgToken))
+	}
+	if m := counts(channelStatus(t, c, agentID)); m["answered"] != 3.0 || m["ignored"] != 1.0 {
+		t.Errorf("messages = %v", m)
+	}
+}
+
+// Telegram by webhook: with a public https URL the bot is pointed at this
+// gateway with a secret token; deliveries with the secret are answered (a
+// redelivery once), forged ones refused.
+func TestTelegramChannelWebhook(t *testing.T) {
+	tg := telegramtest.New(t)
+	tg.AddBot(tgToken, 7011223344, "gig_helper_bot")
+	e := startAgents(t, channelVars, map[string]string{"TELEGRAM_API_URL": tg.URL(), "AGENTBOT_PUBLIC_URL": "https://agents.example.com"})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c, _ := e.user(t, "tgw@example.com", "solo")
+	r := c.Do("POST", "/api/provision", map[string]any{"telegramToken": tgToken, "plan": "solo"}).Expect(t, 201, "")
+	agentID := r.Str("agentId")
+	hook := tg.Webhook(tgToken)
+	ch := r.JSON["channels"].([]any)[0].(map[string]any)
+	if ch["mode"] != "webhook" || hook.URL != ch["webhookUrl"] || !strings.HasPrefix(hook.URL, "https://agents.example.com/api/channels/telegram/") ||
+		len(hook.Secret) < 32 || ch["state"] != "connected" {
+		t.Fatalf("channel %v, webhook %+v", ch, hook)
+	}
+	if tg.Calls(tgToken, "getUpdates") != 0 {
+		t.Error("a webhook bot was polled")
+	}
+	local := strings.TrimPrefix(hook.URL, "https://agents.example.com")
+	tg.AddChat(tgToken, 42) // the updates below are posted by the test, not by the fake
+	update := func(id int, text string) string {
+		return fmt.Sprintf(`{"update_id":%d,"message":{"message_id":%d,"date":%d,"chat":{"id":42,"type":"private"},
+			"from":{"id":42,"is_bot":false,"first_name":"Ada"},"text":%q}}`, id, id, time.Now().Unix(), text)
+	}
+	post := func(secret, body string) int {
+		return c.Do("POST", local, body, telegramtest.SecretHeader, secret).Status
+	}
+	if s := post("wrong-secret", update(1, "echo: forged")); s != 401 {
+		t.Errorf("forged delivery = %d; want 401", s)
+	}
+	if s := post(hook.Secret, update(2, "echo: first")); s != 200 {
+		t.Fatalf("delivery = %d", s)
+	}
+	if s := post(hook.Secret, update(2, "echo: first")); s != 200 {
+		t.Fatalf("redelivery = %d", s)
+	}
+	post(hook.Secret, update(3, "echo: second"))
+	sent, err := tg.WaitSent(ctx, tgToken, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sent[0].Text != "You said first" || sent[1].Text != "You said second" || sent[1].ReplyTo != 3 {
+		t.Fatalf("replies = %+v", sent)
+	}
+	if m := counts(channelStatus(t, c, agentID)); m["answered"] != 2.0 || len(m) != 1 {
+		t.Errorf("messages = %v; want 2 answered and nothing else", m)
 	}
 }
