@@ -32,6 +32,20 @@ type modelScript struct {
 	mu       sync.Mutex
 	requests []map[string]any // decoded request bodies
 	auth     []string
+	// held is set once a request whose conversation says "hold-once" came
+	// in: that first one is never answered (it waits until the caller goes
+	// away, or 10 s); later ones are.
+	held chan struct{}
+}
+
+// holding reports whether a request saying "hold-once" has been held.
+func (m *modelScript) holding() bool {
+	select {
+	case <-m.held:
+		return true
+	default:
+		return false
+	}
 }
 
 func (m *modelScript) lastAuth() string {
@@ -97,7 +111,7 @@ func (c conversation) next() turn {
 }
 
 func newModelScript(t testing.TB) *modelScript {
-	m := &modelScript{}
+	m := &modelScript{held: make(chan struct{})}
 	m.Server = httptest.NewServer(http.HandlerFunc(m.serve))
 	t.Cleanup(m.Close)
 	return m
@@ -113,6 +127,21 @@ func (m *modelScript) serve(w http.ResponseWriter, r *http.Request) {
 	m.requests = append(m.requests, body)
 	m.auth = append(m.auth, r.Header.Get("Authorization"))
 	m.mu.Unlock()
+	if b, _ := json.Marshal(body["messages"]); strings.Contains(string(b), "hold-once") {
+		m.mu.Lock()
+		first := !m.holding()
+		if first {
+			close(m.held)
+		}
+		m.mu.Unlock()
+		if first {
+			select {
+			case <-r.Context().Done():
+			case <-time.After(10 * time.Second):
+			}
+			return
+		}
+	}
 	// A model that dawdles answers only after the run's deadline, or when
 	// the caller gives up.
 	if b, _ := json.Marshal(body["messages"]); strings.Contains(string(b), "dawdle") {
