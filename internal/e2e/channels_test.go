@@ -34,13 +34,32 @@ func counts(st map[string]any) map[string]any {
 	return m
 }
 
+// channelFakes are the channels' APIs, faked on loopback.
+type channelFakes struct {
+	tg *telegramtest.Server
+	dc *discordtest.Server
+	wa *whatsapptest.Server
+}
+
+// TestChannels runs each channel end to end against its fake, on one app
+// (starting one is most of each test's cost).
+func TestChannels(t *testing.T) {
+	f := &channelFakes{tg: telegramtest.New(t), dc: discordtest.New(t, discordtest.WithHeartbeatInterval(200*time.Millisecond)),
+		wa: whatsapptest.New(t)}
+	e := startAgents(t, channelVars, map[string]string{"WHATSAPP_API_URL": f.wa.URL(),
+		"DISCORD_API_URL": f.dc.RESTURL(), "DISCORD_GATEWAY_URL": f.dc.GatewayURL(),
+		"TELEGRAM_API_URL": f.tg.URL(), "TELEGRAM_POLL_TIMEOUT": "1s", "AGENTBOT_CHANNEL_STALL": "3s"})
+	t.Run("whatsapp", func(t *testing.T) { testWhatsAppChannel(t, e, f) })
+	t.Run("discord", func(t *testing.T) { testDiscordChannel(t, e, f) })
+	t.Run("telegram", func(t *testing.T) { testTelegramChannelPolling(t, e, f) })
+}
+
 // WhatsApp Cloud API end to end: provisioning checks the number live, the
 // webhook handshake and signed deliveries reach the agent, and its answer
 // goes back through the Graph API to the same chat, split at 4096.
-func TestWhatsAppChannel(t *testing.T) {
-	graph := whatsapptest.New(t)
+func testWhatsAppChannel(t *testing.T, e *agentEnv, f *channelFakes) {
+	graph := f.wa
 	graph.AddNumber("EAAG-good-token-000000000000", "1065550100", "+1 555-0100")
-	e := startAgents(t, channelVars, map[string]string{"WHATSAPP_API_URL": graph.URL()})
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	c, _ := e.user(t, "wa@example.com", "solo")
@@ -177,11 +196,10 @@ func with(m map[string]any, k string, v any) map[string]any {
 // lease; a DM and a mention reach the agent, whose answers go back through
 // REST to the same channel; a dropped session resumes and a 429 is waited
 // out.
-func TestDiscordChannel(t *testing.T) {
-	dc := discordtest.New(t, discordtest.WithHeartbeatInterval(200*time.Millisecond))
+func testDiscordChannel(t *testing.T, e *agentEnv, f *channelFakes) {
+	dc := f.dc
 	const token = "MTEyMjMzNDQ1NTY2Nzc4ODk5.GaBcDe.discord-secret-part-0123456789"
 	dc.AddBot(token, "112233445566778899", "gigbot")
-	e := startAgents(t, channelVars, map[string]string{"DISCORD_API_URL": dc.RESTURL(), "DISCORD_GATEWAY_URL": dc.GatewayURL()})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	c, uidDC := e.user(t, "dc@example.com", "collective")
@@ -280,11 +298,9 @@ const tgToken = "7011223344:AAH-telegram-secret-part-0123456789ab"
 // lease; allowed senders are answered in their chat, others ignored; a 429
 // is waited out; a poll that stalls is restarted by the watchdog, which
 // counts completed polls only.
-func TestTelegramChannelPolling(t *testing.T) {
-	tg := telegramtest.New(t)
+func testTelegramChannelPolling(t *testing.T, e *agentEnv, f *channelFakes) {
+	tg := f.tg
 	tg.AddBot(tgToken, 7011223344, "gig_helper_bot")
-	e := startAgents(t, channelVars, map[string]string{"TELEGRAM_API_URL": tg.URL(), "TELEGRAM_POLL_TIMEOUT": "1s",
-		"AGENTBOT_CHANNEL_STALL": "3s"})
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	c, _ := e.user(t, "tg@example.com", "solo")
