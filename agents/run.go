@@ -125,6 +125,34 @@ func (s *Service) Run(ctx context.Context, rr RunRequest) (*RunResult, error) {
 	return &RunResult{Run: run, Outcome: out}, nil
 }
 
+// ErrNotRunning: the agent is not running, so it answers nothing.
+var ErrNotRunning = errors.New("agents: the agent is not running")
+
+// RunOwned runs the agent on a message that no request of its owner's
+// carried (a heartbeat, a message from a chat app), as its owner. It returns
+// the run's id and reply; a run that ended at a limit is an error naming its
+// code (the reply so far is still returned); a stopped agent is
+// ErrNotRunning. rr.Principal is set here.
+func (s *Service) RunOwned(ctx context.Context, userID string, rr RunRequest) (runID, reply string, err error) {
+	u, err := s.Store.User(ctx, userID)
+	if err != nil {
+		return "", "", err
+	}
+	rr.Principal = s.Auth.Owner(u)
+	res, err := s.Run(ctx, rr)
+	var ae *api.Error
+	if errors.As(err, &ae) && ae.Code == api.CodeAgentNotRunning {
+		return "", "", ErrNotRunning
+	}
+	if err != nil {
+		return "", "", err
+	}
+	if res.Outcome.Status != loop.StatusOK {
+		return res.Run.ID, res.Outcome.Reply, fmt.Errorf("%s: %s", res.Outcome.Code, res.Outcome.Message)
+	}
+	return res.Run.ID, res.Outcome.Reply, nil
+}
+
 // withAgent adds "agentId" to an event object.
 func withAgent(ev []byte, agentID string) []byte {
 	if len(ev) < 2 || ev[len(ev)-1] != '}' {

@@ -7,6 +7,7 @@ import (
 	"github.com/agentbot/gateway/agents/live"
 	"github.com/agentbot/gateway/core/billing"
 	"github.com/agentbot/gateway/core/chain"
+	"github.com/agentbot/gateway/core/config"
 	"github.com/agentbot/gateway/core/secrets"
 	"github.com/agentbot/gateway/core/server"
 	"github.com/agentbot/gateway/gateway"
@@ -26,13 +27,9 @@ func newAgents(srv *server.Server, g *gateway.Gateway, sk *skills.Service, box *
 	if err != nil {
 		return nil, err
 	}
-	ac, err := aiConfig(cfg)
+	table, err := modelTable(cfg)
 	if err != nil {
 		return nil, err
-	}
-	table := ac.Models
-	if len(table) == 0 {
-		table = ai.DefaultModels()
 	}
 	models := make([]string, len(table))
 	for i, m := range table {
@@ -50,6 +47,19 @@ func newAgents(srv *server.Server, g *gateway.Gateway, sk *skills.Service, box *
 	svc.PaidFetch = skills.FetchPolicy{AllowHosts: []string{"*"}, AllowPrivate: cfg.Skills.HTTPAllowPrivate,
 		MaxBytes: 256 << 10, Timeout: 15 * time.Second}
 	return svc, nil
+}
+
+// modelTable is the AI provider's model table, cheapest first: its
+// configuration's, else the built-in one.
+func modelTable(cfg *config.Config) ([]ai.Model, error) {
+	ac, err := aiConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if len(ac.Models) == 0 {
+		return ai.DefaultModels(), nil
+	}
+	return ac.Models, nil
 }
 
 // verification is agent verification's configuration: EAS and Coinbase on

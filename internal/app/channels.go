@@ -3,20 +3,15 @@ package app
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/agentbot/gateway/agents"
-	"github.com/agentbot/gateway/agents/loop"
 	"github.com/agentbot/gateway/channels"
 	"github.com/agentbot/gateway/channels/discord"
 	"github.com/agentbot/gateway/channels/telegram"
 	"github.com/agentbot/gateway/channels/whatsapp"
-	"github.com/agentbot/gateway/core/api"
-	"github.com/agentbot/gateway/core/billing"
 	"github.com/agentbot/gateway/core/route"
 	"github.com/agentbot/gateway/core/secrets"
 	"github.com/agentbot/gateway/core/server"
-	"github.com/agentbot/gateway/plugins/ai"
 )
 
 // newChannels serves POST /api/provision and the channel webhooks, and,
@@ -38,15 +33,7 @@ func newChannels(ctx context.Context, srv *server.Server, svc *agents.Service, b
 	if err != nil {
 		return nil, err
 	}
-	ac, err := aiConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	table := ac.Models
-	if len(table) == 0 {
-		table = ai.DefaultModels()
-	}
-	plans, err := billing.LoadPlans(cfg.Billing)
+	table, err := modelTable(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +42,7 @@ func newChannels(ctx context.Context, srv *server.Server, svc *agents.Service, b
 	for i, m := range table {
 		models[i] = channels.Model{ID: m.ID, Provider: m.Provider, Tier: m.Tier}
 	}
-	p := channels.Provisioning{ActivePlan: svc.ActivePlan, Plans: plans, RuntimeVersion: RuntimeVersion, AgentURL: svc.WebsocketURL,
+	p := channels.Provisioning{ActivePlan: svc.ActivePlan, Plans: svc.Plans, RuntimeVersion: RuntimeVersion, AgentURL: svc.WebsocketURL,
 		Models: models}
 	if ch.Enabled {
 		if err := cs.Start(ctx); err != nil {
@@ -70,23 +57,14 @@ func newChannels(ctx context.Context, srv *server.Server, svc *agents.Service, b
 // owner; each chat is its own conversation topic.
 func channelRunner(srv *server.Server, svc *agents.Service) channels.Runner {
 	return func(ctx context.Context, userID, agentID, topic, message string) (*channels.Reply, error) {
-		u, err := srv.Store.User(ctx, userID)
-		if err != nil {
-			return nil, err
-		}
-		res, err := svc.Run(ctx, agents.RunRequest{Principal: srv.Auth.Owner(u), AgentID: agentID,
-			Trigger: agents.TriggerChannel, Topic: topic, Message: message})
-		var ae *api.Error
-		if errors.As(err, &ae) && ae.Code == api.CodeAgentNotRunning {
+		runID, text, err := svc.RunOwned(ctx, userID, agents.RunRequest{AgentID: agentID, Trigger: agents.TriggerChannel,
+			Topic: topic, Message: message})
+		if errors.Is(err, agents.ErrNotRunning) {
 			return nil, channels.ErrAgentNotRunning
 		}
-		if err != nil {
+		if runID == "" {
 			return nil, err
 		}
-		reply := &channels.Reply{RunID: res.Run.ID, Text: res.Outcome.Reply}
-		if res.Outcome.Status != loop.StatusOK {
-			return reply, fmt.Errorf("%s: %s", res.Outcome.Code, res.Outcome.Message)
-		}
-		return reply, nil
+		return &channels.Reply{RunID: runID, Text: text}, err
 	}
 }

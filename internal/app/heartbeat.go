@@ -3,12 +3,9 @@ package app
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/agentbot/gateway/agents"
 	"github.com/agentbot/gateway/agents/heartbeat"
-	"github.com/agentbot/gateway/agents/loop"
-	"github.com/agentbot/gateway/core/api"
 	"github.com/agentbot/gateway/core/route"
 	"github.com/agentbot/gateway/core/server"
 )
@@ -46,24 +43,15 @@ func newHeartbeats(ctx context.Context, srv *server.Server, svc *agents.Service,
 // live channel, which gets the reply only if the scheduler delivers it.
 func heartbeatRunner(srv *server.Server, svc *agents.Service) heartbeat.Runner {
 	return func(ctx context.Context, t heartbeat.Turn) (*heartbeat.Reply, error) {
-		u, err := srv.Store.User(ctx, t.UserID)
-		if err != nil {
-			return nil, err
-		}
-		res, err := svc.Run(ctx, agents.RunRequest{Principal: srv.Auth.Owner(u), AgentID: t.AgentID,
+		runID, text, err := svc.RunOwned(ctx, t.UserID, agents.RunRequest{AgentID: t.AgentID,
 			Trigger: agents.TriggerHeartbeat, Topic: heartbeatTopic, Message: t.Prompt,
 			MaxRoundTrips: heartbeatRoundTrips, Quiet: true})
-		var ae *api.Error
-		if errors.As(err, &ae) && ae.Code == api.CodeAgentNotRunning {
+		if errors.Is(err, agents.ErrNotRunning) {
 			return nil, heartbeat.ErrNotRunning
 		}
-		if err != nil {
+		if runID == "" {
 			return nil, err
 		}
-		reply := &heartbeat.Reply{RunID: res.Run.ID, Text: res.Outcome.Reply}
-		if res.Outcome.Status != loop.StatusOK {
-			return reply, fmt.Errorf("%s: %s", res.Outcome.Code, res.Outcome.Message)
-		}
-		return reply, nil
+		return &heartbeat.Reply{RunID: runID, Text: text}, err
 	}
 }
