@@ -84,7 +84,7 @@ func (s *Store) FinishRun(ctx context.Context, userID string, r *AgentRun) error
 // Runs lists an agent's runs, newest first (agentID "": all the user's).
 func (s *Store) Runs(ctx context.Context, userID, agentID string, limit int) ([]AgentRun, error) {
 	var out []AgentRun
-	err := s.read(ctx, userID, func(q querier) error {
+	err := s.readOne(ctx, userID, func(q querier) error {
 		sql := `SELECT id, agent_id, user_id, trigger, topic, status, error_code, error_message, round_trips, tool_calls,
 			input_tokens, output_tokens, cost_micro_usd, started_at, finished_at FROM agent_runs WHERE user_id = $1`
 		args := []any{userID}
@@ -303,7 +303,7 @@ type TopicSummary struct {
 // (at most 100).
 func (s *Store) Topics(ctx context.Context, userID, agentID string) ([]TopicSummary, error) {
 	var out []TopicSummary
-	err := s.read(ctx, userID, func(q querier) error {
+	err := s.readOne(ctx, userID, func(q querier) error {
 		rs, err := q.Query(ctx, `SELECT topic, count(*), min(created_at), max(created_at) FROM agent_messages
 			WHERE user_id = $1 AND agent_id = $2 GROUP BY topic ORDER BY max(created_at) DESC, topic LIMIT 100`, userID, agentID)
 		if err != nil {

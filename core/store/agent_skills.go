@@ -125,7 +125,7 @@ func (s *Store) UninstallSkill(ctx context.Context, userID, agentID, skill strin
 // AgentSkills lists the skills installed on an agent, by name.
 func (s *Store) AgentSkills(ctx context.Context, userID, agentID string) ([]InstalledSkill, error) {
 	var out []InstalledSkill
-	err := s.read(ctx, userID, func(q querier) error {
+	err := s.readOne(ctx, userID, func(q querier) error {
 		rs, err := q.Query(ctx, `SELECT i.skill, i.version, k.latest, i.installed_at FROM agent_skills i
 			JOIN skills k ON k.name = i.skill WHERE i.agent_id = $1 AND i.user_id = $2 ORDER BY i.skill`, agentID, userID)
 		if err != nil {

@@ -104,7 +104,7 @@ func (s *Store) createAgent(ctx context.Context, q querier, userID string, n New
 // CountAgents is how many agents the user has.
 func (s *Store) CountAgents(ctx context.Context, userID string) (int64, error) {
 	var n int64
-	err := s.read(ctx, userID, func(q querier) error {
+	err := s.readOne(ctx, userID, func(q querier) error {
 		return q.QueryRow(ctx, `SELECT count(*) FROM agents WHERE user_id = $1`, userID).Scan(&n)
 	})
 	return n, err
@@ -113,7 +113,7 @@ func (s *Store) CountAgents(ctx context.Context, userID string) (int64, error) {
 // Agents lists the user's agents, newest first.
 func (s *Store) Agents(ctx context.Context, userID string) ([]Agent, error) {
 	var out []Agent
-	err := s.read(ctx, userID, func(q querier) error {
+	err := s.readOne(ctx, userID, func(q querier) error {
 		rs, err := q.Query(ctx, `SELECT `+agentColumns+` FROM agents WHERE user_id = $1 ORDER BY created_at DESC, id DESC`, userID)
 		if err != nil {
 			return err
@@ -133,7 +133,7 @@ func (s *Store) Agents(ctx context.Context, userID string) ([]Agent, error) {
 // Agent returns one of the user's agents; another user's is ErrNotFound.
 func (s *Store) Agent(ctx context.Context, userID, agentID string) (*Agent, error) {
 	var a *Agent
-	err := s.read(ctx, userID, func(q querier) error {
+	err := s.readOne(ctx, userID, func(q querier) error {
 		var err error
 		a, err = scanAgent(q.QueryRow(ctx, `SELECT `+agentColumns+` FROM agents WHERE id = $1 AND user_id = $2`, agentID, userID))
 		return err
@@ -240,7 +240,7 @@ func (s *Store) SetInstanceToken(ctx context.Context, userID, agentID string, di
 // has none (or is not the user's).
 func (s *Store) InstanceToken(ctx context.Context, userID, agentID string) ([]byte, error) {
 	var sealed []byte
-	err := s.read(ctx, userID, func(q querier) error {
+	err := s.readOne(ctx, userID, func(q querier) error {
 		return q.QueryRow(ctx, `SELECT token_sealed FROM agents WHERE id = $1 AND user_id = $2 AND token_sealed IS NOT NULL`,
 			agentID, userID).Scan(&sealed)
 	})

@@ -41,7 +41,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, userID, name string, keyHash [
 // APIKeys lists the caller's keys, newest first.
 func (s *Store) APIKeys(ctx context.Context, userID string) ([]APIKey, error) {
 	var out []APIKey
-	err := s.read(ctx, userID, func(q querier) error {
+	err := s.readOne(ctx, userID, func(q querier) error {
 		rs, err := q.Query(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE user_id = $1 ORDER BY created_at DESC, id`, userID)
 		if err != nil {
 			return err
@@ -55,7 +55,7 @@ func (s *Store) APIKeys(ctx context.Context, userID string) ([]APIKey, error) {
 // APIKey returns one of the caller's keys; another user's key is ErrNotFound.
 func (s *Store) APIKey(ctx context.Context, userID, id string) (*APIKey, error) {
 	var k APIKey
-	err := s.read(ctx, userID, func(q querier) error {
+	err := s.readOne(ctx, userID, func(q querier) error {
 		var err error
 		k, err = scanAPIKey(q.QueryRow(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE id = $2 AND user_id = $1`, userID, id))
 		return err

@@ -127,7 +127,7 @@ type BillingContact struct {
 // BillingContact returns the caller's email, name and Stripe customer id.
 func (s *Store) BillingContact(ctx context.Context, userID string) (*BillingContact, error) {
 	var c BillingContact
-	err := s.read(ctx, userID, func(q querier) error {
+	err := s.readOne(ctx, userID, func(q querier) error {
 		var cust *string
 		err := q.QueryRow(ctx, `SELECT email, name, stripe_customer_id FROM users WHERE id = $1`, userID).Scan(&c.Email, &c.Name, &cust)
 		if cust != nil {
@@ -385,7 +385,7 @@ func (s *Store) deriveAccount(ctx context.Context, q querier, userID string, pol
 // Subscriptions lists the caller's Stripe subscriptions as last applied.
 func (s *Store) Subscriptions(ctx context.Context, userID string) ([]Subscription, error) {
 	var out []Subscription
-	err := s.read(ctx, userID, func(q querier) error {
+	err := s.readOne(ctx, userID, func(q querier) error {
 		rs, err := q.Query(ctx, `SELECT id, kind, plan, status, event_at FROM stripe_subscriptions
 			WHERE user_id = $1 ORDER BY event_at, id`, userID)
 		if err != nil {

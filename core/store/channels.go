@@ -151,7 +151,7 @@ func (s *Store) CreateChannelAgent(ctx context.Context, userID string, n NewAgen
 // ChannelBindings lists an agent's bindings, oldest first.
 func (s *Store) ChannelBindings(ctx context.Context, userID, agentID string) ([]ChannelBinding, error) {
 	var out []ChannelBinding
-	err := s.read(ctx, userID, func(q querier) error {
+	err := s.readOne(ctx, userID, func(q querier) error {
 		rs, err := q.Query(ctx, `SELECT `+channelColumns+` FROM channel_bindings
 			WHERE user_id = $1 AND agent_id = $2 ORDER BY created_at, id`, userID, agentID)
 		if err != nil {
@@ -172,7 +172,7 @@ func (s *Store) ChannelBindings(ctx context.Context, userID, agentID string) ([]
 // ChannelBinding returns one of the user's bindings.
 func (s *Store) ChannelBinding(ctx context.Context, userID, id string) (*ChannelBinding, error) {
 	var b *ChannelBinding
-	err := s.read(ctx, userID, func(q querier) error {
+	err := s.readOne(ctx, userID, func(q querier) error {
 		var err error
 		b, err = scanChannel(q.QueryRow(ctx, `SELECT `+channelColumns+` FROM channel_bindings WHERE id = $1 AND user_id = $2`,
 			id, userID))
@@ -472,7 +472,7 @@ const inboundColumns = `binding_id, msg_id, user_id, agent_id, chat_id, sender_i
 // ChannelInbound returns one inbound message of the user's.
 func (s *Store) ChannelInbound(ctx context.Context, userID, bindingID, msgID string) (*InboundMessage, error) {
 	var m InboundMessage
-	err := s.read(ctx, userID, func(q querier) error {
+	err := s.readOne(ctx, userID, func(q querier) error {
 		return q.QueryRow(ctx, `SELECT `+inboundColumns+` FROM channel_inbound WHERE binding_id = $1 AND msg_id = $2 AND user_id = $3`,
 			bindingID, msgID, userID).Scan(&m.BindingID, &m.MsgID, &m.UserID, &m.AgentID, &m.ChatID, &m.SenderID,
 			&m.SenderName, &m.Body, &m.ReplyTo, &m.SentAt, &m.ReceivedAt, &m.Status, &m.Attempts, &m.RunID, &m.Error)
@@ -519,7 +519,7 @@ func (s *Store) FinishChannelInbound(ctx context.Context, r InboundRef, node, st
 // ChannelInboundCounts counts a binding's messages by state.
 func (s *Store) ChannelInboundCounts(ctx context.Context, userID, bindingID string) (map[string]int64, error) {
 	out := map[string]int64{}
-	err := s.read(ctx, userID, func(q querier) error {
+	err := s.readOne(ctx, userID, func(q querier) error {
 		rs, err := q.Query(ctx, `SELECT status, count(*) FROM channel_inbound WHERE binding_id = $1 AND user_id = $2 GROUP BY status`,
 			bindingID, userID)
 		if err != nil {
@@ -542,7 +542,7 @@ func (s *Store) ChannelInboundCounts(ctx context.Context, userID, bindingID stri
 // spends its owner's money).
 func (s *Store) RecentChannelInbound(ctx context.Context, userID, bindingID, chatID string, from, to time.Time) (int64, error) {
 	var n int64
-	err := s.read(ctx, userID, func(q querier) error {
+	err := s.readOne(ctx, userID, func(q querier) error {
 		return q.QueryRow(ctx, `SELECT count(*) FROM channel_inbound
 			WHERE binding_id = $1 AND user_id = $2 AND chat_id = $3 AND received_at >= $4 AND received_at <= $5`,
 			bindingID, userID, chatID, from.UTC(), to.UTC()).Scan(&n)

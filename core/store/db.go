@@ -12,6 +12,9 @@ type backend interface {
 	name() string
 	// tenant runs fn in a transaction whose rows are scoped to userID.
 	tenant(ctx context.Context, userID string, readOnly bool, fn func(q querier) error) error
+	// tenantOne runs fn, which makes exactly one statement, scoped to
+	// userID in as few round trips as the backend allows.
+	tenantOne(ctx context.Context, userID string, fn func(q querier) error) error
 	// system runs fn outside any tenant, for the lookups in lookupSQL only.
 	system(ctx context.Context, fn func(q querier) error) error
 	// global runs fn in a transaction outside any tenant, for tables that

@@ -50,7 +50,7 @@ func (s *Store) LinkFID(ctx context.Context, userID string, fid int64) error {
 // FIDs lists the Farcaster ids bound to the caller's account, smallest first.
 func (s *Store) FIDs(ctx context.Context, userID string) ([]int64, error) {
 	var out []int64
-	err := s.read(ctx, userID, func(q querier) error {
+	err := s.readOne(ctx, userID, func(q querier) error {
 		rs, err := q.Query(ctx, `SELECT fid FROM user_farcaster WHERE user_id = $1 ORDER BY fid`, userID)
 		if err != nil {
 			return err

@@ -151,7 +151,7 @@ func cur0(cur, def *Heartbeat) *Heartbeat {
 // when it has none (or is not theirs).
 func (s *Store) Heartbeat(ctx context.Context, userID, agentID string) (*Heartbeat, error) {
 	var h *Heartbeat
-	err := s.read(ctx, userID, func(q querier) error {
+	err := s.readOne(ctx, userID, func(q querier) error {
 		var err error
 		h, err = scanHeartbeat(q.QueryRow(ctx, `SELECT `+heartbeatColumns+` FROM heartbeats WHERE agent_id = $1 AND user_id = $2`,
 			agentID, userID))
@@ -163,7 +163,7 @@ func (s *Store) Heartbeat(ctx context.Context, userID, agentID string) (*Heartbe
 // Heartbeats lists the user's schedules, oldest first.
 func (s *Store) Heartbeats(ctx context.Context, userID string) ([]Heartbeat, error) {
 	var out []Heartbeat
-	err := s.read(ctx, userID, func(q querier) error {
+	err := s.readOne(ctx, userID, func(q querier) error {
 		rs, err := q.Query(ctx, `SELECT `+heartbeatColumns+` FROM heartbeats WHERE user_id = $1 ORDER BY created_at, agent_id`, userID)
 		if err != nil {
 			return err
@@ -200,7 +200,7 @@ func (s *Store) DeleteHeartbeat(ctx context.Context, userID, agentID string) err
 // HeartbeatRuns lists an agent's logged slots, newest first.
 func (s *Store) HeartbeatRuns(ctx context.Context, userID, agentID string, limit int) ([]HeartbeatRun, error) {
 	var out []HeartbeatRun
-	err := s.read(ctx, userID, func(q querier) error {
+	err := s.readOne(ctx, userID, func(q querier) error {
 		rs, err := q.Query(ctx, `SELECT agent_id, slot_at, outcome, missed, message, run_id, started_at, finished_at
 			FROM heartbeat_runs WHERE agent_id = $1 AND user_id = $2 ORDER BY slot_at DESC LIMIT $3`, agentID, userID, limit)
 		if err != nil {
@@ -273,7 +273,7 @@ func (s *Store) FinishHeartbeat(ctx context.Context, userID, agentID string, slo
 // in micro-USD.
 func (s *Store) HeartbeatSpend(ctx context.Context, userID, agentID, trigger string, since time.Time) (int64, error) {
 	var total int64
-	err := s.read(ctx, userID, func(q querier) error {
+	err := s.readOne(ctx, userID, func(q querier) error {
 		return q.QueryRow(ctx, `SELECT COALESCE(SUM(cost_micro_usd), 0) FROM agent_runs
 			WHERE agent_id = $1 AND user_id = $2 AND trigger = $3 AND started_at >= $4`, agentID, userID, trigger, since).Scan(&total)
 	})

@@ -111,7 +111,7 @@ func (s *Store) RecordPayment(ctx context.Context, p *MachinePayment) error {
 // Payments lists the caller's machine payments, newest first.
 func (s *Store) Payments(ctx context.Context, userID string, limit int) ([]MachinePayment, error) {
 	var out []MachinePayment
-	err := s.read(ctx, userID, func(q querier) error {
+	err := s.readOne(ctx, userID, func(q querier) error {
 		rs, err := q.Query(ctx, `SELECT `+paymentColumns+` FROM payments WHERE user_id = $1
 			ORDER BY created_at DESC, id LIMIT $2`, userID, pageSize(limit))
 		if err != nil {

@@ -291,3 +291,46 @@ func TestPostgresMigrateTwice(t *testing.T) {
 		t.Errorf("data lost after re-running migrations: %v", err)
 	}
 }
+
+// readOne's pipelined batch: the tenant and read-only settings hold for its
+// statement and end with it (a one-connection pool shows nothing carried to
+// the next use).
+func TestReadOneIsScopedAndLeavesNothing(t *testing.T) {
+	pg := storetest.Postgres(t)
+	cfg := pg.Config()
+	cfg.DatabaseURL += "?pool_max_conns=1"
+	s := storetest.Open(t, cfg)
+	ctx := context.Background()
+	a, err := s.CreateUser(ctx, newUser("a@example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.CreateUser(ctx, newUser("b@example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateAPIKey(ctx, a.ID, "k", digest("ka"), "sk_"); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 { // the same connection each time
+		keys, err := store.ReadOneAPIKeys(s, ctx, a.ID)
+		if err != nil || len(keys) != 1 {
+			t.Fatalf("a's keys = %d, %v; want 1", len(keys), err)
+		}
+		if keys, _ := store.ReadOneAPIKeys(s, ctx, b.ID); len(keys) != 0 {
+			t.Fatalf("b sees %d of a's keys", len(keys))
+		}
+		if got := store.ReadOneSetting(s, ctx, a.ID); got != a.ID+" on" {
+			t.Fatalf("inside = %q; want the tenant and read-only", got)
+		}
+		if got := store.UnscopedSetting(s, ctx); got != " off" {
+			t.Fatalf("the next use of the connection sees %q; want no tenant, read-write", got)
+		}
+	}
+	if err := store.ReadOneWrite(s, ctx, a.ID); err == nil || !strings.Contains(err.Error(), "read-only") {
+		t.Errorf("a write through readOne = %v; want refused as read-only", err)
+	}
+	if err := store.ReadOneTwice(s, ctx, a.ID); err == nil {
+		t.Error("a second statement through readOne succeeded")
+	}
+}

@@ -327,7 +327,7 @@ const (
 // SkillKVGet reads a key; ErrNotFound when missing.
 func (s *Store) SkillKVGet(ctx context.Context, sc SkillScope, key string) ([]byte, error) {
 	var v []byte
-	err := s.read(ctx, sc.UserID, func(q querier) error {
+	err := s.readOne(ctx, sc.UserID, func(q querier) error {
 		return q.QueryRow(ctx, `SELECT value FROM skill_kv WHERE user_id = $1 AND agent_id = $2 AND skill = $3 AND key = $4`,
 			sc.UserID, sc.AgentID, sc.Skill, key).Scan(&v)
 	})
@@ -387,7 +387,7 @@ func (s *Store) SkillKVDelete(ctx context.Context, sc SkillScope, key string) er
 // SkillKVList lists the keys with a prefix, sorted.
 func (s *Store) SkillKVList(ctx context.Context, sc SkillScope, prefix string) ([]string, error) {
 	var out []string
-	err := s.read(ctx, sc.UserID, func(q querier) error {
+	err := s.readOne(ctx, sc.UserID, func(q querier) error {
 		rs, err := q.Query(ctx, `SELECT key FROM skill_kv WHERE user_id = $1 AND agent_id = $2 AND skill = $3
 			AND substr(key, 1, length($4)) = $4 ORDER BY key`, sc.UserID, sc.AgentID, sc.Skill, prefix)
 		if err != nil {

@@ -123,6 +123,10 @@ func (b *sqliteBackend) tenant(ctx context.Context, _ string, readOnly bool, fn 
 	return sqliteTx(ctx, b.w, &b.wStmts, fn)
 }
 
+func (b *sqliteBackend) tenantOne(ctx context.Context, userID string, fn func(q querier) error) error {
+	return b.tenant(ctx, userID, true, fn)
+}
+
 func (b *sqliteBackend) global(ctx context.Context, readOnly bool, fn func(q querier) error) error {
 	return b.tenant(ctx, "", readOnly, fn)
 }

@@ -103,6 +103,16 @@ func (s *Store) read(ctx context.Context, userID string, fn func(q querier) erro
 	return s.b.tenant(ctx, userID, true, fn)
 }
 
+// readOne runs fn, a read of exactly one statement, scoped to userID: on
+// PostgreSQL in one round trip (see pgBackend.tenantOne); a second
+// statement is an error.
+func (s *Store) readOne(ctx context.Context, userID string, fn func(q querier) error) error {
+	if userID == "" {
+		return ErrNoPrincipal
+	}
+	return s.b.tenantOne(ctx, userID, fn)
+}
+
 // write runs fn in a read-write transaction scoped to userID.
 func (s *Store) write(ctx context.Context, userID string, fn func(q querier) error) error {
 	if userID == "" {

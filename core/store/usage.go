@@ -48,7 +48,7 @@ func insertUsage(ctx context.Context, q querier, s *Store, userID string, e Usag
 func (s *Store) Usage(ctx context.Context, userID string, since time.Time) ([]UsageEvent, error) {
 	var out []UsageEvent
 	since = since.Truncate(time.Millisecond) // as RecordUsage stores times
-	err := s.read(ctx, userID, func(q querier) error {
+	err := s.readOne(ctx, userID, func(q querier) error {
 		rs, err := q.Query(ctx, `SELECT id, user_id, target, status, duration_ms, input_tokens, output_tokens,
 			price_micro_usd, upstream_micro_usd, payment_method, agent_id, run_id, created_at
 			FROM usage_events WHERE user_id = $1 AND created_at >= $2 ORDER BY created_at, id`, userID, since)

@@ -73,7 +73,7 @@ func (s *Store) CreateUser(ctx context.Context, nu NewUser) (*User, error) {
 // User returns the caller's own account.
 func (s *Store) User(ctx context.Context, userID string) (*User, error) {
 	var u *User
-	err := s.read(ctx, userID, func(q querier) error {
+	err := s.readOne(ctx, userID, func(q querier) error {
 		var err error
 		u, err = scanUser(q.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, userID))
 		return err
@@ -133,7 +133,7 @@ func (s *Store) CredentialByEmail(ctx context.Context, email string) (*Credentia
 // PasswordHash returns the caller's stored password hash.
 func (s *Store) PasswordHash(ctx context.Context, userID string) (string, error) {
 	var h string
-	err := s.read(ctx, userID, func(q querier) error {
+	err := s.readOne(ctx, userID, func(q querier) error {
 		return q.QueryRow(ctx, `SELECT password_hash FROM users WHERE id = $1`, userID).Scan(&h)
 	})
 	return h, err
@@ -161,7 +161,7 @@ func (s *Store) SetPassword(ctx context.Context, userID, hash, keepSessionID str
 // always equals the sum of the ledger; see LedgerSum).
 func (s *Store) Credits(ctx context.Context, userID string) (int64, error) {
 	var n int64
-	err := s.read(ctx, userID, func(q querier) error {
+	err := s.readOne(ctx, userID, func(q querier) error {
 		return q.QueryRow(ctx, `SELECT CAST(COALESCE((SELECT balance FROM credit_balances WHERE user_id = $1), 0) AS BIGINT)`,
 			userID).Scan(&n)
 	})
@@ -171,7 +171,7 @@ func (s *Store) Credits(ctx context.Context, userID string) (int64, error) {
 // LedgerSum is the sum of the caller's ledger entries: the balance's truth.
 func (s *Store) LedgerSum(ctx context.Context, userID string) (int64, error) {
 	var n int64
-	err := s.read(ctx, userID, func(q querier) error {
+	err := s.readOne(ctx, userID, func(q querier) error {
 		return q.QueryRow(ctx, `SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM credit_entries WHERE user_id = $1`, userID).Scan(&n)
 	})
 	return n, err

@@ -55,7 +55,7 @@ func (s *Store) SetAgentVerification(ctx context.Context, userID string, v Agent
 func (s *Store) AgentVerification(ctx context.Context, userID, agentID string) (*AgentVerification, error) {
 	var v AgentVerification
 	var meta string
-	err := s.read(ctx, userID, func(q querier) error {
+	err := s.readOne(ctx, userID, func(q querier) error {
 		return q.QueryRow(ctx, `SELECT agent_id, type, attestation_uid, verifier_address, metadata, verified_at
 			FROM agent_verifications WHERE agent_id = $1 AND user_id = $2`, agentID, userID).
 			Scan(&v.AgentID, &v.Type, &v.AttestationUID, &v.VerifierAddress, &meta, &v.VerifiedAt)
@@ -107,7 +107,7 @@ func (s *Store) CreateVerifyChallenge(ctx context.Context, userID, agentID strin
 // and unexpired, without using it.
 func (s *Store) VerifyChallengeUsable(ctx context.Context, userID, agentID string, hash []byte) (bool, error) {
 	var n int64
-	err := s.read(ctx, userID, func(q querier) error {
+	err := s.readOne(ctx, userID, func(q querier) error {
 		return q.QueryRow(ctx, `SELECT COUNT(*) FROM agent_verify_challenges
 			WHERE challenge_hash = $1 AND agent_id = $2 AND user_id = $3 AND expires_at > $4`,
 			hash, agentID, userID, s.now()).Scan(&n)

@@ -20,7 +20,7 @@ type AuthState struct {
 // user no longer exists.
 func (s *Store) AuthState(ctx context.Context, userID string) (*AuthState, error) {
 	var st AuthState
-	err := s.read(ctx, userID, func(q querier) error {
+	err := s.readOne(ctx, userID, func(q querier) error {
 		return q.QueryRow(ctx, `SELECT email, role, email_verified_at IS NOT NULL, credential_gen FROM users WHERE id = $1`,
 			userID).Scan(&st.Email, &st.Role, &st.EmailVerified, &st.Gen)
 	})

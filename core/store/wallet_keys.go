@@ -41,7 +41,7 @@ func scanWalletKey(r row) (*WalletKey, error) {
 // ErrNotFound when there is none.
 func (s *Store) WalletKey(ctx context.Context, userID, agentID string) (*WalletKey, error) {
 	var k *WalletKey
-	err := s.read(ctx, userID, func(q querier) error {
+	err := s.readOne(ctx, userID, func(q querier) error {
 		var err error
 		k, err = scanWalletKey(q.QueryRow(ctx, `SELECT `+walletKeyColumns+` FROM wallet_keys WHERE owner = $1`,
 			WalletOwner(userID, agentID)))

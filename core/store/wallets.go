@@ -113,7 +113,7 @@ func (s *Store) LinkWallet(ctx context.Context, userID, address string, chainID 
 // Wallets lists the addresses bound to the caller's account, oldest first.
 func (s *Store) Wallets(ctx context.Context, userID string) ([]Wallet, error) {
 	var out []Wallet
-	err := s.read(ctx, userID, func(q querier) error {
+	err := s.readOne(ctx, userID, func(q querier) error {
 		rs, err := q.Query(ctx, `SELECT address, chain_id, created_at FROM user_wallets WHERE user_id = $1
 			ORDER BY created_at, address`, userID)
 		if err != nil {
