@@ -10,7 +10,7 @@ MODULES := $(sort $(patsubst %/go.mod,%,$(shell find . -name go.mod -not -path '
 # $(call each,CMD) runs CMD in every module, stopping at the first failure.
 each = @for m in $(MODULES); do echo "[$$m] $(1)"; (cd $$m && $(1)) || exit 1; done
 
-.PHONY: all build run test test-short fuzz endpoints bench lint fmt vet check clean proto stripe-mock
+.PHONY: all build run test test-short fuzz endpoints bench bench-load lint fmt vet check clean proto stripe-mock
 
 all: build
 
@@ -76,6 +76,12 @@ bench:
 	@mkdir -p $(BIN)
 	@for m in $(MODULES); do (cd $$m && $(GO) test -run '^$$' -bench . -benchmem -count=1 $(PKGS)); done \
 	  | tee $(BIN)/bench.txt | $(GO) run ./tools/benchratio
+
+# The gateway under concurrent load beside its floors, measured in one run
+# (internal/e2e TestLoad, tools/load): throughput and latency percentiles,
+# 512 concurrent SSE streams, each goal with its figure.
+bench-load: build
+	AGENTBOT_LOAD=1 $(GO) test -count=1 -run '^TestLoad$$' -v -timeout 10m ./internal/e2e | grep -v '^=== RUN'
 
 lint: vet
 	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi

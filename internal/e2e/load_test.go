@@ -1,0 +1,188 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/agentbot/gateway/plugins/plugintest"
+	"github.com/agentbot/gateway/sdk/provider"
+	"github.com/agentbot/gateway/sdk/skill/abi"
+	"github.com/agentbot/gateway/tools/load"
+)
+
+// TestLoad is `make bench-load`: the gateway under concurrent load, each
+// scenario beside its floor measured in the same run — a bare net/http
+// handler, the raw provider call over gRPC, the raw wazero call — and 512
+// concurrent SSE streams with the longest stall between two chunks. It
+// prints the figures against the goals of RATIONALE.md ("Performance"); it
+// fails only when calls fail. It runs only with AGENTBOT_LOAD=1.
+func TestLoad(t *testing.T) {
+	if os.Getenv("AGENTBOT_LOAD") != "1" {
+		t.Skip("load test: run it with `make bench-load`")
+	}
+	ctx := context.Background()
+	cfg := load.Config{Concurrency: 32, Duration: 3 * time.Second}
+	if d, err := time.ParseDuration(os.Getenv("AGENTBOT_LOAD_DURATION")); err == nil {
+		cfg.Duration = d
+	}
+
+	path, sum := plugintest.BuildModule(t, filepath.Join(moduleRoot, "examples/provider-echo"))
+	specs, _ := json.Marshal([]map[string]any{{"name": "echo", "path": path, "sha256": sum}})
+	file := filepath.Join(t.TempDir(), "plugins.json")
+	if err := os.WriteFile(file, specs, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	se, m := mountApp(t, map[string]string{"AGENTBOT_PLUGINS": file, "AGENTBOT_SKILL_DIR": t.TempDir(),
+		"AGENTBOT_LOG_LEVEL": "error",
+		"AGENTBOT_RATE_LIMITS": "default=1000000000-M,/api/v1/gateway=1000000000-M", "AGENTBOT_GATEWAY_PRICES": "echo=0,echo-stream=0"})
+	c := se.Client(t)
+	_, csrf := c.SignUp("load@example.com", "password-load")
+	key := c.Do("POST", "/api/keys", map[string]any{"name": "load"}, "X-CSRF-Token", csrf).Str("key")
+	c.Header.Set("Authorization", "Bearer "+key)
+	wasm := skillWasm(t, guestDir+"echo")
+	publish(t, c, wasm, manifest("echo", "1.0.0", nil)).Expect(t, 201, "")
+
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: cfg.Concurrency * 2, MaxConnsPerHost: 0}}
+	do := func(ctx context.Context, method, url, body string) error {
+		var rd io.Reader
+		if body != "" {
+			rd = strings.NewReader(body)
+		}
+		req, _ := http.NewRequestWithContext(ctx, method, url, rd)
+		req.Header.Set("Authorization", "Bearer "+key)
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			return err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("%s %s: %d", method, url, resp.StatusCode)
+		}
+		return nil
+	}
+
+	hello := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"status":"ok"}`))
+	}))
+	defer hello.Close()
+	direct, ok := m.Host.DirectClient("echo")
+	if !ok {
+		t.Fatal("echo plugin not up")
+	}
+	rawSkill := rawWazeroCall(t, wasm, []byte(`{"agentId":"agt_1","text":"hello"}`))
+
+	run := func(name string, call func(context.Context) error) load.Result {
+		r := load.Run(ctx, name, cfg, call)
+		if r.Errors > 0 || r.Requests == 0 {
+			t.Errorf("%s: %d of %d calls failed", name, r.Errors, r.Requests)
+		}
+		return r
+	}
+	bare := run("net/http hello (floor)", func(ctx context.Context) error { return do(ctx, "GET", hello.URL, "") })
+	health := run("GET /api/health", func(ctx context.Context) error { return do(ctx, "GET", se.URL+"/api/health", "") })
+	read := run("GET /api/keys (API key)", func(ctx context.Context) error { return do(ctx, "GET", se.URL+"/api/keys", "") })
+	rawEcho := run("echo over gRPC (raw provider)", func(ctx context.Context) error {
+		_, err := direct.Invoke(ctx, &provider.InvokeRequest{Capability: "echo", Input: json.RawMessage(`{"text":"hello"}`)})
+		return err
+	})
+	echo := run("gateway → echo", func(ctx context.Context) error {
+		return do(ctx, "POST", se.URL+"/api/v1/gateway", `{"plugin":"echo","text":"hello"}`)
+	})
+	raw := run("echo skill in raw wazero", rawSkill)
+	skill := run("gateway → echo skill", func(ctx context.Context) error {
+		return do(ctx, "POST", se.URL+"/api/v1/gateway", `{"plugin":"skill:echo","agentId":"agt_1","text":"hello"}`)
+	})
+
+	words := strings.TrimSpace(strings.Repeat("word ", 50))
+	streams := load.Streams(ctx, 512, func(ctx context.Context) (io.ReadCloser, error) {
+		body := fmt.Sprintf(`{"plugin":"echo-stream","stream":true,"text":%q}`, words)
+		req, _ := http.NewRequestWithContext(ctx, "POST", se.URL+"/api/v1/gateway", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := hc.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode != 200 {
+			resp.Body.Close()
+			return nil, fmt.Errorf("stream: %d", resp.StatusCode)
+		}
+		return resp.Body, nil
+	})
+	if streams.Failed > 0 {
+		t.Errorf("%d of %d streams failed", streams.Failed, streams.Streams)
+	}
+
+	us := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 }
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n%s\n", load.Table(bare, health, read, rawEcho, echo, raw, skill))
+	fmt.Fprintf(&b, "%-58s %-12s %s\n", "goal", "figure", "")
+	goal := func(name, figure string, ok bool) {
+		verdict := "met"
+		if !ok {
+			verdict = "MISSED"
+		}
+		fmt.Fprintf(&b, "%-58s %-12s %s\n", name, figure, verdict)
+	}
+	goal("health throughput ≥ 0.7× bare net/http", fmt.Sprintf("%.2f×", health.RPS()/bare.RPS()), health.RPS() >= 0.7*bare.RPS())
+	goal("authenticated read throughput (vs bare net/http)", fmt.Sprintf("%.2f×", read.RPS()/bare.RPS()), true)
+	goal("gateway → echo: p50 added ≤ +100µs over raw provider", fmt.Sprintf("+%.0fµs", us(echo.P50-rawEcho.P50)), echo.P50-rawEcho.P50 <= 100*time.Microsecond)
+	goal("gateway → echo: p99 added ≤ +1ms over raw provider", fmt.Sprintf("+%.0fµs", us(echo.P99-rawEcho.P99)), echo.P99-rawEcho.P99 <= time.Millisecond)
+	goal("skill through the gateway: p50 ≤ 1.5× raw wazero", fmt.Sprintf("%.2f×", float64(skill.P50)/float64(raw.P50)), float64(skill.P50) <= 1.5*float64(raw.P50))
+	goal("512 SSE streams: longest stall ≤ 100ms", fmt.Sprintf("%.1fms", us(streams.MaxStall)/1e3), streams.MaxStall <= 100*time.Millisecond)
+	fmt.Fprintf(&b, "(%d streams, %d chunks, p99 stall %.1fms, all done in %s; %d goroutines calling per scenario for %s)\n",
+		streams.Streams, streams.Chunks, us(streams.P99Stall)/1e3, streams.TotalTime.Round(time.Millisecond), cfg.Concurrency, cfg.Duration)
+	t.Log(b.String())
+}
+
+// rawWazeroCall is a skill call as the platform makes it, without the
+// platform: instantiate the compiled module with the ABI, run the call,
+// close — the floor of a skill call through the gateway.
+func rawWazeroCall(tb testing.TB, wasm, input []byte) func(context.Context) error {
+	ctx := context.Background()
+	r := wazero.NewRuntimeWithConfig(ctx, abi.RuntimeConfig(1024))
+	tb.Cleanup(func() { r.Close(ctx) })
+	wasi_snapshot_preview1.MustInstantiate(ctx, r)
+	if _, err := abi.Instantiate(ctx, r); err != nil {
+		tb.Fatal(err)
+	}
+	cm, err := r.CompileModule(ctx, wasm)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return func(ctx context.Context) error {
+		mod, err := r.InstantiateModule(ctx, cm, abi.ModuleConfig(""))
+		if err != nil {
+			return err
+		}
+		defer mod.Close(ctx)
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		call := abi.NewCall(input, abi.Capabilities{}, abi.Limits{})
+		if err := abi.Run(cctx, mod, call); err != nil {
+			return err
+		}
+		if _, f, _ := call.Result(); f != nil {
+			return fmt.Errorf("skill failed: %v", f)
+		}
+		return nil
+	}
+}
