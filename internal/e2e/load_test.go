@@ -45,7 +45,7 @@ func TestLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	se, m := mountApp(t, map[string]string{"AGENTBOT_PLUGINS": file, "AGENTBOT_SKILL_DIR": t.TempDir(),
-		"AGENTBOT_LOG_LEVEL": "error",
+		"AGENTBOT_LOG_LEVEL":   "error",
 		"AGENTBOT_RATE_LIMITS": "default=1000000000-M,/api/v1/gateway=1000000000-M", "AGENTBOT_GATEWAY_PRICES": "echo=0,echo-stream=0"})
 	c := se.Client(t)
 	_, csrf := c.SignUp("load@example.com", "password-load")
