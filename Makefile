@@ -10,7 +10,7 @@ MODULES := $(sort $(patsubst %/go.mod,%,$(shell find . -name go.mod -not -path '
 # $(call each,CMD) runs CMD in every module, stopping at the first failure.
 each = @for m in $(MODULES); do echo "[$$m] $(1)"; (cd $$m && $(1)) || exit 1; done
 
-.PHONY: all build run test test-short fuzz endpoints bench bench-load lint fmt vet check clean proto stripe-mock
+.PHONY: all build run test test-short fuzz endpoints bench bench-load test-faults lint fmt vet check clean proto stripe-mock
 
 all: build
 
@@ -81,7 +81,13 @@ bench:
 # (internal/e2e TestLoad, tools/load): throughput and latency percentiles,
 # 512 concurrent SSE streams, each goal with its figure.
 bench-load: build
-	AGENTBOT_LOAD=1 $(GO) test -count=1 -run '^TestLoad$$' -v -timeout 10m ./internal/e2e | grep -v '^=== RUN'
+	AGENTBOT_LOAD=1 $(GO) test -count=1 -run '^TestLoad$$' -v -timeout 10m ./internal/e2e
+
+# Two gateway nodes on one PostgreSQL and one Redis (internal/e2e): global
+# rate limits, key revocation across nodes, SIGKILL under load, a Telegram bot
+# handed over. `make test` runs them too.
+test-faults:
+	$(GO) test -count=1 -run '^(TestFaultsTwoNodes|TestChannelsTwoNodesOneTelegramBot)$$' -v ./internal/e2e
 
 lint: vet
 	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
