@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +18,7 @@ import (
 	"github.com/agentbot/gateway/core/server/servertest"
 	"github.com/agentbot/gateway/core/store"
 	"github.com/agentbot/gateway/core/store/storetest"
+	"github.com/agentbot/gateway/plugins/plugintest"
 )
 
 // twoNodes starts two gateway nodes, as separate processes, on one fresh
@@ -58,7 +60,11 @@ func nodeUser(t *testing.T, n *node, email string) (*servertest.Client, string) 
 // The fault suite (`make test-faults`): two nodes share one PostgreSQL and
 // one Redis, and what one node decides holds on the other.
 func TestFaultsTwoNodes(t *testing.T) {
+	tpPath, tpSum := plugintest.Build(t, testPkg)
+	plugins := writePlugins(t, fmt.Sprintf(`[{"name": "test", "path": %q, "sha256": %q}]`, tpPath, tpSum))
 	a, b, _, st := twoNodes(t, map[string]string{"AGENTBOT_KEY_CACHE_TTL": "1s", "AGENTBOT_BCRYPT_COST": "4",
+		"AGENTBOT_PLUGINS": plugins, "PAY_TO_ADDRESS": payToAddr, "MPP_SECRET_KEY": strings.Repeat("faults-key-", 4),
+		"AGENTBOT_GATEWAY_PRICES": "test-echo=0.05", "AGENTBOT_PUBLIC_URL": "http://gateway.test", "MPP_REALM": "gateway.test",
 		"AGENTBOT_RATE_LIMITS": "default=100000-M,/api/register=100000-M,/api/agents=10-M"})
 
 	t.Run("rate limits are global", func(t *testing.T) {
@@ -93,6 +99,30 @@ func TestFaultsTwoNodes(t *testing.T) {
 				t.Fatal("node B still accepts the deleted key 3s later; the cache time is 1s")
 			}
 			time.Sleep(50 * time.Millisecond)
+		}
+	})
+
+	t.Run("an MPP credential paid on one node is refused on the other", func(t *testing.T) {
+		dir, err := filepath.Abs("js")
+		if err != nil {
+			t.Fatal(err)
+		}
+		requireNode(t, dir, "mppx")
+		pay := func(n *node, cred, msg string) *servertest.Response {
+			return (&servertest.Env{URL: n.URL}).Client(t).Do("POST", "/api/v1/gateway", map[string]any{"message": msg},
+				"X-Plugin-Id", "test-echo", "Authorization", cred)
+		}
+		// Either node takes a credential made against the other's challenge
+		// (they share the challenge secret and realm) ...
+		fresh := payNode(t, dir, "mpp-sign", a.URL+"/api/v1/gateway", "test-echo")["credential"].(string)
+		if r := pay(b, fresh, "made on A, paid on B"); r.Status != 200 || r.Header.Get("Payment-Receipt") == "" {
+			t.Fatalf("a credential for A's challenge on B = %d %s; want it paid", r.Status, r.Body)
+		}
+		// ... and each is spent once across both.
+		cred := payNode(t, dir, "mpp-sign", a.URL+"/api/v1/gateway", "test-echo")["credential"].(string)
+		pay(a, cred, "paid on A").Expect(t, 200, "")
+		if r := pay(b, cred, "replayed on B"); r.Status != 402 || problemType(r) != "verification-failed" {
+			t.Errorf("replay on B = %d %s; want 402 verification-failed", r.Status, r.Body)
 		}
 	})
 
