@@ -87,7 +87,7 @@ bench-load: build
 # rate limits, key revocation across nodes, SIGKILL under load, a Telegram bot
 # handed over. `make test` runs them too.
 test-faults:
-	$(GO) test -count=1 -run '^(TestFaultsTwoNodes|TestChannelsTwoNodesOneTelegramBot)$$' -v ./internal/e2e
+	$(GO) test -count=1 -run '^(TestFaultsTwoNodes|TestChannelsTwoNodesOneTelegramBot|TestKilledProviderUnderLoad)$$' -v ./internal/e2e
 
 lint: vet
 	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
