@@ -81,6 +81,10 @@ type Config struct {
 	// ReferralMonthlyCap: referrals one referrer is paid for per month.
 	ReferralMonthlyCap int
 	Heartbeat          HeartbeatConfig
+	// MetricsAddr, when set, serves GET /metrics there to anyone who can
+	// reach it (a private address); unset, /metrics is on the main
+	// listener for admins.
+	MetricsAddr string
 	Channels           ChannelsConfig
 	// HTTP server timeouts: reading a whole request, keeping an idle
 	// connection, and writing a response (a stream resets its write deadline
@@ -627,6 +631,12 @@ func Load(getenv Getenv) (*Config, error) {
 		bad("AGENTBOT_HEARTBEAT_DAILY_BUDGET", "must be an amount in USD like 0.50 (at most 6 decimals; 0: no daily bound)")
 	} else {
 		c.Heartbeat.DailyBudgetMicroUSD = b
+	}
+	c.MetricsAddr = get("AGENTBOT_METRICS_ADDR", "")
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			bad("AGENTBOT_METRICS_ADDR", "%q must be host:port", c.MetricsAddr)
+		}
 	}
 	c.Channels = ChannelsConfig{
 		Enabled:           boolVar(get("AGENTBOT_CHANNELS", "true"), "AGENTBOT_CHANNELS", bad),

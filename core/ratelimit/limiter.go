@@ -24,6 +24,9 @@ const errorLogEvery = 10 * time.Second
 type Limiter struct {
 	// Log receives store errors; nil means slog.Default(). Set it before use.
 	Log *slog.Logger
+	// Refused, if set, is told of each request refused with 429 (the rule's
+	// name): the rate-limit metrics. Set it before use.
+	Refused func(rule string)
 
 	store   limiter.Store
 	rules   Rules
@@ -101,6 +104,9 @@ func (l *Limiter) Wrap(rule Rule, userID func(*http.Request) string, clientIP fu
 			h.Set("RateLimit-Remaining", strconv.FormatInt(lctx.Remaining, 10))
 			h.Set("RateLimit-Reset", strconv.FormatInt(reset, 10))
 			if lctx.Reached {
+				if l.Refused != nil {
+					l.Refused(rule.Name)
+				}
 				e := *api.ErrRateLimited
 				e.Header = http.Header{"Retry-After": {strconv.FormatInt(max(reset, 1), 10)}}
 				api.WriteError(w, api.RequestID(r.Context()), &e)

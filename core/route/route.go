@@ -80,6 +80,9 @@ type Deps struct {
 	// UserID and ClientIP key the rate-limit counters.
 	UserID   func(*http.Request) string
 	ClientIP func(*http.Request) string
+	// Observe, if set, wraps each route's whole handler (its body limit,
+	// rate limit and access check included): the per-route request metrics.
+	Observe func(rt Route, h http.Handler) http.Handler
 }
 
 // Build returns the router serving routes, each behind its body limit, its
@@ -225,7 +228,11 @@ func wrap(rt Route, d Deps) (http.Handler, error) {
 		}
 	})
 	handle = d.Limiter.Wrap(rule, d.UserID, d.ClientIP)(handle)
-	return api.LimitBodyTo(rt.MaxBody)(handle), nil
+	handle = api.LimitBodyTo(rt.MaxBody)(handle)
+	if d.Observe != nil {
+		handle = d.Observe(rt, handle)
+	}
+	return handle, nil
 }
 
 // register adds a route, turning httprouter's panic on a conflict into an

@@ -22,6 +22,7 @@ import (
 	"github.com/agentbot/gateway/core/auth"
 	"github.com/agentbot/gateway/core/chain"
 	"github.com/agentbot/gateway/core/config"
+	"github.com/agentbot/gateway/core/metrics"
 	"github.com/agentbot/gateway/core/evm"
 	"github.com/agentbot/gateway/core/health"
 	"github.com/agentbot/gateway/core/identity"
@@ -51,6 +52,8 @@ type Server struct {
 	Farcaster *quickauth.Verifier
 	ClientIP  ratelimit.ClientIP
 	Adapter   api.Adapter
+	// Metrics are this node's Prometheus series (GET /metrics).
+	Metrics *metrics.Metrics
 
 	started time.Time
 }
@@ -82,6 +85,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 		CSRFKey: derive(cfg.JWTSecret, "agentbot csrf key v1"), SessionTTL: cfg.SessionTTL, SecureCookies: !cfg.Dev, Log: log,
 		KeyCacheTTL: cfg.KeyCacheTTL}
 	s.Limiter = ratelimit.New(lstore, cfg.RateLimits)
+	s.Metrics = metrics.New()
+	s.Limiter.Refused = s.Metrics.RateLimited
 	s.Limiter.Log = log
 
 	var sender mail.Sender
@@ -163,7 +168,8 @@ func HTTPServer(cfg *config.Config, h http.Handler, log *slog.Logger) *http.Serv
 // limit, rate-limit rule and access check (route.Build).
 func (s *Server) Handler(extra ...route.Route) (http.Handler, error) {
 	router, err := route.Build(append(s.Routes(), extra...), route.Deps{Adapter: s.Adapter, Limiter: s.Limiter,
-		UserID: func(r *http.Request) string { return auth.UserID(r.Context()) }, ClientIP: s.ClientIP.Of})
+		UserID: func(r *http.Request) string { return auth.UserID(r.Context()) }, ClientIP: s.ClientIP.Of,
+		Observe: s.Metrics.Observe})
 	if err != nil {
 		return nil, err
 	}

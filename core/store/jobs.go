@@ -74,3 +74,25 @@ func migrateRiverSQLite(ctx context.Context, db *sql.DB, log *slog.Logger) error
 	}
 	return nil
 }
+
+// QueuedJobs counts the background jobs waiting to run (available,
+// scheduled or to be retried), by queue.
+func (s *Store) QueuedJobs(ctx context.Context) (map[string]int64, error) {
+	out := map[string]int64{}
+	err := s.b.system(ctx, func(q querier) error {
+		rs, err := q.Query(ctx, `SELECT queue, count(*) FROM river_job
+			WHERE state IN ('available', 'scheduled', 'retryable', 'pending') GROUP BY queue`)
+		if err != nil {
+			return err
+		}
+		_, err = scanAll(rs, func(r rows) (struct{}, error) {
+			var name string
+			var n int64
+			err := r.Scan(&name, &n)
+			out[name] = n
+			return struct{}{}, err
+		})
+		return err
+	})
+	return out, err
+}

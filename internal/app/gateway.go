@@ -178,9 +178,13 @@ func Mount(ctx context.Context, srv *server.Server, log *slog.Logger) (*Mounted,
 	if err != nil {
 		return fail(err)
 	}
+	metricRoutes, err := newMetrics(srv, host, g, m)
+	if err != nil {
+		return fail(err)
+	}
 	skillSvc.Agents = srv.Store
 	m.Routes = slices.Concat(g.Routes(), g.OpenAIRoutes(host, aiPlugin), skillRoutes(g, skillSvc), billingRoutes,
-		agentSvc.Routes(), heartbeatRoutes, channelRoutes, walletSvc.Routes(), fromPlugins)
+		agentSvc.Routes(), heartbeatRoutes, channelRoutes, walletSvc.Routes(), metricRoutes, fromPlugins)
 	for _, s := range host.Status() {
 		log.Info("plugin", "name", s.Name, "up", s.Up, "error", s.Error)
 	}

@@ -1,0 +1,162 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+
+	"github.com/agentbot/gateway/core/metrics"
+	"github.com/agentbot/gateway/core/route"
+	"github.com/agentbot/gateway/core/server"
+	"github.com/agentbot/gateway/gateway"
+	"github.com/agentbot/gateway/payments"
+	"github.com/agentbot/gateway/plugins"
+	"github.com/agentbot/gateway/sdk/provider"
+)
+
+// meteredDispatcher counts and times the calls of a dispatcher: provider
+// plugins (skill false) or skills (skill true).
+type meteredDispatcher struct {
+	gateway.Dispatcher
+	m     *metrics.Metrics
+	skill bool
+}
+
+func (d meteredDispatcher) record(id string, start time.Time, err error) {
+	if d.skill {
+		d.m.SkillCall(strings.TrimPrefix(id, "skill:"), time.Since(start), err)
+		return
+	}
+	d.m.PluginCall(id, time.Since(start), err)
+}
+
+func (d meteredDispatcher) Invoke(ctx context.Context, req *provider.InvokeRequest) (*provider.InvokeResponse, error) {
+	start := time.Now()
+	resp, err := d.Dispatcher.Invoke(ctx, req)
+	d.record(req.Capability, start, err)
+	return resp, err
+}
+
+func (d meteredDispatcher) InvokeStream(ctx context.Context, req *provider.InvokeRequest, fn func(*provider.Chunk) error) error {
+	start := time.Now()
+	err := d.Dispatcher.InvokeStream(ctx, req, fn)
+	d.record(req.Capability, start, err)
+	return err
+}
+
+// meteredPayer counts the payment step's decisions and settlements by
+// method.
+type meteredPayer struct {
+	payments.Payer
+	m *metrics.Metrics
+}
+
+func (p meteredPayer) Authorize(ctx context.Context, r *payments.Request) (payments.Decision, error) {
+	d, err := p.Payer.Authorize(ctx, r)
+	switch d := d.(type) {
+	case *payments.Covered:
+		p.m.Payment(string(d.Method), "covered")
+	case *payments.Charged:
+		p.m.Payment(string(d.Method), "charged")
+	case *payments.Offer:
+		p.m.Payment("none", "payment_required")
+	case *payments.Refused:
+		p.m.Payment(string(r.Method), "refused")
+	}
+	return d, err
+}
+
+func (p meteredPayer) Settle(ctx context.Context, c *payments.Charged, o payments.Outcome) (*payments.Refused, error) {
+	ref, err := p.Payer.Settle(ctx, c, o)
+	switch {
+	case err != nil || ref != nil:
+		p.m.Payment(string(c.Method), "settle_failed")
+	case o.OK:
+		p.m.Payment(string(c.Method), "settled")
+	default:
+		p.m.Payment(string(c.Method), "released")
+	}
+	return ref, err
+}
+
+// newMetrics instruments what Mount assembled and serves GET /metrics:
+// on AGENTBOT_METRICS_ADDR when set (its own listener), else on the main
+// listener for admins.
+func newMetrics(srv *server.Server, host *plugins.Host, g *gateway.Gateway, m *Mounted) ([]route.Route, error) {
+	mx := srv.Metrics
+	for i, d := range g.Dispatchers {
+		switch d.(type) {
+		case hostDispatcher, walletDispatcher:
+			g.Dispatchers[i] = meteredDispatcher{Dispatcher: d, m: mx}
+		case skillDispatcher:
+			g.Dispatchers[i] = meteredDispatcher{Dispatcher: d, m: mx, skill: true}
+		}
+	}
+	if g.Payer != nil {
+		g.Payer = meteredPayer{Payer: g.Payer, m: mx}
+	}
+	status := func(pick func(plugins.Status) float64) func(context.Context) (map[string]float64, error) {
+		return func(context.Context) (map[string]float64, error) {
+			out := map[string]float64{}
+			for _, s := range host.Status() {
+				out[s.Name] = pick(s)
+			}
+			return out, nil
+		}
+	}
+	mx.Gauge("plugin_up", "1 while the provider plugin's process serves.", "plugin", status(func(s plugins.Status) float64 {
+		if s.Up {
+			return 1
+		}
+		return 0
+	}))
+	mx.Gauge("plugin_restarts", "Times the provider plugin's process was restarted.", "plugin",
+		status(func(s plugins.Status) float64 { return float64(s.Restarts) }))
+	mx.Gauge("jobs_queued", "Background jobs waiting (River), by queue.", "queue", func(ctx context.Context) (map[string]float64, error) {
+		counts, err := srv.Store.QueuedJobs(ctx)
+		out := make(map[string]float64, len(counts))
+		for q, n := range counts {
+			out[q] = float64(n)
+		}
+		return out, err
+	})
+
+	if addr := srv.Config.MetricsAddr; addr != "" {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, err
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", mx.Handler())
+		hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				srv.Log.Error("metrics listener", "addr", addr, "err", err)
+			}
+		}()
+		m.onClose(hs.Shutdown)
+		return nil, nil
+	}
+	h := mx.Handler()
+	return []route.Route{{Method: http.MethodGet, Path: "/metrics", Access: route.Admin,
+		Handler: func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+			h.ServeHTTP(w, r)
+			return nil
+		},
+		Summary: "Prometheus exposition: requests and latency per route, plugin and skill calls, payment outcomes, rate-limit refusals, plugins up and restarted, jobs queued (admins; on `AGENTBOT_METRICS_ADDR` instead when set)"}}, nil
+}
+
+// Targets lists what the wrapped dispatcher serves, when it can.
+func (d meteredDispatcher) Targets(ctx context.Context) ([]gateway.Target, error) {
+	if l, ok := d.Dispatcher.(interface {
+		Targets(ctx context.Context) ([]gateway.Target, error)
+	}); ok {
+		return l.Targets(ctx)
+	}
+	return nil, nil
+}
