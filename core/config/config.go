@@ -85,7 +85,7 @@ type Config struct {
 	// reach it (a private address); unset, /metrics is on the main
 	// listener for admins.
 	MetricsAddr string
-	Channels           ChannelsConfig
+	Channels    ChannelsConfig
 	// HTTP server timeouts: reading a whole request, keeping an idle
 	// connection, and writing a response (a stream resets its write deadline
 	// with each chunk instead, and ignores the read deadline).
