@@ -85,6 +85,8 @@ type Config struct {
 	// reach it (a private address); unset, /metrics is on the main
 	// listener for admins.
 	MetricsAddr string
+	// OTLPEndpoint is where traces go (OTLP over HTTP); empty: no tracing.
+	OTLPEndpoint string
 	Channels    ChannelsConfig
 	// HTTP server timeouts: reading a whole request, keeping an idle
 	// connection, and writing a response (a stream resets its write deadline
@@ -633,6 +635,13 @@ func Load(getenv Getenv) (*Config, error) {
 		c.Heartbeat.DailyBudgetMicroUSD = b
 	}
 	c.MetricsAddr = get("AGENTBOT_METRICS_ADDR", "")
+	c.OTLPEndpoint = get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "")
+	if base := strings.TrimRight(get("OTEL_EXPORTER_OTLP_ENDPOINT", ""), "/"); c.OTLPEndpoint == "" && base != "" {
+		c.OTLPEndpoint = base + "/v1/traces"
+	}
+	if u, err := url.Parse(c.OTLPEndpoint); c.OTLPEndpoint != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+		bad("OTEL_EXPORTER_OTLP_ENDPOINT", "%q must be an absolute http(s) URL", c.OTLPEndpoint)
+	}
 	if c.MetricsAddr != "" {
 		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
 			bad("AGENTBOT_METRICS_ADDR", "%q must be host:port", c.MetricsAddr)

@@ -27,6 +27,7 @@ import (
 	"github.com/agentbot/gateway/core/identity"
 	"github.com/agentbot/gateway/core/mail"
 	"github.com/agentbot/gateway/core/metrics"
+	"github.com/agentbot/gateway/core/tracing"
 	"github.com/agentbot/gateway/core/quickauth"
 	"github.com/agentbot/gateway/core/ratelimit"
 	"github.com/agentbot/gateway/core/route"
@@ -55,7 +56,8 @@ type Server struct {
 	// Metrics are this node's Prometheus series (GET /metrics).
 	Metrics *metrics.Metrics
 
-	started time.Time
+	started     time.Time
+	stopTracing func(context.Context) error
 }
 
 // New opens storage (applying migrations) and wires the core endpoints.
@@ -86,6 +88,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 		KeyCacheTTL: cfg.KeyCacheTTL}
 	s.Limiter = ratelimit.New(lstore, cfg.RateLimits)
 	s.Metrics = metrics.New()
+	if s.stopTracing, err = tracing.Setup(ctx, cfg.OTLPEndpoint, "agentbot-gateway", ""); err != nil {
+		s.Close(ctx)
+		return nil, err
+	}
 	s.Limiter.Refused = s.Metrics.RateLimited
 	s.Limiter.Log = log
 
@@ -169,7 +175,7 @@ func HTTPServer(cfg *config.Config, h http.Handler, log *slog.Logger) *http.Serv
 func (s *Server) Handler(extra ...route.Route) (http.Handler, error) {
 	router, err := route.Build(append(s.Routes(), extra...), route.Deps{Adapter: s.Adapter, Limiter: s.Limiter,
 		UserID: func(r *http.Request) string { return auth.UserID(r.Context()) }, ClientIP: s.ClientIP.Of,
-		Observe: s.Metrics.Observe})
+		Observe: func(rt route.Route, h http.Handler) http.Handler { return tracing.Route(rt, s.Metrics.Observe(rt, h)) }})
 	if err != nil {
 		return nil, err
 	}
@@ -186,6 +192,9 @@ func (s *Server) Handler(extra ...route.Route) (http.Handler, error) {
 // Close stops background work and closes storage. Safe after a partial New.
 func (s *Server) Close(ctx context.Context) error {
 	var errs []error
+	if s.stopTracing != nil {
+		errs = append(errs, s.stopTracing(ctx))
+	}
 	if s.Identity != nil {
 		errs = append(errs, s.Identity.Close(ctx))
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/agentbot/gateway/core/metrics"
 	"github.com/agentbot/gateway/core/route"
 	"github.com/agentbot/gateway/core/server"
+	"github.com/agentbot/gateway/core/tracing"
 	"github.com/agentbot/gateway/gateway"
 	"github.com/agentbot/gateway/payments"
 	"github.com/agentbot/gateway/plugins"
@@ -27,6 +28,13 @@ type meteredDispatcher struct {
 	skill bool
 }
 
+func (d meteredDispatcher) kind() string {
+	if d.skill {
+		return "skill"
+	}
+	return "plugin"
+}
+
 func (d meteredDispatcher) record(id string, start time.Time, err error) {
 	if d.skill {
 		d.m.SkillCall(strings.TrimPrefix(id, "skill:"), time.Since(start), err)
@@ -37,14 +45,22 @@ func (d meteredDispatcher) record(id string, start time.Time, err error) {
 
 func (d meteredDispatcher) Invoke(ctx context.Context, req *provider.InvokeRequest) (*provider.InvokeResponse, error) {
 	start := time.Now()
+	ctx, end := tracing.Call(ctx, d.kind(), req.Capability)
 	resp, err := d.Dispatcher.Invoke(ctx, req)
-	d.record(req.Capability, start, err)
+	failed := err
+	if err == nil && resp != nil && resp.Error != nil {
+		failed = resp.Error
+	}
+	end(failed)
+	d.record(req.Capability, start, failed)
 	return resp, err
 }
 
 func (d meteredDispatcher) InvokeStream(ctx context.Context, req *provider.InvokeRequest, fn func(*provider.Chunk) error) error {
 	start := time.Now()
+	ctx, end := tracing.Call(ctx, d.kind(), req.Capability)
 	err := d.Dispatcher.InvokeStream(ctx, req, fn)
+	end(err)
 	d.record(req.Capability, start, err)
 	return err
 }

@@ -15,7 +15,7 @@ type p struct{ config json.RawMessage }
 
 func (t *p) Metadata(context.Context, *provider.MetadataRequest) (*provider.MetadataResponse, error) {
 	return &provider.MetadataResponse{Name: "testplugin", Version: "0.0.1", Capabilities: []provider.Capability{
-		{ID: "test-echo"}, {ID: "test-stream", Streaming: true}, {ID: "test-hang"}, {ID: "test-crash"},
+		{ID: "test-echo"}, {ID: "test-trace"}, {ID: "test-stream", Streaming: true}, {ID: "test-hang"}, {ID: "test-crash"},
 		{ID: "test-config"}, {ID: "test-pid"},
 	}, Routes: []provider.Route{{Method: "GET", Path: "/api/test/:name"}}}, nil
 }
@@ -38,6 +38,9 @@ func (t *p) Invoke(ctx context.Context, req *provider.InvokeRequest) (*provider.
 		os.Exit(3)
 	case "test-config":
 		return &provider.InvokeResponse{Output: t.config}, nil
+	case "test-trace": // the trace context the gateway sent
+		b, _ := json.Marshal(provider.TraceParent(ctx))
+		return &provider.InvokeResponse{Output: b}, nil
 	case "test-pid":
 		b, _ := json.Marshal(os.Getpid())
 		return &provider.InvokeResponse{Output: b}, nil
