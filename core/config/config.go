@@ -87,7 +87,7 @@ type Config struct {
 	MetricsAddr string
 	// OTLPEndpoint is where traces go (OTLP over HTTP); empty: no tracing.
 	OTLPEndpoint string
-	Channels    ChannelsConfig
+	Channels     ChannelsConfig
 	// HTTP server timeouts: reading a whole request, keeping an idle
 	// connection, and writing a response (a stream resets its write deadline
 	// with each chunk instead, and ignores the read deadline).

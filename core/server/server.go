@@ -27,12 +27,12 @@ import (
 	"github.com/agentbot/gateway/core/identity"
 	"github.com/agentbot/gateway/core/mail"
 	"github.com/agentbot/gateway/core/metrics"
-	"github.com/agentbot/gateway/core/tracing"
 	"github.com/agentbot/gateway/core/quickauth"
 	"github.com/agentbot/gateway/core/ratelimit"
 	"github.com/agentbot/gateway/core/route"
 	"github.com/agentbot/gateway/core/store"
 	"github.com/agentbot/gateway/core/tokengate"
+	"github.com/agentbot/gateway/core/tracing"
 )
 
 // Server is the assembled core. Close releases everything it opened.
