@@ -10,7 +10,7 @@ MODULES := $(sort $(patsubst %/go.mod,%,$(shell find . -name go.mod -not -path '
 # $(call each,CMD) runs CMD in every module, stopping at the first failure.
 each = @for m in $(MODULES); do echo "[$$m] $(1)"; (cd $$m && $(1)) || exit 1; done
 
-.PHONY: all build run test test-short fuzz endpoints bench bench-load test-faults lint fmt vet check clean proto stripe-mock
+.PHONY: all build run test test-short fuzz endpoints bench bench-load test-faults profile lint fmt vet check clean proto stripe-mock
 
 all: build
 
@@ -88,6 +88,13 @@ bench-load: build
 # handed over. `make test` runs them too.
 test-faults:
 	$(GO) test -count=1 -run '^(TestFaultsTwoNodes|TestChannelsTwoNodesOneTelegramBot|TestKilledProviderUnderLoad)$$' -v ./internal/e2e
+
+# CPU and allocation profiles of the gateway under the load of bench-load,
+# in $(BIN)/profile; the hottest functions are printed.
+profile: build
+	AGENTBOT_LOAD=1 AGENTBOT_LOAD_PROFILE=$(abspath $(BIN))/profile $(GO) test -count=1 -run '^TestLoad$$' -timeout 10m ./internal/e2e
+	$(GO) tool pprof -top -nodecount=40 $(BIN)/profile/cpu.pprof | head -50
+	$(GO) tool pprof -top -sample_index=alloc_space -nodecount=25 $(BIN)/profile/allocs.pprof | head -35
 
 lint: vet
 	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi

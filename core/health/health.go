@@ -87,6 +87,45 @@ type Handler struct {
 	ProcDir string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// CacheFor, when positive, reuses one reading of the checks and host
+	// statistics for that long: a public endpoint polled by load balancers
+	// (or anyone, in a loop) must not cost a database ping and two procfs
+	// reads per request. Concurrent requests share the reading in flight.
+	CacheFor time.Duration
+
+	mu   sync.Mutex
+	last *reading
+}
+
+// reading is one evaluation of the checks and the host statistics.
+type reading struct {
+	at       time.Time
+	checks   map[string]string
+	checksOK bool
+	cpu      CPU
+	mem      Memory
+	err      error
+}
+
+// read evaluates the checks and statistics, or reuses a reading younger
+// than CacheFor.
+func (h *Handler) read(ctx context.Context, now time.Time) *reading {
+	if h.CacheFor <= 0 {
+		rd := &reading{at: now}
+		rd.checks, rd.checksOK = h.runChecks(ctx)
+		rd.cpu, rd.mem, rd.err = h.stats()
+		return rd
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.last != nil && now.Sub(h.last.at) < h.CacheFor && now.Sub(h.last.at) >= 0 {
+		return h.last
+	}
+	rd := &reading{at: now}
+	rd.checks, rd.checksOK = h.runChecks(context.WithoutCancel(ctx))
+	rd.cpu, rd.mem, rd.err = h.stats()
+	h.last = rd
+	return rd
 }
 
 // Response is the success (200) and failing-check (503) body.
@@ -134,9 +173,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	now := h.now()
 	ts := now.UTC().Format(time.RFC3339)
-	checks, checksOK := h.runChecks(r.Context())
-
-	cpu, mem, err := h.stats()
+	rd := h.read(r.Context(), now)
+	checks, checksOK, cpu, mem, err := rd.checks, rd.checksOK, rd.cpu, rd.mem, rd.err
 	if err != nil {
 		api.JSON(w, http.StatusInternalServerError, ErrorResponse{
 			Status: "error", Health: Unhealthy, Timestamp: ts, Checks: checks,

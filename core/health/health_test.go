@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -346,5 +348,39 @@ func TestCheckMessagesHiddenWithoutDetail(t *testing.T) {
 	checks, _ := body["checks"].(map[string]any)
 	if checks["database"] != "error" {
 		t.Errorf("public check result = %v; want a bare \"error\" without the internal address", checks["database"])
+	}
+}
+
+// With CacheFor, one reading serves every request for that long: checks run
+// once however many requests come, and again once it has aged.
+func TestHealthReadingIsShared(t *testing.T) {
+	var runs atomic.Int64
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	h := &Handler{ProcDir: fakeProc(t, 10, 20),
+		CacheFor: time.Second, Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now },
+		Checks: []Check{{Name: "db", Fn: func(context.Context) error { runs.Add(1); return nil }}}}
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest("GET", "/api/health", nil))
+			if rec.Code != 200 {
+				t.Errorf("status %d", rec.Code)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := runs.Load(); n != 1 {
+		t.Errorf("checks ran %d times for 50 requests within CacheFor; want 1", n)
+	}
+	mu.Lock()
+	now = now.Add(1500 * time.Millisecond)
+	mu.Unlock()
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/api/health", nil))
+	if n := runs.Load(); n != 2 {
+		t.Errorf("checks ran %d times after the reading aged; want 2", n)
 	}
 }

@@ -133,7 +133,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 // Routes are the core's own endpoints: health and identity.
 func (s *Server) Routes() []route.Route {
 	checks := []health.Check{{Name: "database", Fn: s.Store.Ping}}
-	hh := &health.Handler{Started: s.started, Checks: checks, Detail: s.Config.Dev, Log: s.Log}
+	hh := &health.Handler{Started: s.started, Checks: checks, Detail: s.Config.Dev, Log: s.Log, CacheFor: time.Second}
 	rs := []route.Route{{Method: http.MethodGet, Path: "/api/health", Access: route.Public,
 		Summary: "`{status, health, timestamp, …}`; 503 when the database does not answer",
 		Handler: func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {

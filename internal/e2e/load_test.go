@@ -9,6 +9,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/pprof"
 	"strings"
 	"testing"
 	"time"
@@ -97,6 +99,13 @@ func TestLoad(t *testing.T) {
 		return r
 	}
 	bare := run("net/http hello (floor)", func(ctx context.Context) error { return do(ctx, "GET", hello.URL, "") })
+	// `make profile`: CPU and allocation profiles of every scenario after
+	// the floor (the raw provider and raw wazero run in this process too:
+	// read the profiles by function).
+	if dir := os.Getenv("AGENTBOT_LOAD_PROFILE"); dir != "" {
+		stop := startProfiles(t, dir)
+		defer stop()
+	}
 	health := run("GET /api/health", func(ctx context.Context) error { return do(ctx, "GET", se.URL+"/api/health", "") })
 	read := run("GET /api/keys (API key)", func(ctx context.Context) error { return do(ctx, "GET", se.URL+"/api/keys", "") })
 	rawEcho := run("echo over gRPC (raw provider)", func(ctx context.Context) error {
@@ -151,6 +160,36 @@ func TestLoad(t *testing.T) {
 	fmt.Fprintf(&b, "(%d streams, %d chunks, p99 stall %.1fms, all done in %s; %d goroutines calling per scenario for %s)\n",
 		streams.Streams, streams.Chunks, us(streams.P99Stall)/1e3, streams.TotalTime.Round(time.Millisecond), cfg.Concurrency, cfg.Duration)
 	t.Log(b.String())
+}
+
+// startProfiles starts a CPU profile into dir/cpu.pprof; the returned
+// function stops it and writes the allocations to dir/allocs.pprof.
+func startProfiles(t *testing.T, dir string) func() {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(filepath.Join(dir, "cpu.pprof"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtime.MemProfileRate = 64 << 10
+	if err := pprof.StartCPUProfile(f); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+		a, err := os.Create(filepath.Join(dir, "allocs.pprof"))
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer a.Close()
+		if err := pprof.Lookup("allocs").WriteTo(a, 0); err != nil {
+			t.Error(err)
+		}
+	}
 }
 
 // rawWazeroCall is a skill call as the platform makes it, without the
