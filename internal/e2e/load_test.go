@@ -12,10 +12,12 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/agentbot/gateway/plugins/plugintest"
@@ -91,13 +93,20 @@ func TestLoad(t *testing.T) {
 	}
 	rawSkill := rawWazeroCall(t, wasm, []byte(`{"agentId":"agt_1","text":"hello"}`))
 
-	run := func(name string, call func(context.Context) error) load.Result {
+	// Throughput is measured with many callers at once; added latency with
+	// one, so that it is the calls' cost and not 32 callers queueing on
+	// the machine's cores.
+	latency := cfg
+	latency.Concurrency = 1
+	runWith := func(cfg load.Config, name string, call func(context.Context) error) load.Result {
 		r := load.Run(ctx, name, cfg, call)
 		if r.Errors > 0 || r.Requests == 0 {
 			t.Errorf("%s: %d of %d calls failed", name, r.Errors, r.Requests)
 		}
 		return r
 	}
+	run := func(name string, call func(context.Context) error) load.Result { return runWith(cfg, name, call) }
+	lat := func(name string, call func(context.Context) error) load.Result { return runWith(latency, name, call) }
 	bare := run("net/http hello (floor)", func(ctx context.Context) error { return do(ctx, "GET", hello.URL, "") })
 	// `make profile`: CPU and allocation profiles of every scenario after
 	// the floor (the raw provider and raw wazero run in this process too:
@@ -108,15 +117,15 @@ func TestLoad(t *testing.T) {
 	}
 	health := run("GET /api/health", func(ctx context.Context) error { return do(ctx, "GET", se.URL+"/api/health", "") })
 	read := run("GET /api/keys (API key)", func(ctx context.Context) error { return do(ctx, "GET", se.URL+"/api/keys", "") })
-	rawEcho := run("echo over gRPC (raw provider)", func(ctx context.Context) error {
+	rawEcho := lat("echo over gRPC (raw provider), 1 caller", func(ctx context.Context) error {
 		_, err := direct.Invoke(ctx, &provider.InvokeRequest{Capability: "echo", Input: json.RawMessage(`{"text":"hello"}`)})
 		return err
 	})
-	echo := run("gateway → echo", func(ctx context.Context) error {
+	echo := lat("gateway → echo, 1 caller", func(ctx context.Context) error {
 		return do(ctx, "POST", se.URL+"/api/v1/gateway", `{"plugin":"echo","text":"hello"}`)
 	})
-	raw := run("echo skill in raw wazero", rawSkill)
-	skill := run("gateway → echo skill", func(ctx context.Context) error {
+	raw := lat("echo skill in raw wazero (warm), 1 caller", rawSkill)
+	skill := lat("gateway → echo skill, 1 caller", func(ctx context.Context) error {
 		return do(ctx, "POST", se.URL+"/api/v1/gateway", `{"plugin":"skill:echo","agentId":"agt_1","text":"hello"}`)
 	})
 
@@ -192,9 +201,10 @@ func startProfiles(t *testing.T, dir string) func() {
 	}
 }
 
-// rawWazeroCall is a skill call as the platform makes it, without the
-// platform: instantiate the compiled module with the ABI, run the call,
-// close — the floor of a skill call through the gateway.
+// rawWazeroCall is a skill call as the platform makes it on a warm
+// instance, without the platform: instances of the compiled module (with
+// the ABI) kept in a pool, one abi.Run each call — the floor of a pooled
+// skill call through the gateway.
 func rawWazeroCall(tb testing.TB, wasm, input []byte) func(context.Context) error {
 	ctx := context.Background()
 	r := wazero.NewRuntimeWithConfig(ctx, abi.RuntimeConfig(1024))
@@ -207,18 +217,22 @@ func rawWazeroCall(tb testing.TB, wasm, input []byte) func(context.Context) erro
 	if err != nil {
 		tb.Fatal(err)
 	}
+	var pool sync.Pool
 	return func(ctx context.Context) error {
-		mod, err := r.InstantiateModule(ctx, cm, abi.ModuleConfig(""))
-		if err != nil {
-			return err
+		mod, _ := pool.Get().(api.Module)
+		if mod == nil {
+			if mod, err = r.InstantiateModule(ctx, cm, abi.ModuleConfig("")); err != nil {
+				return err
+			}
 		}
-		defer mod.Close(ctx)
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
 		call := abi.NewCall(input, abi.Capabilities{}, abi.Limits{})
 		if err := abi.Run(cctx, mod, call); err != nil {
+			mod.Close(ctx)
 			return err
 		}
+		pool.Put(mod)
 		if _, f, _ := call.Result(); f != nil {
 			return fmt.Errorf("skill failed: %v", f)
 		}

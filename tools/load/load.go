@@ -188,9 +188,9 @@ func Streams(ctx context.Context, n int, open func(ctx context.Context) (io.Read
 // Table renders results as aligned text, one row each.
 func Table(rs ...Result) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-34s %10s %9s %9s %9s %9s %7s\n", "scenario", "req/s", "p50", "p90", "p99", "max", "errors")
+	fmt.Fprintf(&b, "%-44s %10s %9s %9s %9s %9s %7s\n", "scenario", "req/s", "p50", "p90", "p99", "max", "errors")
 	for _, r := range rs {
-		fmt.Fprintf(&b, "%-34s %10.0f %9s %9s %9s %9s %7d\n", r.Name, r.RPS(), us(r.P50), us(r.P90), us(r.P99), us(r.Max), r.Errors)
+		fmt.Fprintf(&b, "%-44s %10.0f %9s %9s %9s %9s %7d\n", r.Name, r.RPS(), us(r.P50), us(r.P90), us(r.P99), us(r.Max), r.Errors)
 	}
 	return b.String()
 }
