@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 
 	"github.com/agentbot/gateway/sdk/client"
 )
@@ -148,29 +150,51 @@ func saveCredentials(path string, cr *credentials) error {
 
 // target is the gateway and key the API commands use: --url and --key,
 // then AGENTBOT_URL and AGENTBOT_KEY, then the credentials file; the URL
-// defaults to defaultURL.
-func (c *cli) target() (url, key string, err error) {
+// defaults to defaultURL. The stored key goes only to the gateway it was
+// stored for: with another URL, storedFor names that gateway and key is "".
+func (c *cli) target() (url, key, storedFor string, err error) {
 	url, key = first(c.url, c.getenv("AGENTBOT_URL")), first(c.key, c.getenv("AGENTBOT_KEY"))
-	if url == "" || key == "" {
+	if key == "" {
 		cr, _, err := c.loadCredentials()
 		if err != nil {
-			return "", "", withCode(exitAuth, err)
+			return "", "", "", withCode(exitAuth, err)
 		}
-		if cr != nil {
-			url, key = first(url, cr.Server), first(key, cr.APIKey)
+		switch {
+		case cr == nil:
+		case url == "" || sameServer(url, cr.Server):
+			url, key = first(url, cr.Server), cr.APIKey
+		default:
+			storedFor = cr.Server
 		}
 	}
-	return first(url, defaultURL), key, nil
+	return first(url, defaultURL), key, storedFor, nil
+}
+
+// sameServer compares two gateway URLs, ignoring case in the scheme and
+// host and a trailing slash.
+func sameServer(a, b string) bool {
+	norm := func(s string) string {
+		u, err := neturl.Parse(strings.TrimRight(s, "/"))
+		if err != nil {
+			return s
+		}
+		u.Scheme, u.Host = strings.ToLower(u.Scheme), strings.ToLower(u.Host)
+		return u.String()
+	}
+	return norm(a) == norm(b)
 }
 
 // api returns a client for the target gateway; needKey refuses to go on
 // without a key.
 func (c *cli) api(needKey bool) (*client.Client, error) {
-	url, key, err := c.target()
+	url, key, storedFor, err := c.target()
 	if err != nil {
 		return nil, err
 	}
 	if needKey && key == "" {
+		if storedFor != "" {
+			return nil, withCode(exitAuth, fmt.Errorf("not logged in to %s (the stored key is for %s): give --key, or run agentbot login --url %s", url, storedFor, url))
+		}
 		return nil, withCode(exitAuth, errors.New("not logged in: run agentbot login, or set AGENTBOT_KEY"))
 	}
 	return c.newClient(url, key)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,9 +47,18 @@ func TestLoginWithAKey(t *testing.T) {
 	if !strings.Contains(string(b), key) || !strings.Contains(string(b), se.URL) {
 		t.Errorf("config = %s", b)
 	}
-	// The stored credential is used: no --url, no --key.
+	// The stored credential is used: no --url, no --key; and --url naming
+	// the same gateway another way.
 	if keys := jsonOf[struct{ Keys []struct{ Name string } }](t, tm.ok("keys", "list", "--json")); len(keys.Keys) != 1 {
 		t.Errorf("keys = %+v", keys)
+	}
+	tm.ok("keys", "list", "--url", strings.ToUpper(se.URL)+"/")
+	// The stored key goes only to the gateway it was stored for.
+	other := fakeGateway(t, func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("the stored key was sent to another gateway: %s", r.Header.Get("Authorization"))
+	}).env["AGENTBOT_URL"]
+	if r := tm.expect(exitAuth, "keys", "list", "--url", other); !strings.Contains(r.stderr, "the stored key is for "+se.URL) {
+		t.Errorf("another gateway: %q", r.stderr)
 	}
 	// Logging out forgets a key it did not create, without deleting it.
 	tm.ok("logout")

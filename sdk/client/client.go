@@ -47,7 +47,13 @@ func WithAPIKey(key string) Option { return func(c *Client) { c.apiKey = key } }
 // WithHTTPClient sends requests with hc instead of http.DefaultClient: for
 // timeouts, proxies, TLS settings or a test transport. Streams last as long
 // as the server sends, so prefer a context deadline to hc.Timeout for them.
-func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.hc = hc } }
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *Client) {
+		if hc != nil {
+			c.hc = hc
+		}
+	}
+}
 
 // WithUserAgent sets the User-Agent header.
 func WithUserAgent(ua string) Option { return func(c *Client) { c.userAgent = ua } }
