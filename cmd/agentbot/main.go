@@ -1,142 +1,47 @@
-// Command agentbot runs the Agentbot gateway.
+// Command agentbot is the Agentbot gateway and its command-line client, one
+// binary (README, "The agentbot CLI"):
 //
-//	agentbot serve     start the HTTP server (the default)
-//	agentbot migrate   apply database migrations and exit
+//	agentbot serve      start the HTTP server (the default, with no command)
+//	agentbot migrate    apply database migrations and exit
 //	agentbot plan <email> <plan|none>   give an account a plan without Stripe
-//	agentbot version   print the version
+//	agentbot version    print the version
+//	agentbot login | logout | keys | gateway | skills | plugins | completion
 //
-// Configuration comes from the environment; see the README.
+// The server's configuration comes from the environment; see the README.
 package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
-
-	"github.com/agentbot/gateway/core/config"
-	"github.com/agentbot/gateway/core/server"
-	"github.com/agentbot/gateway/core/store"
-	"github.com/agentbot/gateway/internal/app"
 )
 
 var version = "dev"
 
 func main() {
-	if err := run(os.Args[1:], os.Getenv, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "agentbot:", err)
-		os.Exit(1)
-	}
-}
-
-func run(args []string, getenv config.Getenv, stderr io.Writer) error {
-	cmd := "serve"
-	if len(args) > 0 {
-		cmd = args[0]
-	}
-	switch cmd {
-	case "version", "-version", "--version":
-		fmt.Println("agentbot", version)
-		return nil
-	case "help", "-h", "--help":
-		fmt.Fprintln(stderr, "usage: agentbot [serve|migrate|plan <email> <plan|none>|version]")
-		return nil
-	case "serve", "migrate", "plan":
-	default:
-		return fmt.Errorf("unknown command %q (want serve, migrate, plan or version)", cmd)
-	}
-	cfg, err := config.Load(getenv)
-	if err != nil {
-		return err
-	}
-	log := newLogger(cfg, stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if cmd == "plan" {
-		return planCmd(ctx, cfg, args[1:], os.Stdout)
-	}
-	if cmd == "migrate" {
-		if err := store.Migrate(ctx, store.Config{DatabaseURL: cfg.DatabaseURL, MigrateURL: cfg.DatabaseMigrateURL,
-			DataDir: cfg.DataDir, Log: log}); err != nil {
-			return err
-		}
-		log.Info("migrations applied")
-		return nil
-	}
-	return serve(ctx, cfg, log, hooks{})
+	code := (&cli{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}).run(ctx, os.Args[1:])
+	stop()
+	os.Exit(code)
 }
 
-func discardLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+// cli is one run of the command: its streams and environment, which tests
+// replace.
+type cli struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	// hc, if set, is the HTTP client of the API commands.
+	hc *http.Client
+	// executable is the binary's path, for finding the checkout it was
+	// built in (os.Executable when empty).
+	executable string
 
-func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(cfg.LogLevel))
-	opts := &slog.HandlerOptions{Level: level}
-	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
-}
-
-// hooks let tests look into serve: wrap, if set, wraps the application's
-// handler; ready, if set, is called with the address once serve listens.
-type hooks struct {
-	wrap  func(http.Handler) http.Handler
-	ready func(addr string)
-}
-
-// serve runs until ctx ends, then drains in-flight requests, stops what the
-// application started and closes storage.
-func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, hk hooks) error {
-	a, err := app.New(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	// Deferred first, so it runs last: requests drain (below), then the
-	// application stops (plugins, usage, storage).
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
-		defer cancel()
-		if err := a.Close(cctx); err != nil {
-			log.Error("shutdown", "err", err)
-		}
-	}()
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return err
-	}
-	h := a.Handler()
-	if hk.wrap != nil {
-		h = hk.wrap(h)
-	}
-	hs := server.HTTPServer(cfg, h, log)
-	if hk.ready != nil {
-		hk.ready(ln.Addr().String())
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-	log.Info("agentbot listening", "addr", ln.Addr().String(), "store", a.Store.Backend(),
-		"dev", cfg.Dev, "redis", cfg.RedisURL != "", "version", version)
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	log.Info("shutting down: draining in-flight requests", "grace", cfg.ShutdownGrace)
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
-	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	log.Info("stopped")
-	return nil
+	// Global flags.
+	jsonOut    bool
+	url, key   string
+	configPath string
 }

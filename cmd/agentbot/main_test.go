@@ -82,11 +82,21 @@ func TestGracefulShutdownDrainsInFlightRequests(t *testing.T) {
 
 func TestRunRejectsBadConfigAndCommands(t *testing.T) {
 	env := map[string]string{"AGENTBOT_ADDR": "nope", "JWT_SECRET": "short"}
-	err := run([]string{"serve"}, func(k string) string { return env[k] }, io.Discard)
-	if err == nil || !strings.Contains(err.Error(), "AGENTBOT_ADDR") || !strings.Contains(err.Error(), "JWT_SECRET") {
-		t.Errorf("run with bad config = %v; want errors naming AGENTBOT_ADDR and JWT_SECRET", err)
+	var stderr strings.Builder
+	c := &cli{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &stderr, getenv: func(k string) string { return env[k] }}
+	if code := c.run(context.Background(), []string{"serve"}); code != exitFailure ||
+		!strings.Contains(stderr.String(), "AGENTBOT_ADDR") || !strings.Contains(stderr.String(), "JWT_SECRET") {
+		t.Errorf("serve with bad config = exit %d, %q; want 1 and errors naming AGENTBOT_ADDR and JWT_SECRET", code, stderr.String())
 	}
-	if err := run([]string{"frobnicate"}, func(string) string { return "" }, io.Discard); err == nil {
-		t.Error("run(frobnicate) = nil; want an unknown-command error")
+	// No command is serve, with the same configuration.
+	stderr.Reset()
+	if code := c.run(context.Background(), nil); code != exitFailure || !strings.Contains(stderr.String(), "AGENTBOT_ADDR") {
+		t.Errorf("no command = exit %d, %q; want serve's configuration error", code, stderr.String())
+	}
+	for _, args := range [][]string{{"frobnicate"}, {"keys", "frobnicate"}, {"plan", "one"}, {"version", "--nope"}} {
+		stderr.Reset()
+		if code := c.run(context.Background(), args); code != exitUsage {
+			t.Errorf("%v = exit %d (%s); want %d, a usage error", args, code, stderr.String(), exitUsage)
+		}
 	}
 }

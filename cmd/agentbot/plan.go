@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,10 +16,11 @@ import (
 // planCmd: agentbot plan <email> <plan|none> gives an account a plan
 // without Stripe (an operator's complimentary plan, or a self-hosted gateway
 // with no billing at all), or takes it away. It works on the configured
-// database directly, beside a running server.
-func planCmd(ctx context.Context, cfg *config.Config, args []string, out io.Writer) error {
+// database directly, beside a running server. With asJSON it prints
+// {"email", "plan"} (plan null for none).
+func planCmd(ctx context.Context, cfg *config.Config, args []string, out io.Writer, asJSON bool) error {
 	if len(args) != 2 {
-		return errors.New("usage: agentbot plan <email> <plan|none>")
+		return usageErrorf("usage: agentbot plan <email> <plan|none>")
 	}
 	email, name := strings.ToLower(strings.TrimSpace(args[0])), strings.ToLower(strings.TrimSpace(args[1]))
 	status := "active"
@@ -34,7 +36,7 @@ func planCmd(ctx context.Context, cfg *config.Config, args []string, out io.Writ
 			for _, p := range plans.All() {
 				names = append(names, p.Name)
 			}
-			return fmt.Errorf("unknown plan %q (plans: %s, or none)", name, strings.Join(names, ", "))
+			return usageErrorf("unknown plan %q (plans: %s, or none)", name, strings.Join(names, ", "))
 		}
 	}
 	st, err := store.Open(ctx, store.Config{DatabaseURL: cfg.DatabaseURL, MigrateURL: cfg.DatabaseMigrateURL,
@@ -45,13 +47,20 @@ func planCmd(ctx context.Context, cfg *config.Config, args []string, out io.Writ
 	defer st.Close()
 	c, err := st.CredentialByEmail(ctx, email)
 	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("no account with the address %s", email)
+		return withCode(exitNotFound, fmt.Errorf("no account with the address %s", email))
 	}
 	if err != nil {
 		return err
 	}
 	if err := st.SetSubscription(ctx, c.UserID, name, status); err != nil {
 		return err
+	}
+	if asJSON {
+		var plan any
+		if name != "" {
+			plan = name
+		}
+		return json.NewEncoder(out).Encode(map[string]any{"email": email, "plan": plan})
 	}
 	if name == "" {
 		fmt.Fprintf(out, "%s has no plan now\n", email)

@@ -39,7 +39,7 @@ func TestPlanCommandGrantsAndRevokes(t *testing.T) {
 	}
 
 	var out bytes.Buffer
-	if err := planCmd(ctx, cfg, []string{"ADA@example.com", "solo"}, &out); err != nil {
+	if err := planCmd(ctx, cfg, []string{"ADA@example.com", "solo"}, &out, false); err != nil {
 		t.Fatalf("plan solo: %v", err)
 	}
 	if got := user(); got.Plan != "solo" || got.SubscriptionStatus != "active" {
@@ -50,7 +50,7 @@ func TestPlanCommandGrantsAndRevokes(t *testing.T) {
 	}
 
 	for _, args := range [][]string{{"ada@example.com", "platinum"}, {"nobody@example.com", "solo"}, {"ada@example.com"}} {
-		if err := planCmd(ctx, cfg, args, &out); err == nil {
+		if err := planCmd(ctx, cfg, args, &out, false); err == nil {
 			t.Errorf("plan %v = nil; want an error", args)
 		}
 	}
@@ -58,7 +58,7 @@ func TestPlanCommandGrantsAndRevokes(t *testing.T) {
 		t.Errorf("a refused command changed the plan to %q", got.Plan)
 	}
 
-	if err := planCmd(ctx, cfg, []string{"ada@example.com", "none"}, &out); err != nil {
+	if err := planCmd(ctx, cfg, []string{"ada@example.com", "none"}, &out, false); err != nil {
 		t.Fatalf("plan none: %v", err)
 	}
 	if got := user(); got.Plan != "" {

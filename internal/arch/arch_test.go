@@ -24,6 +24,7 @@ const module = "github.com/agentbot/gateway/"
 // forbidden maps a package tree to the trees it must not import.
 var forbidden = map[string][]string{
 	"core/":         {"payments", "gateway", "plugins", "skills", "cmd", "examples", "internal"},
+	"sdk/client/":   {"core", "payments", "gateway", "plugins", "skills", "cmd", "migrations", "internal", "examples", "sdk/provider", "sdk/skill"},
 	"sdk/provider/": {"core", "payments", "gateway", "plugins", "skills", "cmd", "migrations", "internal", "examples", "sdk/skill"},
 	"sdk/skill/":    {"core", "payments", "gateway", "plugins", "skills", "cmd", "migrations", "internal", "examples", "sdk/provider"},
 	"examples/":     {"core", "payments", "gateway", "plugins", "skills", "cmd", "migrations", "internal"},

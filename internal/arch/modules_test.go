@@ -37,8 +37,10 @@ type kit struct {
 // modules its graph must not hold besides the gateway module and gatewayOnly.
 // The skill kit may hold wazero: its host side (abi) and test harness
 // (skilltest) run modules with it; the guest package sdk/skill itself is
-// held to the standard library by TestSkillGuestIsStandardLibraryOnly.
+// held to the standard library by TestSkillGuestIsStandardLibraryOnly. The
+// Go client requires nothing at all (TestClientRequiresNothing).
 var kits = []kit{
+	{"sdk/client", []string{"github.com/tetratelabs/wazero", "google.golang.org/grpc", "github.com/hashicorp/go-plugin"}},
 	{"sdk/provider", []string{"github.com/tetratelabs/wazero"}},
 	{"examples/provider-echo", []string{"github.com/tetratelabs/wazero"}},
 	{"sdk/skill", nil},
@@ -95,6 +97,15 @@ func TestSkillGuestIsStandardLibraryOnly(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestClientRequiresNothing: the Go client (sdk/client) is what API
+// consumers import, so its module graph is itself alone: the standard
+// library only.
+func TestClientRequiresNothing(t *testing.T) {
+	if mods := moduleGraph(t, "sdk/client"); len(mods) != 1 {
+		t.Errorf("the module graph of sdk/client is %v; want the module alone", mods)
 	}
 }
 
