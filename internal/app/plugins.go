@@ -6,8 +6,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/agentbot/gateway/core/api"
+	"github.com/agentbot/gateway/core/route"
+	"github.com/julienschmidt/httprouter"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 
@@ -132,4 +136,15 @@ func fileSHA256(path string) (string, error) {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// adminPluginRoutes serves the plugins' state to admins (`agentbot plugins
+// status`).
+func adminPluginRoutes(host *plugins.Host) []route.Route {
+	return []route.Route{{Method: http.MethodGet, Path: "/api/admin/plugins", Access: route.Admin,
+		Handler: func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) error {
+			api.OK(w, map[string]any{"plugins": host.Status()})
+			return nil
+		},
+		Summary: "`{plugins[{name, up, pid, restarts, breaker, error}]}`: each provider plugin's process state (admins)"}}
 }

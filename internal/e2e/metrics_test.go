@@ -69,3 +69,23 @@ func TestMetricsOnTheirOwnListener(t *testing.T) {
 		t.Errorf("metrics listener = %d:\n%.500s", resp.StatusCode, b)
 	}
 }
+
+// The plugins' state for admins (what `agentbot plugins status` shows).
+func TestAdminPluginsStatus(t *testing.T) {
+	e := start(t, map[string]string{"ADMIN_EMAILS": "root@example.com"})
+	c, _ := e.user(t, "plain@example.com", "solo")
+	c.Do("GET", "/api/admin/plugins", nil).Expect(t, 403, "ADMIN_REQUIRED")
+	admin, _ := e.user(t, "root@example.com", "")
+	list := admin.Do("GET", "/api/admin/plugins", nil).Expect(t, 200, "").JSON["plugins"].([]any)
+	names := map[string]bool{}
+	for _, p := range list {
+		m := p.(map[string]any)
+		if m["up"] != true || m["pid"].(float64) <= 0 {
+			t.Errorf("plugin %v", m)
+		}
+		names[m["name"].(string)] = true
+	}
+	if !names["ai"] || !names["test"] || len(list) != 3 {
+		t.Errorf("plugins = %v", list)
+	}
+}
