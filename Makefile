@@ -10,7 +10,7 @@ MODULES := $(sort $(patsubst %/go.mod,%,$(shell find . -name go.mod -not -path '
 # $(call each,CMD) runs CMD in every module, stopping at the first failure.
 each = @for m in $(MODULES); do echo "[$$m] $(1)"; (cd $$m && $(1)) || exit 1; done
 
-.PHONY: all build run test test-short fuzz endpoints bench lint fmt vet check clean proto stripe-mock
+.PHONY: all build run test test-short fuzz endpoints bench as-deps lint fmt vet check clean proto stripe-mock
 
 all: build
 
@@ -72,10 +72,21 @@ test-short:
 	$(call each,$(GO) test -count=1 $(PKGS))
 
 # Side-by-side comparisons, printed as ratios against a baseline measured in the same run.
-bench:
+# BenchmarkSkillGuests (internal/e2e) builds the AssemblyScript example with its pinned
+# compiler, so its npm dependencies are installed first when npm is there (skipped otherwise).
+bench: as-deps
 	@mkdir -p $(BIN)
 	@for m in $(MODULES); do (cd $$m && $(GO) test -run '^$$' -bench . -benchmem -count=1 $(PKGS)); done \
 	  | tee $(BIN)/bench.txt | $(GO) run ./tools/benchratio
+
+# The AssemblyScript skill SDK's and example's npm dependencies (assemblyscript, pinned
+# in their lockfiles), installed once; without npm the tests that need them skip.
+AS_DIRS := sdk/skill-as examples/skill-hello-as
+as-deps:
+	@if command -v npm >/dev/null 2>&1; then \
+	  for d in $(AS_DIRS); do [ -d $$d/node_modules/assemblyscript ] || \
+	    { echo "(cd $$d && npm ci)"; (cd $$d && npm ci --no-audit --no-fund --silent) || exit 1; }; done; \
+	else echo "as-deps: no npm; the AssemblyScript skill tests and benchmark are skipped"; fi
 
 lint: vet
 	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
