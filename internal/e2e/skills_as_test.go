@@ -8,14 +8,22 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/agentbot/gateway/core/server/servertest"
+	"github.com/agentbot/gateway/sdk/skill/abi"
+	"github.com/agentbot/gateway/skills"
 )
 
 const (
@@ -202,4 +210,212 @@ func TestASSDKTests(t *testing.T) {
 	if !bytes.Equal(built, committed) {
 		t.Errorf("skills/internal/testguests/testdata/verbs-as.wasm is stale: rebuild it (see the README beside it)")
 	}
+}
+
+// asCase is one call of the conformance check: input and what the host grants.
+type asCase struct {
+	Input   string            `json:"input"`
+	KV      map[string]string `json:"kv,omitempty"`
+	NoKV    bool              `json:"noKV,omitempty"`
+	Config  map[string]string `json:"config,omitempty"`
+	Limits  map[string]int    `json:"limits,omitempty"`
+	KVQuota *struct {
+		Keys int `json:"keys"`
+	} `json:"kvQuota,omitempty"`
+	Fetch *struct {
+		Status  int               `json:"status,omitempty"`
+		Headers map[string]string `json:"headers,omitempty"`
+		Body    string            `json:"body,omitempty"`
+		Error   string            `json:"error,omitempty"`
+	} `json:"fetch,omitempty"`
+}
+
+// asResult is what a call did: its output or failure, the KV after it, its log.
+type asResult struct {
+	Output  *string `json:"output"`
+	Failure *struct {
+		Status  int    `json:"status"`
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"failure"`
+	KV      map[string]string `json:"kv"`
+	Logs    []string          `json:"logs"`
+}
+
+// The test runner authors use (sdk/skill-as/skilltest.js) must answer as the
+// platform does: the same cases through both, on the SDK's test guest, give
+// the same outputs, failures, KV contents and log lines.
+func TestASTestRunnerAgreesWithThePlatform(t *testing.T) {
+	if _, err := exec.LookPath("node"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("node missing")
+		}
+		t.Skip("node missing")
+	}
+	wasmPath := filepath.Join(moduleRoot, "skills/internal/testguests/testdata/verbs-as.wasm")
+	var cases []asCase
+	add := func(input string, tweak func(*asCase)) {
+		c := asCase{Input: input}
+		if tweak != nil {
+			tweak(&c)
+		}
+		cases = append(cases, c)
+	}
+	for _, in := range []string{`{"action":"echo","name":"Ada","n":3}`, `{"action":"nope"}`, `null`, `{"action":5}`,
+		`[1]`, ``, `{"action":"echo"} x`, `{"action":"log"}`, `{"action":"fail","code":"AMOUNT_TOO_SMALL","status":422,"message":"at least 1"}`,
+		`{"action":"fail"}`, `{"action":"fail","code":"X","status":200,"message":"m"}`, `{"action":"panic"}`,
+		`{"action":"panic","bounds":true}`, `{"action":"json","text":"{\"a\":[1,-2,2.5,1e3,true,null],\"s\":\"é\\u00e9\\ud83d\\ude00\\n\"}"}`,
+		`{"action":"json","text":"9223372036854775808"}`, `{"action":"json","text":"[1,]"}`, `{"action":"fetch","url":"https://a.example/"}`} {
+		add(in, nil)
+	}
+	add(`{"action":"count"}`, func(c *asCase) { c.KV = map[string]string{"count": "41"} })
+	add(`{"action":"count"}`, func(c *asCase) { c.NoKV = true })
+	add(`{"action":"ignore"}`, func(c *asCase) { c.NoKV = true })
+	add(`{"action":"count"}`, func(c *asCase) { c.KV, c.Limits = map[string]string{"count": "41"}, map[string]int{"maxHostCalls": 1} })
+	add(`{"action":"kv","set":{"a/2":"two","a/1":"one","a/é":"e"},"delete":["old"],"prefix":"a/"}`,
+		func(c *asCase) { c.KV = map[string]string{"old": "x", "other": "y"} })
+	add(`{"action":"kv","set":{"k":"abc"}}`, func(c *asCase) { c.Limits = map[string]int{"maxKVValue": 2} })
+	add(`{"action":"kv","set":{"`+strings.Repeat("k", 513)+`":"v"}}`, nil)
+	add(`{"action":"kv","set":{"b":"2"}}`, func(c *asCase) {
+		c.KV = map[string]string{"a": "1"}
+		c.KVQuota = &struct {
+			Keys int `json:"keys"`
+		}{1}
+	})
+	add(`{"action":"config","key":"greeting"}`, func(c *asCase) { c.Config = map[string]string{"greeting": "hi"} })
+	add(`{"action":"config","key":"none"}`, nil)
+	add(`{"action":"config","key":""}`, nil)
+	add(`{"action":"log"}`, func(c *asCase) { c.Limits = map[string]int{"maxLogBytes": 20} })
+	add(`{"action":"log"}`, func(c *asCase) { c.Limits = map[string]int{"maxHostCalls": 3} })
+	add(`{"action":"big","n":98}`, func(c *asCase) { c.Limits = map[string]int{"maxOutput": 100} })
+	add(`{"action":"big","n":99}`, func(c *asCase) { c.Limits = map[string]int{"maxOutput": 100} })
+	type fetchAnswer = struct {
+		Status  int               `json:"status,omitempty"`
+		Headers map[string]string `json:"headers,omitempty"`
+		Body    string            `json:"body,omitempty"`
+		Error   string            `json:"error,omitempty"`
+	}
+	add(`{"action":"fetch","url":"https://a.example/x","method":"post","body":"héllo"}`, func(c *asCase) {
+		c.Fetch = &fetchAnswer{Status: 201, Headers: map[string]string{"Content-Type": "application/json"}, Body: `{"ok":true}`}
+	})
+	add(`{"action":"fetch","url":"https://evil.example/"}`, func(c *asCase) { c.Fetch = &fetchAnswer{Error: "host not allowed"} })
+
+	// The test runner.
+	casesPath := filepath.Join(t.TempDir(), "cases.json")
+	b, _ := json.Marshal(cases)
+	if err := os.WriteFile(casesPath, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runNode(filepath.Join(moduleRoot, sdkASDir), "tests/conformance.mjs", wasmPath, casesPath)
+	if err != nil {
+		t.Fatalf("conformance.mjs: %v\n%s", err, out)
+	}
+	var js []asResult
+	if err := json.Unmarshal(out, &js); err != nil || len(js) != len(cases) {
+		t.Fatalf("conformance.mjs printed %d results (%v): %.500s", len(js), err, out)
+	}
+
+	// The platform: the skills runtime, each call fresh.
+	ctx := context.Background()
+	r, err := skills.New(ctx, skills.Config{Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close(ctx)
+	wasm, err := os.ReadFile(wasmPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := r.Compile(ctx, wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range cases {
+		got := asResult{Logs: []string{}}
+		caps := abi.Capabilities{Config: c.Config, Log: func(level int, msg string) {
+			got.Logs = append(got.Logs, [...]string{"debug", "info", "warn", "error"}[level]+": "+msg)
+		}}
+		var kv *quotaKV
+		if !c.NoKV {
+			kv = &quotaKV{m: map[string][]byte{}}
+			for k, v := range c.KV {
+				kv.m[k] = []byte(v)
+			}
+			if c.KVQuota != nil {
+				kv.max = c.KVQuota.Keys
+			}
+			caps.KV = kv
+		}
+		if f := c.Fetch; f != nil {
+			caps.Fetch = abi.FetcherFunc(func(context.Context, *abi.FetchRequest) (*abi.FetchResponse, error) {
+				if f.Error != "" {
+					return nil, errors.New(f.Error)
+				}
+				return &abi.FetchResponse{Status: f.Status, Headers: f.Headers, Body: []byte(f.Body)}, nil
+			})
+		}
+		limits := abi.Limits{MaxOutput: c.Limits["maxOutput"], MaxHostCalls: c.Limits["maxHostCalls"],
+			MaxKVValue: c.Limits["maxKVValue"], MaxLogBytes: c.Limits["maxLogBytes"]}
+		output, failure, err := r.Call(ctx, m, skills.Request{UserID: "u", Fresh: true, Input: []byte(c.Input), Caps: caps, Limits: limits})
+		if err != nil {
+			t.Fatalf("platform: %s: %v", c.Input, err)
+		}
+		if failure == nil {
+			s := string(output)
+			got.Output = &s
+		}
+		if failure != nil {
+			got.Failure = &struct {
+				Status  int    `json:"status"`
+				Code    string `json:"code"`
+				Message string `json:"message"`
+			}{failure.Status, failure.Code, failure.Message}
+		}
+		got.KV = map[string]string{}
+		if kv != nil {
+			for k, v := range kv.m {
+				got.KV[k] = string(v)
+			}
+		}
+		want, _ := json.Marshal(got)
+		have, _ := json.Marshal(js[i])
+		if string(want) != string(have) {
+			t.Errorf("%.120s:\n platform   %s\n skilltest  %s", c.Input, want, have)
+		}
+	}
+}
+
+// quotaKV is an in-memory KV refusing new keys past max (0: no bound).
+type quotaKV struct {
+	m   map[string][]byte
+	max int
+}
+
+func (q *quotaKV) Get(_ context.Context, k string) ([]byte, bool, error) {
+	v, ok := q.m[k]
+	return v, ok, nil
+}
+
+func (q *quotaKV) Set(_ context.Context, k string, v []byte) error {
+	if _, ok := q.m[k]; !ok && q.max > 0 && len(q.m) >= q.max {
+		return abi.ErrQuota
+	}
+	q.m[k] = v
+	return nil
+}
+
+func (q *quotaKV) Delete(_ context.Context, k string) error {
+	delete(q.m, k)
+	return nil
+}
+
+func (q *quotaKV) List(_ context.Context, prefix string) ([]string, error) {
+	var keys []string
+	for k := range q.m {
+		if strings.HasPrefix(k, prefix) {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	return keys, nil
 }
