@@ -22,16 +22,20 @@ const (
 )
 
 // DefaultFreshMaxStart is Config.FreshMaxStart's default. Measured on the
-// platform's 2-core machine (RATIONALE.md, "Skills in AssemblyScript"):
-// instantiating the AssemblyScript hello skill (32 KB) takes ≈ 50 µs (≈ 190 µs
-// under the race detector), so a fresh call of it costs about what a warm call
-// of the Go hello skill does; the Go hello skill (3.4 MB) takes ≈ 5 ms.
+// platform's 2-core machine: instantiating the AssemblyScript hello skill
+// (32 KB) takes ≈ 50 µs (≈ 190 µs under the race detector), so that a fresh
+// call of it costs less than a warm call of the Go hello skill (≈ 60 µs
+// against ≈ 120–160 µs at p50, BenchmarkSkillGuests); the Go hello skill
+// (3.4 MB) takes ≈ 5 ms. The size of a module does not tell its start: an
+// AssemblyScript module of 190 KB with 3,000 functions took 1.2 ms, one of
+// 430 KB of data 0.5 ms.
 const DefaultFreshMaxStart = time.Millisecond
 
 // Measuring a module's start: up to startTries instantiations, each cut off
 // at startCutoff × FreshMaxStart, so that one descheduled try does not decide
-// and a module whose start never ends costs the publisher's request at most
-// startTries × startCutoff × FreshMaxStart (20 ms by default).
+// and a slow start costs the publisher's request about startTries ×
+// startCutoff × FreshMaxStart (20 ms by default; 25–35 ms measured for the Go
+// hello skill, whose compile at publish takes 1.4 s).
 const (
 	startTries  = 5
 	startCutoff = 4
