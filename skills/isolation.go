@@ -26,9 +26,9 @@ const (
 // (32 KB) takes ≈ 50 µs (≈ 190 µs under the race detector), so that a fresh
 // call of it costs less than a warm call of the Go hello skill (≈ 60 µs
 // against ≈ 120–160 µs at p50, BenchmarkSkillGuests); the Go hello skill
-// (3.4 MB) takes ≈ 5 ms. The size of a module does not tell its start: an
-// AssemblyScript module of 190 KB with 3,000 functions took 1.2 ms, one of
-// 430 KB of data 0.5 ms.
+// (3.4 MB) takes ≈ 5 ms. A module's size does not tell its start: an
+// AssemblyScript module of 190 KB with 3,000 functions took 0.7 ms at p50
+// (1.2 ms on average), one of 430 KB, mostly data, 0.2 ms (0.5 ms).
 const DefaultFreshMaxStart = time.Millisecond
 
 // Measuring a module's start: up to startTries instantiations, each cut off
