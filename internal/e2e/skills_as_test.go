@@ -238,8 +238,8 @@ type asResult struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
 	} `json:"failure"`
-	KV      map[string]string `json:"kv"`
-	Logs    []string          `json:"logs"`
+	KV   map[string]string `json:"kv"`
+	Logs []string          `json:"logs"`
 }
 
 // The test runner authors use (sdk/skill-as/skilltest.js) must answer as the
