@@ -232,14 +232,17 @@ type asCase struct {
 
 // asResult is what a call did: its output or failure, the KV after it, its log.
 type asResult struct {
-	Output  *string `json:"output"`
-	Failure *struct {
-		Status  int    `json:"status"`
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"failure"`
-	KV   map[string]string `json:"kv"`
-	Logs []string          `json:"logs"`
+	Output  *string           `json:"output"`
+	Failure *asFailure        `json:"failure"`
+	KV      map[string]string `json:"kv"`
+	Logs    []string          `json:"logs"`
+}
+
+// asFailure is a failure as skilltest.js reports it.
+type asFailure struct {
+	Status  int    `json:"status"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
 }
 
 // The test runner authors use (sdk/skill-as/skilltest.js) must answer as the
@@ -365,11 +368,7 @@ func TestASTestRunnerAgreesWithThePlatform(t *testing.T) {
 			got.Output = &s
 		}
 		if failure != nil {
-			got.Failure = &struct {
-				Status  int    `json:"status"`
-				Code    string `json:"code"`
-				Message string `json:"message"`
-			}{failure.Status, failure.Code, failure.Message}
+			got.Failure = &asFailure{failure.Status, failure.Code, failure.Message}
 		}
 		got.KV = map[string]string{}
 		if kv != nil {
