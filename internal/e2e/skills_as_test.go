@@ -219,15 +219,21 @@ type asCase struct {
 	NoKV    bool              `json:"noKV,omitempty"`
 	Config  map[string]string `json:"config,omitempty"`
 	Limits  map[string]int    `json:"limits,omitempty"`
-	KVQuota *struct {
-		Keys int `json:"keys"`
-	} `json:"kvQuota,omitempty"`
-	Fetch *struct {
-		Status  int               `json:"status,omitempty"`
-		Headers map[string]string `json:"headers,omitempty"`
-		Body    string            `json:"body,omitempty"`
-		Error   string            `json:"error,omitempty"`
-	} `json:"fetch,omitempty"`
+	KVQuota *asQuota          `json:"kvQuota,omitempty"`
+	Fetch   *asFetch          `json:"fetch,omitempty"`
+}
+
+// asFetch answers every request of a call, or fails it with Error.
+type asFetch struct {
+	Status  int               `json:"status,omitempty"`
+	Headers map[string]string `json:"headers,omitempty"`
+	Body    string            `json:"body,omitempty"`
+	Error   string            `json:"error,omitempty"`
+}
+
+// asQuota bounds the KV's keys.
+type asQuota struct {
+	Keys int `json:"keys"`
 }
 
 // asResult is what a call did: its output or failure, the KV after it, its log.
@@ -281,9 +287,7 @@ func TestASTestRunnerAgreesWithThePlatform(t *testing.T) {
 	add(`{"action":"kv","set":{"`+strings.Repeat("k", 513)+`":"v"}}`, nil)
 	add(`{"action":"kv","set":{"b":"2"}}`, func(c *asCase) {
 		c.KV = map[string]string{"a": "1"}
-		c.KVQuota = &struct {
-			Keys int `json:"keys"`
-		}{1}
+		c.KVQuota = &asQuota{Keys: 1}
 	})
 	add(`{"action":"config","key":"greeting"}`, func(c *asCase) { c.Config = map[string]string{"greeting": "hi"} })
 	add(`{"action":"config","key":"none"}`, nil)
@@ -292,16 +296,10 @@ func TestASTestRunnerAgreesWithThePlatform(t *testing.T) {
 	add(`{"action":"log"}`, func(c *asCase) { c.Limits = map[string]int{"maxHostCalls": 3} })
 	add(`{"action":"big","n":98}`, func(c *asCase) { c.Limits = map[string]int{"maxOutput": 100} })
 	add(`{"action":"big","n":99}`, func(c *asCase) { c.Limits = map[string]int{"maxOutput": 100} })
-	type fetchAnswer = struct {
-		Status  int               `json:"status,omitempty"`
-		Headers map[string]string `json:"headers,omitempty"`
-		Body    string            `json:"body,omitempty"`
-		Error   string            `json:"error,omitempty"`
-	}
 	add(`{"action":"fetch","url":"https://a.example/x","method":"post","body":"héllo"}`, func(c *asCase) {
-		c.Fetch = &fetchAnswer{Status: 201, Headers: map[string]string{"Content-Type": "application/json"}, Body: `{"ok":true}`}
+		c.Fetch = &asFetch{Status: 201, Headers: map[string]string{"Content-Type": "application/json"}, Body: `{"ok":true}`}
 	})
-	add(`{"action":"fetch","url":"https://evil.example/"}`, func(c *asCase) { c.Fetch = &fetchAnswer{Error: "host not allowed"} })
+	add(`{"action":"fetch","url":"https://evil.example/"}`, func(c *asCase) { c.Fetch = &asFetch{Error: "host not allowed"} })
 
 	// The test runner.
 	casesPath := filepath.Join(t.TempDir(), "cases.json")
