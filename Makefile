@@ -10,7 +10,7 @@ MODULES := $(sort $(patsubst %/go.mod,%,$(shell find . -name go.mod -not -path '
 # $(call each,CMD) runs CMD in every module, stopping at the first failure.
 each = @for m in $(MODULES); do echo "[$$m] $(1)"; (cd $$m && $(1)) || exit 1; done
 
-.PHONY: all build run test test-short fuzz endpoints bench bench-load test-faults profile lint fmt vet check clean proto stripe-mock
+.PHONY: all build run test test-short fuzz endpoints bench as-deps bench-load test-faults profile lint fmt vet check clean proto stripe-mock
 
 all: build
 
@@ -72,7 +72,9 @@ test-short:
 	$(call each,$(GO) test -count=1 $(PKGS))
 
 # Side-by-side comparisons, printed as ratios against a baseline measured in the same run.
-bench:
+# BenchmarkSkillGuests (internal/e2e) builds the AssemblyScript example with its pinned
+# compiler, so its npm dependencies are installed first when npm is there (skipped otherwise).
+bench: as-deps
 	@mkdir -p $(BIN)
 	@for m in $(MODULES); do (cd $$m && $(GO) test -run '^$$' -bench . -benchmem -count=1 $(PKGS)); done \
 	  | tee $(BIN)/bench.txt | $(GO) run ./tools/benchratio
@@ -95,6 +97,15 @@ profile: build
 	AGENTBOT_LOAD=1 AGENTBOT_LOAD_PROFILE=$(abspath $(BIN))/profile $(GO) test -count=1 -run '^TestLoad$$' -timeout 10m ./internal/e2e
 	$(GO) tool pprof -top -nodecount=40 $(BIN)/profile/cpu.pprof | head -50
 	$(GO) tool pprof -top -sample_index=alloc_space -nodecount=25 $(BIN)/profile/allocs.pprof | head -35
+
+# The AssemblyScript skill SDK's and example's npm dependencies (assemblyscript, pinned
+# in their lockfiles), installed once; without npm the tests that need them skip.
+AS_DIRS := sdk/skill-as examples/skill-hello-as
+as-deps:
+	@if command -v npm >/dev/null 2>&1; then \
+	  for d in $(AS_DIRS); do [ -d $$d/node_modules/assemblyscript ] || \
+	    { echo "(cd $$d && npm ci)"; (cd $$d && npm ci --no-audit --no-fund --silent) || exit 1; }; done; \
+	else echo "as-deps: no npm; the AssemblyScript skill tests and benchmark are skipped"; fi
 
 lint: vet
 	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi

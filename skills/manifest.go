@@ -48,6 +48,13 @@ type Manifest struct {
 	// offer each action to a model as a tool with its schema and check the
 	// model's arguments against it before the call.
 	InputSchemas map[string]json.RawMessage `json:"inputSchemas,omitempty"`
+	// Isolation is how the platform runs the skill's calls: IsolationFresh
+	// (a new instance per call: no state survives in guest memory) or
+	// IsolationPooled (warm instances reused for the same user's calls).
+	// Left out, publishing decides by measuring the module's instantiation
+	// (see Runtime.Isolation) and records the decision in the stored
+	// manifest; a manifest stored without one is pooled.
+	Isolation string `json:"isolation,omitempty"`
 
 	priceMicro int64
 	// inputs are the compiled InputSchemas (ParseManifest only).
@@ -128,6 +135,10 @@ func (m *Manifest) validate() error {
 	}
 	if err := m.checkInputSchemas(); err != nil {
 		return err
+	}
+	if m.Isolation != "" && m.Isolation != IsolationFresh && m.Isolation != IsolationPooled {
+		return fmt.Errorf("manifest isolation %q must be %q or %q (or left out for the platform to choose)",
+			m.Isolation, IsolationFresh, IsolationPooled)
 	}
 	for _, c := range m.Capabilities {
 		if !slices.Contains(knownCaps, c) {

@@ -20,6 +20,10 @@ func TestParseManifest(t *testing.T) {
 			"config":{"k":"v"}}`, ""},
 		{"prerelease version", `{"name":"hello","version":"1.2.3-beta.1+abc","description":"d","category":"tools"}`, ""},
 		{"free price", `{` + base + `,"price":"0"}`, ""},
+		{"fresh", `{` + base + `,"isolation":"fresh"}`, ""},
+		{"pooled", `{` + base + `,"isolation":"pooled"}`, ""},
+		{"isolation unknown", `{` + base + `,"isolation":"shared"}`, "isolation"},
+		{"isolation not a string", `{` + base + `,"isolation":true}`, "isolation"},
 
 		{"not json", `{"name":`, "JSON"},
 		{"not an object", `[1]`, "JSON"},
@@ -89,17 +93,19 @@ func manyConfig(n int) string {
 	return b.String()
 }
 
-// The example authors copy must stay a valid manifest.
+// The examples authors copy must stay valid manifests.
 func TestExampleManifest(t *testing.T) {
-	b, err := os.ReadFile("../examples/skill-hello/manifest.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := ParseManifest(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if m.Name != "hello" || !m.Has("kv") || len(m.Actions) != 2 {
-		t.Errorf("examples/skill-hello manifest = %+v", m)
+	for _, ex := range []struct{ dir, name string }{{"skill-hello", "hello"}, {"skill-hello-as", "hello-as"}} {
+		b, err := os.ReadFile("../examples/" + ex.dir + "/manifest.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := ParseManifest(b)
+		if err != nil {
+			t.Fatalf("examples/%s: %v", ex.dir, err)
+		}
+		if m.Name != ex.name || !m.Has("kv") || len(m.Actions) != 2 {
+			t.Errorf("examples/%s manifest = %+v", ex.dir, m)
+		}
 	}
 }

@@ -42,7 +42,9 @@ func (s *Service) Routes() []route.Route {
 	}
 }
 
-func skillJSON(sk *store.Skill, m *Manifest) map[string]any {
+// skillJSON is a skill's entry in the listing; with its manifest m (nil in
+// the featured list) it tells the actions and how calls are isolated.
+func (s *Service) skillJSON(sk *store.Skill, m *Manifest) map[string]any {
 	out := map[string]any{
 		"id": sk.Name, "name": sk.Name, "description": sk.Description, "category": sk.Category, "icon": sk.Icon,
 		"author": sk.Author, "version": sk.Version, "price": money.FormatUSD(sk.PriceMicroUSD), "currency": "USD",
@@ -50,6 +52,7 @@ func skillJSON(sk *store.Skill, m *Manifest) map[string]any {
 	}
 	if m != nil {
 		out["actions"] = orEmpty(m.Actions)
+		out["isolation"] = s.Runtime.isolation(m)
 	}
 	return out
 }
@@ -82,13 +85,13 @@ func (s *Service) list(w http.ResponseWriter, r *http.Request, _ httprouter.Para
 			categories = append(categories, all[i].Category)
 		}
 		if all[i].Featured {
-			featured = append(featured, skillJSON(&all[i], nil))
+			featured = append(featured, s.skillJSON(&all[i], nil))
 		}
 	}
 	out := make([]map[string]any, len(skills))
 	for i := range skills {
 		m, _ := parseManifest(skills[i].Manifest)
-		out[i] = skillJSON(&skills[i], m)
+		out[i] = s.skillJSON(&skills[i], m)
 	}
 	api.OK(w, map[string]any{"skills": out, "categories": orEmpty(categories), "featured": featured})
 	return nil
@@ -103,7 +106,7 @@ func (s *Service) get(w http.ResponseWriter, r *http.Request, ps httprouter.Para
 	if err != nil {
 		return err
 	}
-	out := skillJSON(sk, m)
+	out := s.skillJSON(sk, m)
 	out["skill"] = sk.Name
 	out["capabilities"] = orEmpty(m.Capabilities)
 	out["limits"] = m.Limits
@@ -199,13 +202,21 @@ func (s *Service) Publish(w http.ResponseWriter, r *http.Request, _ httprouter.P
 			Fields:  map[string]any{"quota": "refusedModulesPerDay", "limit": limit},
 			Header:  http.Header{"Retry-After": {strconv.Itoa(max(1, int(retry.Seconds())))}}}
 	}
-	if _, err := s.Runtime.Compile(r.Context(), wasm); err != nil {
+	mod, err := s.Runtime.Compile(r.Context(), wasm)
+	if err != nil {
 		var ie *ImportError
 		if errors.As(err, &ie) {
 			s.noteRefused(p.UserID, time.Now())
 			return api.BadRequest(api.CodeInvalidModule, ie.Error())
 		}
 		return err
+	}
+	if m.Isolation == "" {
+		// The platform decides, once per version, and records it.
+		m.Isolation = s.Runtime.Isolation(r.Context(), mod)
+		if rel.Manifest, err = WithIsolation(manifest, m.Isolation); err != nil {
+			return err
+		}
 	}
 	u, err := s.Store.User(r.Context(), p.UserID)
 	if err != nil {
@@ -216,7 +227,7 @@ func (s *Service) Publish(w http.ResponseWriter, r *http.Request, _ httprouter.P
 		return publishErr(m, err)
 	}
 	s.forget(m.Name)
-	out := skillJSON(sk, m)
+	out := s.skillJSON(sk, m)
 	out["sha256"] = sk.SHA256
 	api.JSON(w, http.StatusCreated, map[string]any{"skill": out, "gatewayId": IDPrefix + sk.Name})
 	return nil

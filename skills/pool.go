@@ -15,6 +15,7 @@ type instance struct {
 	mod    api.Module
 	elem   *list.Element
 	size   int64 // memory when made idle
+	fresh  bool  // closed after its call, never pooled
 	stderr head
 }
 
@@ -35,7 +36,7 @@ func (r *Runtime) takeIdle(key poolKey) *instance {
 }
 
 // release returns an instance to its user's pool, or closes it: in fresh
-// mode, without a user, past PoolPerUser or MaxWarmBytes. Then the least
+// mode, for a fresh call, without a user, past PoolPerUser or MaxWarmBytes. Then the least
 // recently used instances go until the pool fits MaxIdle and MaxIdleBytes.
 func (r *Runtime) release(inst *instance) {
 	var size int64
@@ -44,7 +45,7 @@ func (r *Runtime) release(inst *instance) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.closed || r.cfg.Fresh || inst.key.user == "" || len(r.idle[inst.key]) >= r.cfg.PoolPerUser ||
+	if r.closed || r.cfg.Fresh || inst.fresh || inst.key.user == "" || len(r.idle[inst.key]) >= r.cfg.PoolPerUser ||
 		size > int64(r.cfg.MaxWarmBytes) || size > r.cfg.MaxIdleBytes {
 		inst.mod.Close(context.Background())
 		return

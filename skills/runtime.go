@@ -43,10 +43,14 @@ type Config struct {
 	PoolPerUser  int
 	MaxIdle      int
 	MaxIdleBytes int64
-	// Fresh instantiates every call afresh and keeps no warm instances.
-	// Calls without a user (anonymous machine payers) always get a fresh
-	// instance.
+	// Fresh instantiates every call afresh and keeps no warm instances,
+	// whatever the skills' manifests say. Calls without a user (anonymous
+	// machine payers) always get a fresh instance.
 	Fresh bool
+	// FreshMaxStart: a module published without an isolation of its own gets
+	// IsolationFresh when instantiating it takes at most this (see
+	// Runtime.Isolation) [DefaultFreshMaxStart]; negative: never.
+	FreshMaxStart time.Duration
 	// MaxWarmBytes: an instance whose memory grew past this is not kept warm
 	// [16 MiB]; a Go guest starts near 4 MiB.
 	MaxWarmBytes uint32
@@ -108,6 +112,9 @@ func (c *Config) defaults() {
 	}
 	if c.MaxWarmBytes == 0 {
 		c.MaxWarmBytes = 16 << 20
+	}
+	if c.FreshMaxStart == 0 {
+		c.FreshMaxStart = DefaultFreshMaxStart
 	}
 	if c.InitTimeout == 0 {
 		c.InitTimeout = c.Timeout / 5
@@ -197,7 +204,10 @@ func (r *Runtime) Maxima() Maxima {
 type Request struct {
 	// UserID keys the warm pool; "" (an anonymous caller) always gets a
 	// fresh instance, so two anonymous payers never share one.
-	UserID  string
+	UserID string
+	// Fresh gives this call an instance of its own, closed after it (the
+	// skill's isolation is IsolationFresh).
+	Fresh   bool
 	Input   []byte
 	Caps    abi.Capabilities
 	Limits  abi.Limits
@@ -223,12 +233,16 @@ func (r *Runtime) Call(ctx context.Context, m *Module, req Request) ([]byte, *ab
 	}
 	defer r.unpin(m)
 	key := poolKey{sha: m.SHA256, user: req.UserID}
-	inst := r.takeIdle(key)
+	var inst *instance
+	if !req.Fresh {
+		inst = r.takeIdle(key)
+	}
 	if inst == nil {
 		var err error
 		if inst, err = r.coldStart(ctx, m, key); err != nil {
 			return nil, nil, err
 		}
+		inst.fresh = req.Fresh
 	}
 	// Only now take a run slot: a cold start waits for and holds none.
 	select {
@@ -254,6 +268,14 @@ func (r *Runtime) Call(ctx context.Context, m *Module, req Request) ([]byte, *ab
 		}
 		reason := crashReason(err, inst.stderr.String(), inst.mod.Memory(), r.cfg.MemoryPages)
 		inst.mod.Close(context.Background())
+		// A module that recorded its failure and then trapped ended the call
+		// on purpose: the AssemblyScript SDK's abort (a thrown error, a failed
+		// bounds check) reports 500 SKILL_PANIC so, as the Go SDK reports a
+		// recovered panic. Running out of memory stays the platform's verdict.
+		if _, f, _ := call.Result(); f != nil && f.Code != abi.CodeSkillFailed && reason != reasonOOM {
+			r.cfg.Log.Debug("skill aborted", "module", m.SHA256[:12], "code", f.Code, "err", err)
+			return nil, f, nil
+		}
 		r.cfg.Log.Warn("skill crashed", "module", m.SHA256[:12], "err", err, "stderr", inst.stderr.String())
 		return nil, nil, fmt.Errorf("%w: %s", ErrCrashed, reason)
 	}
@@ -294,6 +316,8 @@ func (r *Runtime) coldStart(ctx context.Context, m *Module, key poolKey) (*insta
 	return inst, nil
 }
 
+const reasonOOM = "out of memory"
+
 // crashReason names a crash for the caller. Go's runtime reports running out
 // of memory by writing "fatal error: out of memory" to its standard error and
 // trapping (unreachable), so the instance's standard error tells, as does a
@@ -303,7 +327,7 @@ func crashReason(err error, stderr string, mem api.Memory, maxPages uint32) stri
 	switch {
 	case strings.Contains(s, "out of memory"), strings.Contains(stderr, "out of memory"),
 		mem != nil && uint64(mem.Size()) >= uint64(maxPages)*65536:
-		return "out of memory"
+		return reasonOOM
 	case strings.Contains(s, "memory"):
 		return "out of memory or memory fault"
 	case strings.Contains(s, "unreachable"):

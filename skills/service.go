@@ -287,7 +287,7 @@ func (s *Service) run(ctx context.Context, req *provider.InvokeRequest, name str
 		}
 	}
 	l := man.Limits
-	call := Request{UserID: req.Caller.UserID, Input: req.Input, Caps: caps,
+	call := Request{UserID: req.Caller.UserID, Fresh: s.Runtime.isolation(man) == IsolationFresh, Input: req.Input, Caps: caps,
 		Limits:  abi.Limits{MaxOutput: l.MaxOutputBytes, MaxHostCalls: l.MaxHostCalls},
 		Timeout: time.Duration(l.TimeoutMS) * time.Millisecond}
 	var (

@@ -18,8 +18,8 @@ func newBox(key []byte) (*secrets.Box, error) { return secrets.New(key) }
 func killPID(pid int) error { return syscall.Kill(pid, syscall.SIGKILL) }
 
 // requireNode skips (or fails under CI=true) when node or the npm package is
-// missing; `npm ci` in internal/e2e/js installs it (.ci/run does).
-func requireNode(t *testing.T, dir, pkg string) {
+// missing; `npm ci` in dir installs it (.ci/run does).
+func requireNode(t testing.TB, dir, pkg string) {
 	t.Helper()
 	_, errNode := exec.LookPath("node")
 	_, errPkg := os.Stat(filepath.Join(dir, "node_modules", pkg))

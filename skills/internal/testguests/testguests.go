@@ -14,6 +14,9 @@
 //	work     Handle: {"n"} rounds of a CPU-bound hash loop (n = 500000 is about 1 ms without close-on-context-done); outputs {"sum"}
 //	slowinit an init function that never returns: instantiating it runs until the host stops it
 //
+// and, committed in testdata/ (see its README), verbs-as: the AssemblyScript SDK's test guest
+// (sdk/skill-as/tests/guests/verbs.ts; "bump" counts calls in a global), read by AS.
+//
 // Packages outside skills/ cannot import this one; they build the guests'
 // directories (see Dir) with skilltest.Build.
 package testguests
@@ -49,6 +52,16 @@ func Wasm(t testing.TB, name string) []byte {
 func Fixture(t testing.TB, name string) []byte {
 	t.Helper()
 	wasm, err := os.ReadFile(filepath.Join(Dir, "..", "..", "..", "sdk", "skill", "internal", "testguests", "testdata", name+".wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return wasm
+}
+
+// AS returns the committed AssemblyScript guest testdata/name-as.wasm.
+func AS(t testing.TB, name string) []byte {
+	t.Helper()
+	wasm, err := os.ReadFile(filepath.Join(Dir, "testdata", name+"-as.wasm"))
 	if err != nil {
 		t.Fatal(err)
 	}
