@@ -67,7 +67,7 @@ func (c *cli) kitDir(f *scaffoldFlags, kit string) (string, error) {
 // finishScaffold runs go mod tidy when the kit comes from a release, and
 // reports what was made.
 func (c *cli) finishScaffold(ctx context.Context, what, name, dir, kit string, files []string, next []string) error {
-	if kit == "" {
+	if _, err := os.Stat(filepath.Join(dir, "go.mod")); kit == "" && err == nil {
 		fmt.Fprintf(c.stderr, "No checkout of the gateway found: fetching a released kit (go mod tidy in %s)…\n", dir)
 		if err := c.runIn(ctx, dir, scaffold.Command{Args: []string{"go", "mod", "tidy"}}, c.stderr); err != nil {
 			return fmt.Errorf("the module is in %s, but go mod tidy failed (offline? point --sdk at a checkout): %w", dir, err)
@@ -97,7 +97,8 @@ func (c *cli) skillsNewCmd() *cobra.Command {
 action, its test (skilltest: the module built for wasip1 and called in-process),
 manifest.json and .gitignore. Inside a checkout of the gateway, or run as a checkout's
 bin/agentbot, the module uses that checkout's kit (a replace line); elsewhere it
-requires the released kit. --lang as (AssemblyScript) is not available yet.`,
+requires the released kit. --lang as writes an AssemblyScript module instead (package.json,
+assembly/index.ts, a node test; sdk/skill-as) and installs its packages with npm.`,
 		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			l, err := scaffold.LangByName(lang)
@@ -107,16 +108,26 @@ requires the released kit. --lang as (AssemblyScript) is not available yet.`,
 			if l.Templates == "" {
 				return usageErrorf("skills in %q are not available yet", lang)
 			}
+			kitDir := l.Kit
+			if kitDir == "" {
+				kitDir = scaffold.SkillKitDir
+			}
 			name := args[0]
 			if err := scaffold.CheckSkillName(name); err != nil {
 				return withCode(exitUsage, err)
 			}
-			kit, err := c.kitDir(&f, scaffold.SkillKitDir)
+			kit, err := c.kitDir(&f, kitDir)
 			if err != nil {
 				return err
 			}
 			dir := filepath.Join(f.dir, name)
 			files, err := scaffold.Skill(dir, l, scaffold.Data{Name: name, Module: f.module, KitDir: kit})
+			if err == nil && l.Setup != nil {
+				fmt.Fprintf(c.stderr, "Installing the module's packages (%s in %s)…\n", strings.Join(l.Setup.Args, " "), dir)
+				if err := c.runIn(cmd.Context(), dir, *l.Setup, c.stderr); err != nil {
+					return fmt.Errorf("the module is in %s, but %s failed: %w", dir, strings.Join(l.Setup.Args, " "), err)
+				}
+			}
 			if errors.Is(err, scaffold.ErrNotEmpty) {
 				return withCode(exitUsage, err)
 			}
@@ -129,7 +140,7 @@ requires the released kit. --lang as (AssemblyScript) is not available yet.`,
 		},
 	}
 	f.add(cmd)
-	cmd.Flags().StringVar(&lang, "lang", "go", "the skill's language: go, or as (AssemblyScript, not available yet)")
+	cmd.Flags().StringVar(&lang, "lang", "go", "the skill's language: go, or as (AssemblyScript)")
 	return cmd
 }
 

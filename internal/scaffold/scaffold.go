@@ -28,6 +28,7 @@ var templates embed.FS
 const (
 	GatewayModule  = "github.com/agentbot/gateway"
 	SkillKitDir    = "sdk/skill"
+	SkillASKitDir  = "sdk/skill-as"
 	ProviderKitDir = "sdk/provider"
 )
 
@@ -46,6 +47,15 @@ type Data struct {
 	KitDir string
 }
 
+// KitRef is how an AssemblyScript module's package.json names its kit: the
+// checkout's sdk/skill-as, else the published package.
+func (d Data) KitRef() string {
+	if d.KitDir == "" {
+		return "^0.1.0"
+	}
+	return "file:" + filepath.ToSlash(d.KitDir)
+}
+
 // Lang is a language skills can be written in.
 type Lang struct {
 	Name string
@@ -55,6 +65,10 @@ type Lang struct {
 	Templates string
 	// Marker is a file that only a skill module of this language holds.
 	Marker string
+	// Kit is the language's kit directory in a checkout [SkillKitDir].
+	Kit string
+	// Setup, if set, runs once in a new module (fetching its packages).
+	Setup *Command
 	// Build is the command that builds the module in its directory into
 	// out; Test the one that runs its tests. Env is added to the
 	// environment.
@@ -68,12 +82,8 @@ type Command struct {
 	Env  []string
 }
 
-// Langs are the skill languages, the default first.
-//
-// AssemblyScript ("as") is the next one: its kit is sdk/skill-as (npm
-// assemblyscript). When it lands, it gets templates/skill-as (package.json,
-// the entry file, a test, manifest.json) and its commands (build: the
-// package's "build" script writing out, test: its "test" script).
+// Langs are the skill languages, the default first: Go (sdk/skill) and
+// AssemblyScript (sdk/skill-as, built with npm's assemblyscript).
 var Langs = []Lang{
 	{Name: "go", Templates: "skill-go", Marker: "go.mod",
 		Build: func(out string) Command {
@@ -81,7 +91,11 @@ var Langs = []Lang{
 				Env: []string{"GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0"}}
 		},
 		Test: Command{Args: []string{"go", "test", "./..."}}},
-	{Name: "as", Marker: "package.json"},
+	{Name: "as", Templates: "skill-as", Marker: "package.json", Kit: SkillASKitDir, Setup: &Command{Args: []string{"npm", "install", "--no-audit", "--no-fund"}},
+		Build: func(out string) Command {
+			return Command{Args: []string{"npx", "asc", "assembly/index.ts", "--config", "asconfig.json", "--outFile", out}}
+		},
+		Test: Command{Args: []string{"npm", "test"}}},
 }
 
 // ErrLangUnavailable: the language is known but its kit has not landed.
@@ -201,6 +215,7 @@ func write(dir, tmpl string, d Data) ([]string, error) {
 		if name == "gitignore" {
 			name = ".gitignore"
 		}
+		name = strings.ReplaceAll(name, "__", "/") // assembly__index.ts: assembly/index.ts
 		if name == "go.sum" && d.KitDir == "" {
 			continue // `go mod tidy` writes it with the released kit's sums
 		}
@@ -223,7 +238,10 @@ func write(dir, tmpl string, d Data) ([]string, error) {
 	}
 	written := make([]string, 0, len(outs))
 	for _, o := range outs {
-		p := filepath.Join(dir, o.name)
+		p := filepath.Join(dir, filepath.FromSlash(o.name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return written, err
+		}
 		if err := os.WriteFile(p, o.body, 0o644); err != nil {
 			return written, err
 		}

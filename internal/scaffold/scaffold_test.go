@@ -143,8 +143,35 @@ func TestScaffoldRefusals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Skill(filepath.Join(tmp, "as"), as, Data{Name: "greeter"}); !errors.Is(err, ErrLangUnavailable) {
-		t.Errorf("Skill(as) = %v; want ErrLangUnavailable until sdk/skill-as lands", err)
+	if _, err := Skill(filepath.Join(tmp, "as"), Lang{Name: "as"}, Data{Name: "greeter"}); !errors.Is(err, ErrLangUnavailable) {
+		t.Errorf("Skill(a language without templates) = %v; want ErrLangUnavailable", err)
+	}
+	// The AssemblyScript scaffold: its sources in their directories, the
+	// kit named by path in a checkout and by version elsewhere, a manifest
+	// the marketplace takes.
+	files, err := Skill(filepath.Join(tmp, "as"), as, Data{Name: "greeter", KitDir: "/src/gateway/sdk/skill-as"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range files {
+		rel, _ := filepath.Rel(filepath.Join(tmp, "as"), f)
+		names = append(names, filepath.ToSlash(rel))
+	}
+	slices.Sort(names)
+	if want := []string{".gitignore", "asconfig.json", "assembly/index.ts", "assembly/tsconfig.json", "manifest.json", "package.json", "test/skill.test.js"}; !slices.Equal(names, want) {
+		t.Errorf("AssemblyScript files = %v; want %v", names, want)
+	}
+	pkg, _ := os.ReadFile(filepath.Join(tmp, "as", "package.json"))
+	if !strings.Contains(string(pkg), `"@agentbot/skill-as": "file:/src/gateway/sdk/skill-as"`) || !strings.Contains(string(pkg), `"name": "greeter"`) {
+		t.Errorf("package.json = %s", pkg)
+	}
+	m, _ := os.ReadFile(filepath.Join(tmp, "as", "manifest.json"))
+	if _, err := skills.ParseManifest(m); err != nil {
+		t.Errorf("the AssemblyScript manifest: %v", err)
+	}
+	if got, err := DetectLang(filepath.Join(tmp, "as")); err != nil || got.Name != "as" {
+		t.Errorf("DetectLang = %v, %v; want as", got.Name, err)
 	}
 	if _, err := LangByName("rust"); err == nil {
 		t.Error("LangByName(rust) = nil error")
