@@ -9,7 +9,7 @@ import "time"
 // scheduleDoc is view's shape.
 type scheduleDoc struct {
 	AgentID       string     `json:"agentId"`
-	Frequency     string     `json:"frequency" enum:"30m,1h,2h,3h,6h,12h"`
+	Frequency     string     `json:"frequency" doc:"30m, 1h, 2h, 3h, 6h or 12h"`
 	Enabled       bool       `json:"enabled"`
 	Prompt        string     `json:"prompt"`
 	NextRunAt     *time.Time `json:"nextRunAt" doc:"null while disabled"`

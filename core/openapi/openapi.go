@@ -445,6 +445,9 @@ func sharedError(r *reflector, shared openapi3.ResponseBodies, status int, codes
 	name := "Error" + strconv.Itoa(status)
 	if status == 0 {
 		name = "ErrorRelayed"
+		if rt.Response == nil {
+			name = "Relayed" // an undescribed target answers in its own shape
+		}
 	}
 	switch {
 	case rt.ErrorBody != nil:
@@ -483,6 +486,8 @@ func errorResponse(r *reflector, status int, codes []api.Code, rt route.Route) (
 			return nil, err
 		}
 		s = mt.Schema
+	case rt.Relays && status == 0 && rt.Response == nil:
+		s = openapi3.NewSchemaRef("", &openapi3.Schema{Description: "the plugin's or skill's own answer"})
 	case rt.Relays:
 		s = openapi3.NewSchemaRef("#/components/schemas/"+errorSchema, r.schemas[errorSchema].Value)
 	default:
@@ -498,6 +503,8 @@ func errorResponse(r *reflector, status int, codes []api.Code, rt route.Route) (
 	}
 	desc := http.StatusText(status)
 	switch {
+	case status == 0 && rt.Response == nil:
+		desc = "Any other answer of the plugin or skill, passed on with its own status and body"
 	case status == 0:
 		desc = "An error of the plugin or skill called, passed on with its own status and code"
 	case desc == "":
