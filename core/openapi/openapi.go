@@ -340,8 +340,8 @@ func success(r *reflector, op *openapi3.Operation, rt route.Route) error {
 			}
 			content["text/plain"] = mt
 		} else if rt.Response == nil {
-			content["application/json"] = &openapi3.MediaType{Schema: openapi3.NewSchemaRef("", &openapi3.Schema{
-				Description: "not described: the answer of a plugin or a skill"})}
+			content["*/*"] = &openapi3.MediaType{Schema: openapi3.NewSchemaRef("", &openapi3.Schema{
+				Description: "not described: the answer of a plugin or a skill, in its own content type"})}
 		} else {
 			mt, err := media(r, rt.Response)
 			if err != nil {
@@ -455,6 +455,9 @@ func sharedError(r *reflector, shared openapi3.ResponseBodies, status int, codes
 	case rt.Relays && status != 0:
 		name += "Relayed"
 	}
+	if rt.Relays && rt.Response == nil && status != 0 {
+		name += "OrOwn"
+	}
 	if status == http.StatusPaymentRequired && rt.Accepts&route.Payment != 0 {
 		name += "Challenge"
 	}
@@ -487,7 +490,7 @@ func errorResponse(r *reflector, status int, codes []api.Code, rt route.Route) (
 		}
 		s = mt.Schema
 	case rt.Relays && status == 0 && rt.Response == nil:
-		s = openapi3.NewSchemaRef("", &openapi3.Schema{Description: "the plugin's or skill's own answer"})
+		s = openapi3.NewSchemaRef("", &openapi3.Schema{Description: "the plugin's or skill's own answer, in its own content type"})
 	case rt.Relays:
 		s = openapi3.NewSchemaRef("#/components/schemas/"+errorSchema, r.schemas[errorSchema].Value)
 	default:
@@ -513,8 +516,26 @@ func errorResponse(r *reflector, status int, codes []api.Code, rt route.Route) (
 	if len(names) > 0 {
 		desc += ": " + strings.Join(names, ", ")
 	}
-	resp := openapi3.NewResponse().WithDescription(desc).
-		WithContent(openapi3.Content{"application/json": &openapi3.MediaType{Schema: s}})
+	content := openapi3.Content{"application/json": &openapi3.MediaType{Schema: s}}
+	if rt.Accepts&route.Payment != 0 && (status == http.StatusPaymentRequired || status == http.StatusBadRequest) {
+		// A refused machine payment is an RFC 9457 problem whose code is the
+		// MPP problem's name (VERIFICATION_FAILED, PAYMENT_EXPIRED, …).
+		content["application/problem+json"] = &openapi3.MediaType{Schema: openapi3.NewSchemaRef("", &openapi3.Schema{
+			AllOf: openapi3.SchemaRefs{openapi3.NewSchemaRef("#/components/schemas/"+errorSchema, r.schemas[errorSchema].Value)},
+			Description: "a refused machine payment (RFC 9457): type, title, status, detail, challengeId, plugin; " +
+				"code is the MPP problem's name in upper case (MALFORMED_CREDENTIAL, INVALID_CHALLENGE, PAYMENT_EXPIRED, " +
+				"INVALID_PAYLOAD, VERIFICATION_FAILED, PAYMENT_INSUFFICIENT, METHOD_UNSUPPORTED)",
+			Properties: openapi3.Schemas{
+				"type": openapi3.NewSchemaRef("", openapi3.NewStringSchema()), "title": openapi3.NewSchemaRef("", openapi3.NewStringSchema()),
+				"status": openapi3.NewSchemaRef("", openapi3.NewIntegerSchema()), "detail": openapi3.NewSchemaRef("", openapi3.NewStringSchema()),
+			},
+		})}
+	}
+	if rt.Relays && rt.Response == nil {
+		content["*/*"] = &openapi3.MediaType{Schema: openapi3.NewSchemaRef("", &openapi3.Schema{
+			Description: "the plugin's or skill's own answer, in its own content type"})}
+	}
+	resp := openapi3.NewResponse().WithDescription(desc).WithContent(content)
 	if status == http.StatusPaymentRequired && rt.Accepts&route.Payment != 0 {
 		str := func(d string) *openapi3.HeaderRef {
 			return &openapi3.HeaderRef{Value: &openapi3.Header{Parameter: openapi3.Parameter{Description: d,

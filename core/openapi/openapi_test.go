@@ -175,7 +175,6 @@ func TestSchemasFollowEncodingJSON(t *testing.T) {
 	}
 }
 
-
 // The validator passes answers as documented and reports the others: an
 // undeclared code, a missing member, an undocumented status or content type.
 func TestValidatorReportsAnswersNotAsDocumented(t *testing.T) {

@@ -95,17 +95,18 @@ func (v *Validator) Check(_ context.Context, req *http.Request, status int, head
 	if err != nil {
 		return fmt.Errorf("%s: Content-Type %q: %w", where, ct, err)
 	}
-	if content.Get(mt) == nil {
+	media := mediaKey(content, mt)
+	if media == "" {
 		return fmt.Errorf("%s: Content-Type %s is not documented (%s)", where, mt, strings.Join(mediaTypes(content), ", "))
 	}
-	if mt != "application/json" {
+	if mt != "application/json" && !strings.HasSuffix(mt, "+json") {
 		return nil
 	}
 	base := "#/paths/" + escape(rt.Path) + "/" + strings.ToLower(rt.Method) + "/responses/" + escape(key)
 	if ref.Ref != "" {
 		base = ref.Ref
 	}
-	sch, err := v.schema(docURL + base + "/content/application~1json/schema")
+	sch, err := v.schema(docURL + base + "/content/" + escape(media) + "/schema")
 	if err != nil {
 		return fmt.Errorf("%s: %w", where, err)
 	}
@@ -136,6 +137,18 @@ func (v *Validator) schema(loc string) (*jsonschema.Schema, error) {
 
 // escape writes a JSON Pointer token.
 func escape(s string) string { return strings.NewReplacer("~", "~0", "/", "~1").Replace(s) }
+
+// mediaKey is the key of content that documents media type mt: mt itself,
+// its type's wildcard or */*; "" when none does.
+func mediaKey(c openapi3.Content, mt string) string {
+	typ, _, _ := strings.Cut(mt, "/")
+	for _, k := range []string{mt, typ + "/*", "*/*"} {
+		if _, ok := c[k]; ok {
+			return k
+		}
+	}
+	return ""
+}
 
 func mediaTypes(c openapi3.Content) []string {
 	var out []string
