@@ -34,7 +34,7 @@ type agentDoc struct {
 }
 
 type provisionRequest struct {
-	Name   string          `json:"name"`
+	Name   string          `json:"name" required:"true"`
 	Model  string          `json:"model,omitempty" doc:"a model of the model table; default the gateway's"`
 	Config json.RawMessage `json:"config,omitempty"`
 }
@@ -170,7 +170,7 @@ type tokenAnswer struct {
 }
 
 type chatRequest struct {
-	Message string `json:"message"`
+	Message string `json:"message" required:"true"`
 	AgentID string `json:"agentId,omitempty"`
 	Topic   string `json:"topic,omitempty"`
 	Stream  bool   `json:"stream,omitempty"`
@@ -203,7 +203,7 @@ type agentGetAnswer struct {
 }
 
 type agentPostRequest struct {
-	Action    string  `json:"action" enum:"chat,create-session,update-skill,set-credential"`
+	Action    string  `json:"action" enum:"chat,create-session,update-skill,set-credential" required:"true"`
 	Message   string  `json:"message,omitempty"`
 	SessionID string  `json:"sessionId,omitempty"`
 	AgentID   string  `json:"agentId,omitempty"`
@@ -236,7 +236,7 @@ type memoryAnswer struct {
 }
 
 type memoryRequest struct {
-	AgentID string          `json:"agentId"`
+	AgentID string          `json:"agentId" required:"true"`
 	Key     *string         `json:"key,omitempty"`
 	Memory  json.RawMessage `json:"memory"`
 }

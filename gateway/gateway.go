@@ -108,8 +108,9 @@ func (g *Gateway) Routes() []route.Route {
 	g.init()
 	return []route.Route{
 		{Method: http.MethodPost, Path: "/api/v1/gateway", Handler: g.call, Access: route.Public, Streams: true,
-			Request: callRequest{Plugin: "generate-text", Prompt: "Write a haiku about the sea"},
-			Response: callAnswer{Plugin: "generate-text", Result: json.RawMessage(`{"text":"Grey waves fold and fall…"}`),
+			Request: callRequest{Plugin: "generate-text", Messages: []chatMessage{{Role: "user", Content: "Write a tour announcement"}}},
+			Response: callAnswer{Plugin: "generate-text",
+				Result:    json.RawMessage(`{"message":{"role":"assistant","content":"We're on the road this spring…"},"model":"gpt-4o-mini"}`),
 				Timestamp: "2026-01-01T12:00:00.123456789Z", Payment: paymentDoc{Method: "stripe"}},
 			Accepts: route.Payment, Relays: true,
 			Errors:  []api.Code{api.CodeInvalidPluginID, api.CodeInvalidFieldType, api.CodeUnknownPlugin, api.CodeInvalidPaymentMethod, api.CodePaymentMethodUnavailable, api.CodePluginError, api.CodePluginTimeout, api.CodePluginUnavailable, api.CodeInvalidIdempotencyKey, api.CodeIdempotencyInProgress, api.CodeIdempotencyKeyReused},

@@ -11,7 +11,14 @@ import "encoding/json"
 type callRequest struct {
 	Plugin string `json:"plugin,omitempty" doc:"the id to call (X-Plugin-Id wins; default generate-text)"`
 	Stream bool   `json:"stream,omitempty" doc:"answer with server-sent events when the id streams"`
-	Prompt string `json:"prompt,omitempty" doc:"generate-text's input; other ids take their own members"`
+	// generate-text's and agent's input (other ids take their own members):
+	Messages []chatMessage `json:"messages,omitempty" doc:"the conversation (generate-text, agent)"`
+	Prompt   string        `json:"prompt,omitempty" doc:"a single user message, instead of messages"`
+}
+
+type chatMessage struct {
+	Role    string `json:"role" enum:"system,user,assistant"`
+	Content string `json:"content"`
 }
 
 // paymentDoc is how a call was paid.

@@ -16,7 +16,7 @@ type walletDoc struct {
 }
 
 type actionRequest struct {
-	Action string `json:"action" enum:"create,get_seed,export_seed"`
+	Action string `json:"action" enum:"create,get_seed,export_seed" required:"true"`
 }
 
 type actionAnswer struct {
@@ -33,7 +33,7 @@ type addressAnswer struct {
 }
 
 type emailRequest struct {
-	Email string `json:"email"`
+	Email string `json:"email" required:"true"`
 }
 
 type createAnswer struct {

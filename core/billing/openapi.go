@@ -52,7 +52,7 @@ type billingDoc struct {
 
 // billingAction is POST /api/billing's body: the action and its members.
 type billingAction struct {
-	Action   string `json:"action" enum:"create-checkout,enable-byok,disable-byok,get-usage,buy-credits"`
+	Action   string `json:"action" required:"true" enum:"create-checkout,enable-byok,disable-byok,get-usage,buy-credits"`
 	Plan     string `json:"plan,omitempty" doc:"create-checkout"`
 	Pack     string `json:"pack,omitempty" doc:"buy-credits: a credit pack's price id"`
 	Provider string `json:"provider,omitempty" doc:"enable-byok, disable-byok"`

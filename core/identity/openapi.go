@@ -118,20 +118,20 @@ type tokenAnswer struct {
 }
 
 type tokenRequest struct {
-	Token string `json:"token"`
+	Token string `json:"token" required:"true"`
 }
 
 type emailRequest struct {
-	Email string `json:"email"`
+	Email string `json:"email" required:"true"`
 }
 
 type resetRequest struct {
-	Token    string `json:"token"`
-	Password string `json:"password"`
+	Token    string `json:"token" required:"true"`
+	Password string `json:"password" required:"true"`
 }
 
 type nameRequest struct {
-	Name string `json:"name"`
+	Name string `json:"name" required:"true"`
 }
 
 // keyJSONDoc is keyJSON's shape.
@@ -171,8 +171,8 @@ type settingsAnswer struct {
 }
 
 type passwordChange struct {
-	CurrentPassword string `json:"currentPassword"`
-	NewPassword     string `json:"newPassword"`
+	CurrentPassword string `json:"currentPassword" required:"true"`
+	NewPassword     string `json:"newPassword" required:"true"`
 }
 
 type creditsAnswer struct {

@@ -140,5 +140,5 @@ func skillRoutes(g *gateway.Gateway, svc *skills.Service) []route.Route {
 
 // skillCall documents a skill's input: the action and its members.
 type skillCall struct {
-	Action string `json:"action" doc:"the skill's action; the other members are its input"`
+	Action string `json:"action" required:"true" doc:"the skill's action; the other members are its input"`
 }
