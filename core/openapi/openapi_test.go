@@ -53,6 +53,12 @@ func table(h api.HandlerFunc) []route.Route {
 			Errors: []api.Code{api.CodeValidationError, api.CodeUserExists}},
 		{Method: "GET", Path: "/api/things/:id", Handler: h, Access: route.Admin, Summary: "one thing",
 			Response: thing{}, Errors: []api.Code{api.CodeNotFound}},
+		{Method: "POST", Path: "/api/things/:id", Handler: h, Access: route.Public, Summary: "acts on a thing",
+			Response: map[string]any{}},
+		{Method: "POST", Path: "/api/things/new", Within: "/api/things/:id", Handler: h, Access: route.Public, Summary: "a new thing",
+			Status: http.StatusCreated, Response: struct {
+				ID string `json:"id"`
+			}{}},
 		{Method: "POST", Path: "/api/pay", Handler: h, Access: route.Public, Accepts: route.Payment, Relays: true,
 			Summary: "a paid call", Request: newThing{}},
 	}
@@ -239,6 +245,9 @@ func TestValidatorReportsAnswersNotAsDocumented(t *testing.T) {
 			api.WriteError(w, "rid", api.Errorf(418, api.Code("TEAPOT"), "a plugin's own"))
 		}, ""},
 		{"a path no route serves", "GET", "/api/nothing", func(w http.ResponseWriter) {}, ""},
+		{"a static path beside a parameter", "POST", "/api/things/new", func(w http.ResponseWriter) {
+			api.JSON(w, http.StatusCreated, map[string]any{"id": "t2"})
+		}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			mu.Lock()

@@ -62,17 +62,18 @@ func NewValidator(doc *openapi3.T) (*Validator, error) {
 }
 
 // Check validates the answer (status, header, body) to req. A request that
-// no operation matches is not checked: it is the router's 404 or 405, which
-// no route declares. A 304 to a conditional request, and an empty body
+// no operation matches must have been answered 404 or 405 (the router's own
+// answers, which no route declares); any other answer to it is a route the
+// document lacks. A 304 to a conditional request, and an empty body
 // without a content type, have no body to check.
 func (v *Validator) Check(_ context.Context, req *http.Request, status int, header http.Header, body []byte) error {
 	rt, _, err := v.router.FindRoute(req)
 	if err != nil {
 		var re *routers.RouteError
-		if errors.As(err, &re) {
-			return nil
+		if errors.As(err, &re) && (status == http.StatusNotFound || status == http.StatusMethodNotAllowed) {
+			return nil // the router's own answer
 		}
-		return err
+		return fmt.Errorf("%s %s → %d: no operation of the document matches the request (%v)", req.Method, req.URL.Path, status, err)
 	}
 	if status == http.StatusNotModified && (req.Header.Get("If-None-Match") != "" || req.Header.Get("If-Modified-Since") != "") {
 		return nil
