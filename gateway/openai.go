@@ -28,6 +28,7 @@ func (g *Gateway) OpenAIRoutes(fwd RouteForwarder, modelsPlugin string) []route.
 		{Method: http.MethodPost, Path: "/api/v1/chat/completions", Handler: g.openAIHandle(g.chatCompletions),
 			Access: route.Public, Streams: true,
 			Request: oaRequest{}, Response: oaCompletion{}, ErrorBody: oaError{}, Accepts: route.Payment, Relays: true,
+			Query:   callHeaders[2:],
 			Errors:  []api.Code{api.CodeInvalidPluginID, api.CodeInvalidFieldType, api.CodeUnknownPlugin, api.CodeInvalidPaymentMethod, api.CodePaymentMethodUnavailable, api.CodePluginError, api.CodePluginTimeout, api.CodePluginUnavailable},
 			Summary: "OpenAI's chat completions protocol, billed like `generate-text` (an `sk_` key is the API key)"},
 		{Method: http.MethodGet, Path: "/api/v1/models", Access: route.Public, Response: oaModels{}, ErrorBody: oaError{}, Relays: true,

@@ -1,6 +1,17 @@
 package gateway
 
-import "encoding/json"
+import (
+	"encoding/json"
+
+	"github.com/agentbot/gateway/core/route"
+)
+
+// callHeaders are the request headers a gateway call reads.
+var callHeaders = []route.Param{
+	{Name: "X-Plugin-Id", Header: true, Doc: "the id to call (wins over the body's plugin)"},
+	{Name: "Idempotency-Key", Header: true, Doc: "1 to 255 characters: a retry with the same key and body answers as the first call, without a second charge"},
+	{Name: "X-Payment-Method", Header: true, Doc: "stripe, mpp or x402: how to pay when more than one way would"},
+}
 
 // The types below document the gateway's JSON bodies for the OpenAPI document
 // (route.Route's Request and Response); the handlers build the same shapes

@@ -196,7 +196,11 @@ func operation(r *reflector, shared openapi3.ResponseBodies, rt route.Route, lim
 		}
 	}
 	for _, q := range rt.Query {
-		p := openapi3.NewQueryParameter(q.Name).WithSchema(openapi3.NewStringSchema()).WithDescription(q.Doc)
+		p := openapi3.NewQueryParameter(q.Name)
+		if q.Header {
+			p = openapi3.NewHeaderParameter(q.Name)
+		}
+		p = p.WithSchema(openapi3.NewStringSchema()).WithDescription(q.Doc)
 		p.Required = q.Required
 		op.Parameters = append(op.Parameters, &openapi3.ParameterRef{Value: p})
 	}

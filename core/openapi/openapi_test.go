@@ -60,6 +60,7 @@ func table(h api.HandlerFunc) []route.Route {
 				ID string `json:"id"`
 			}{}},
 		{Method: "POST", Path: "/api/pay", Handler: h, Access: route.Public, Accepts: route.Payment, Relays: true,
+			Query:   []route.Param{{Name: "X-Payment-Method", Header: true}},
 			Summary: "a paid call", Request: newThing{}},
 	}
 }
@@ -142,6 +143,9 @@ func TestBuildDescribesEachRoute(t *testing.T) {
 	r402 := pay.Responses.Value("402")
 	if r402 == nil || r402.Value.Headers["WWW-Authenticate"] == nil || r402.Value.Headers["PAYMENT-REQUIRED"] == nil {
 		t.Errorf("POST /api/pay: 402 without the MPP and x402 challenge headers: %+v", r402)
+	}
+	if pay.Parameters.GetByInAndName("header", "X-Payment-Method") == nil {
+		t.Error("POST /api/pay: the X-Payment-Method header is not a parameter")
 	}
 	if pay.Responses.Default() == nil {
 		t.Error("a relaying route has no default error answer")

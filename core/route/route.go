@@ -89,7 +89,8 @@ type Route struct {
 	// Also lists other success statuses answered with the same body (POST
 	// /api/skills: 201 installed, 200 installed already).
 	Also []int
-	// Query names the query parameters the handler reads.
+	// Query names the query parameters (and request headers) the handler
+	// reads.
 	Query []Param
 	// Errors are the error codes the handler itself answers with. Those of
 	// Access (401, 403), the body limit (413), the JSON decoder (400, 415
@@ -112,9 +113,11 @@ type Route struct {
 // is its example.
 type Text string
 
-// Param is a query parameter.
+// Param is a query parameter, or a request header.
 type Param struct {
 	Name string
+	// Header marks a request header rather than a query parameter.
+	Header bool
 	// Doc says what the value means and which values are valid.
 	Doc string
 	// Required marks a parameter without which the route answers 400.

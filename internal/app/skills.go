@@ -132,6 +132,7 @@ func registerShipped(ctx context.Context, svc *skills.Service, dir string, log *
 func skillRoutes(g *gateway.Gateway, svc *skills.Service) []route.Route {
 	return append(svc.Routes(), route.Route{Method: http.MethodPost, Path: "/api/skills/:name",
 		Handler: g.Direct(skills.IDPrefix), Access: route.Public, Accepts: route.Payment, Relays: true,
+		Query:   []route.Param{{Name: "X-Payment-Method", Header: true, Doc: "stripe, mpp or x402: how to pay when more than one way would"}},
 		Request: skillCall{Action: "simulate"},
 		Errors: []api.Code{api.CodeInvalidPluginID, api.CodeInvalidFieldType, api.CodeUnknownPlugin, api.CodeInvalidPaymentMethod,
 			api.CodePaymentMethodUnavailable, api.CodeSkillCrashed, api.CodeSkillTimeout, api.CodeSkillBadOutput},
