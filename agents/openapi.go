@@ -280,30 +280,167 @@ type removedAnswer struct {
 	Removed bool `json:"removed"`
 }
 
-// metricsAnswer is the platform figures (metrics is documented in the
-// route's summary).
-type metricsAnswer struct {
-	Metrics   map[string]any `json:"metrics"`
-	Timestamp time.Time      `json:"timestamp"`
-	Status    string         `json:"status" enum:"ok"`
+// The metrics views (agentsView, runsView, durationsView, usageView,
+// paymentsView, performanceView, dayView) as documented types.
+
+type agentsFigures struct {
+	Total    int64            `json:"total"`
+	Active   int64            `json:"active"`
+	Failed   int64            `json:"failed"`
+	Inactive int64            `json:"inactive"`
+	ByStatus map[string]int64 `json:"byStatus"`
 }
 
-// accountMetrics is one account's figures: summary, historical or
-// performance, with the window's fields.
-type accountMetrics struct {
-	UserID    string           `json:"userId"`
-	Days      int              `json:"days"`
-	Since     time.Time        `json:"since"`
-	Until     time.Time        `json:"until"`
-	TimeRange string           `json:"timeRange,omitempty"`
-	Summary   map[string]any   `json:"summary,omitempty"`
-	Metrics   []map[string]any `json:"metrics,omitempty"`
-	Totals    map[string]any   `json:"totals,omitempty"`
-	Averages  map[string]any   `json:"averages,omitempty"`
-	Runs      map[string]any   `json:"runs,omitempty"`
-	Latency   []map[string]any `json:"latency,omitempty"`
-	Status    string           `json:"status,omitempty"`
+type durationsFigures struct {
+	Count int64 `json:"count"`
+	Mean  int64 `json:"mean"`
+	P50   int64 `json:"p50"`
+	P95   int64 `json:"p95"`
+	Max   int64 `json:"max"`
+}
 
-	ErrorRate    json.RawMessage `json:"errorRate,omitempty"`
-	ResponseTime json.RawMessage `json:"responseTime,omitempty"`
+type runsFigures struct {
+	Total       int64             `json:"total"`
+	OK          int64             `json:"ok"`
+	Error       int64             `json:"error"`
+	Running     int64             `json:"running"`
+	DurationMs  *durationsFigures `json:"durationMs,omitempty" doc:"with finished runs only"`
+	ToolCalls   int64             `json:"toolCalls,omitempty"`
+	SuccessRate string            `json:"successRate,omitempty"`
+	ErrorRate   string            `json:"errorRate,omitempty"`
+}
+
+type usageFigures struct {
+	Calls           int64  `json:"calls"`
+	Errors          int64  `json:"errors"`
+	InputTokens     int64  `json:"inputTokens"`
+	OutputTokens    int64  `json:"outputTokens"`
+	SpendMicroUSD   int64  `json:"spendMicroUsd"`
+	Spend           string `json:"spend"`
+	ByPaymentMethod map[string]struct {
+		Calls         int64 `json:"calls"`
+		SpendMicroUSD int64 `json:"spendMicroUsd"`
+	} `json:"byPaymentMethod"`
+	UpstreamCostMicroUSD int64 `json:"upstreamCostMicroUsd,omitempty" doc:"operators only"`
+}
+
+type paymentsFigures struct {
+	Count          int64  `json:"count"`
+	AmountMicroUSD int64  `json:"amountMicroUsd"`
+	Amount         string `json:"amount"`
+	ByMethod       []struct {
+		Protocol       string `json:"protocol"`
+		Method         string `json:"method"`
+		Count          int64  `json:"count"`
+		AmountMicroUSD int64  `json:"amountMicroUsd"`
+	} `json:"byMethod"`
+}
+
+type performanceFigures struct {
+	SuccessRate         string `json:"successRate" doc:"percent"`
+	ErrorRate           string `json:"errorRate" doc:"percent"`
+	AverageResponseTime int64  `json:"averageResponseTime" doc:"milliseconds"`
+	P50ResponseTime     int64  `json:"p50ResponseTime"`
+	P95ResponseTime     int64  `json:"p95ResponseTime"`
+}
+
+type platformFigures struct {
+	Days  int       `json:"days"`
+	Since time.Time `json:"since"`
+	Until time.Time `json:"until"`
+	Users struct {
+		Total int64 `json:"total"`
+		New   int64 `json:"new"`
+	} `json:"users"`
+	Agents   agentsFigures `json:"agents"`
+	Runs     runsFigures   `json:"runs"`
+	Messages struct {
+		Today     int64            `json:"today"`
+		ThisWeek  int64            `json:"thisWeek"`
+		ThisMonth int64            `json:"thisMonth"`
+		Total     int64            `json:"total"`
+		ByRole    map[string]int64 `json:"byRole"`
+	} `json:"messages"`
+	ToolCalls   int64               `json:"toolCalls"`
+	Usage       usageFigures        `json:"usage"`
+	Payments    paymentsFigures     `json:"payments"`
+	Performance *performanceFigures `json:"performance,omitempty" doc:"with finished runs only"`
+}
+
+// metricsAnswer is the platform figures.
+type metricsAnswer struct {
+	Metrics   platformFigures `json:"metrics"`
+	Timestamp time.Time       `json:"timestamp"`
+	Status    string          `json:"status" enum:"ok"`
+}
+
+// window is the span a metrics answer covers.
+type window struct {
+	UserID string    `json:"userId"`
+	Days   int       `json:"days"`
+	Since  time.Time `json:"since"`
+	Until  time.Time `json:"until"`
+	Status string    `json:"status" enum:"ok"`
+}
+
+type summaryMetricsAnswer struct {
+	window
+	Summary struct {
+		Agents agentsFigures `json:"agents"`
+		Skills struct {
+			Installed int64 `json:"installed"`
+		} `json:"skills"`
+		Runs      runsFigures `json:"runs"`
+		Messages  int64       `json:"messages"`
+		ToolCalls int64       `json:"toolCalls"`
+		Tokens    struct {
+			Input  int64 `json:"input"`
+			Output int64 `json:"output"`
+			Total  int64 `json:"total"`
+		} `json:"tokens"`
+		Usage    usageFigures    `json:"usage"`
+		Payments paymentsFigures `json:"payments"`
+	} `json:"summary"`
+}
+
+type dayFigures struct {
+	Timestamp     *time.Time `json:"timestamp,omitempty"`
+	Date          string     `json:"date,omitempty"`
+	Runs          int64      `json:"runs"`
+	Errors        int64      `json:"errors"`
+	Messages      int64      `json:"messages"`
+	Calls         int64      `json:"calls"`
+	CallErrors    int64      `json:"callErrors"`
+	InputTokens   int64      `json:"inputTokens"`
+	OutputTokens  int64      `json:"outputTokens"`
+	Tokens        int64      `json:"tokens"`
+	SpendMicroUSD int64      `json:"spendMicroUsd"`
+}
+
+type historicalMetricsAnswer struct {
+	window
+	TimeRange string       `json:"timeRange"`
+	Metrics   []dayFigures `json:"metrics" doc:"every day of the window, zeros included"`
+	Totals    dayFigures   `json:"totals"`
+	Averages  struct {
+		Runs          float64 `json:"runs"`
+		Errors        float64 `json:"errors"`
+		Messages      float64 `json:"messages"`
+		Calls         float64 `json:"calls"`
+		Tokens        float64 `json:"tokens"`
+		SpendMicroUSD float64 `json:"spendMicroUsd"`
+	} `json:"averages" doc:"per day"`
+}
+
+type performanceMetricsAnswer struct {
+	window
+	Runs    runsFigures `json:"runs"`
+	Latency []struct {
+		Target     string           `json:"target"`
+		Calls      int64            `json:"calls"`
+		Errors     int64            `json:"errors"`
+		DurationMs durationsFigures `json:"durationMs"`
+	} `json:"latency"`
+	ErrorRate    string `json:"errorRate,omitempty" doc:"percent, with finished runs only"`
+	ResponseTime int64  `json:"responseTime,omitempty" doc:"milliseconds, with finished runs only"`
 }

@@ -59,6 +59,16 @@ func TestOpenAPIDocument(t *testing.T) {
 		}
 	})
 
+	// A new route declares its answer's type: only routes that pass on a
+	// plugin's or skill's own answer, redirects and upgrades go without.
+	t.Run("every route describes its answer", func(t *testing.T) {
+		for _, rt := range routes {
+			if rt.Response == nil && !rt.Relays && (rt.Status < 300 && rt.Status != http.StatusSwitchingProtocols) {
+				t.Errorf("route %s %s declares no Response type (route.Route.Response)", rt.Method, rt.Path)
+			}
+		}
+	})
+
 	t.Run("docs/openapi.json is current", func(t *testing.T) {
 		raw, err := openapi.Marshal(doc)
 		if err != nil {
