@@ -24,7 +24,7 @@ import (
 // serves it, with this server's limits, at GET /api/openapi.json.
 func TestOpenAPIDocument(t *testing.T) {
 	routes, se := wholeTable(t)
-	doc, err := openapi.Build(routes, ratelimit.New(nil, ratelimit.Defaults()), app.APIInfo)
+	doc, err := openapi.Build(routes, ratelimit.New(nil, ratelimit.Defaults()), app.APIInfo())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func TestOpenAPIDocument(t *testing.T) {
 	})
 
 	t.Run("served with its ETag", func(t *testing.T) {
-		served, err := openapi.Build(routes, se.Limiter, app.APIInfo)
+		served, err := openapi.Build(routes, se.Limiter, app.APIInfo())
 		if err != nil {
 			t.Fatal(err)
 		}
