@@ -10,7 +10,7 @@ MODULES := $(sort $(patsubst %/go.mod,%,$(shell find . -name go.mod -not -path '
 # $(call each,CMD) runs CMD in every module, stopping at the first failure.
 each = @for m in $(MODULES); do echo "[$$m] $(1)"; (cd $$m && $(1)) || exit 1; done
 
-.PHONY: all build run test test-short fuzz endpoints bench as-deps bench-load test-faults profile lint fmt vet check clean proto stripe-mock
+.PHONY: all build run test test-short fuzz endpoints openapi bench as-deps bench-load test-faults profile lint fmt vet check clean proto stripe-mock
 
 all: build
 
@@ -61,6 +61,11 @@ fuzz:
 # Rewrites the README's endpoint list from the route table.
 endpoints:
 	UPDATE_README=1 $(GO) test -count=1 -run '^TestREADMEListsEveryRoute$$' ./internal/e2e
+
+# Rewrites docs/openapi.json, the OpenAPI 3.1 document of the route table
+# (GET /api/openapi.json serves the same, with the server's rate limits).
+openapi:
+	UPDATE_OPENAPI=1 $(GO) test -count=1 -run '^TestOpenAPIDocument$$' ./internal/e2e
 
 # Stripe's official API mock, for the billing tests (found on PATH or in $(go env GOPATH)/bin).
 STRIPE_MOCK := github.com/stripe/stripe-mock@v0.203.0

@@ -20,7 +20,7 @@ import (
 const MaxMessageChars = 32_000
 
 type chatInput struct {
-	Message string `json:"message"`
+	Message string `json:"message" required:"true"`
 	AgentID string `json:"agentId"`
 	Topic   string `json:"topic"`
 	Stream  bool   `json:"stream"`

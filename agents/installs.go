@@ -12,8 +12,8 @@ import (
 )
 
 type installInput struct {
-	SkillID string `json:"skillId"`
-	AgentID string `json:"agentId"`
+	SkillID string `json:"skillId" required:"true"`
+	AgentID string `json:"agentId" required:"true"`
 	Version string `json:"version"`
 	Upgrade bool   `json:"upgrade"`
 }

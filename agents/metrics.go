@@ -27,16 +27,27 @@ const (
 	maxMetricsDays     = 90
 )
 
+// metricsQuery are the metrics routes' parameters.
+var metricsQuery = []route.Param{{Name: "days", Doc: "1 to 90 (default 30)"}, {Name: "range", Doc: "24h, 7d or 30d"}}
+
 func (s *Service) metricsRoutes() []route.Route {
 	const get = http.MethodGet
 	return []route.Route{
 		{Method: get, Path: "/api/metrics", Handler: s.platformMetrics, Access: route.Admin,
+			Query:    metricsQuery,
+			Response: metricsAnswer{}, Errors: []api.Code{api.CodeInvalidDays, api.CodeInvalidRange},
 			Summary: "platform figures over `?days=1..90` [30] (the last N whole UTC days, today's included) from stored data only → `{metrics{days, since, until, users{total, new}, agents{total, active, inactive, failed, byStatus} (current), runs{total, ok, error, running, toolCalls, durationMs{count, mean, p50, p95, max}}, messages{today, thisWeek, thisMonth (1, 7, 30 UTC days), total, byRole}, usage{calls, errors, inputTokens, outputTokens, spendMicroUsd, upstreamCostMicroUsd, byPaymentMethod}, payments{count, amountMicroUsd, byMethod[{protocol, method, count, amountMicroUsd}]} (anonymous payers too), performance{successRate, errorRate, averageResponseTime, …} (only with finished runs)}, timestamp, status}`"},
 		{Method: get, Path: "/api/metrics/:userId/historical", Handler: s.historicalMetrics, Access: route.User,
+			Query:    metricsQuery,
+			Response: historicalMetricsAnswer{}, Errors: []api.Code{api.CodeInvalidDays, api.CodeInvalidRange, api.CodeNotFound},
 			Summary: "one account's figures per UTC day over `?days=1..90` [30] or the seed's `?range=24h|7d|30d` → `{userId, timeRange, days, since, until, metrics[{timestamp, date, runs, errors, messages, calls, callErrors, inputTokens, outputTokens, tokens, spendMicroUsd}] (every day, zeros included), totals, averages (per day)}`; your own id, or any as an admin; another user's id → 404"},
 		{Method: get, Path: "/api/metrics/:userId/performance", Handler: s.performanceMetrics, Access: route.User,
+			Query:    metricsQuery,
+			Response: performanceMetricsAnswer{}, Errors: []api.Code{api.CodeInvalidDays, api.CodeInvalidRange, api.CodeNotFound},
 			Summary: "run outcomes and durations of stored runs (nearest-rank p50/p95) and each gateway id's call latency, over `?days=` → `{runs{total, ok, error, running, successRate, errorRate, durationMs{count, mean, p50, p95, max}}, errorRate, responseTime, latency[{target, calls, errors, durationMs}]}` (rates and durations only when there are finished runs); owner or admin, else 404"},
 		{Method: get, Path: "/api/metrics/:userId/summary", Handler: s.summaryMetrics, Access: route.User,
+			Query:    metricsQuery,
+			Response: summaryMetricsAnswer{}, Errors: []api.Code{api.CodeInvalidDays, api.CodeInvalidRange, api.CodeNotFound},
 			Summary: "totals over `?days=` → `{summary{agents{total, active, inactive, failed, byStatus}, skills{installed}, runs{…, toolCalls}, messages, toolCalls, tokens{input, output, total}, usage{calls, errors, spendMicroUsd, spend, byPaymentMethod}, payments{count, amountMicroUsd, byMethod}}}`; owner or admin, else 404"},
 	}
 }

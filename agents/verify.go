@@ -72,12 +72,20 @@ func (s *Service) verifyRoutes() []route.Route {
 	const get, post, del = http.MethodGet, http.MethodPost, http.MethodDelete
 	return []route.Route{
 		{Method: post, Path: "/api/agents/:id/verify/challenge", Handler: s.verifyChallenge, Access: route.User,
+			Response: challengeAnswer{}, Errors: []api.Code{api.CodeAgentNotFound},
 			Summary: "→ `{challenge, message, expiresAt}`: the wallet signs `message` (EIP-191) for the ens, coinbase and webauthn types (and eas with a wallet); single use, this agent only, 10 min"},
 		{Method: get, Path: "/api/agents/:id/verify", Handler: s.getVerification, Access: route.User,
+			Response: verificationAnswer{}, Errors: []api.Code{api.CodeAgentNotFound},
 			Summary: "`{verified, verificationType, attestationUid, verifierAddress, verifiedAt, metadata}` (nulls when unverified)"},
 		{Method: post, Path: "/api/agents/:id/verify", Handler: s.postVerification, Access: route.User, MaxBody: 32 << 10,
+			Request: verifyRequest{}, Response: verificationAnswer{},
+			Errors: []api.Code{api.CodeAgentNotFound, api.CodeValidationError, api.CodeVerifyTypeInvalid, api.CodeVerifyChallengeInvalid, api.CodeChainUnavailable,
+				api.CodeVerifyAttestationExpired, api.CodeVerifyAttestationNotFound, api.CodeVerifyAttestationRevoked, api.CodeVerifyAttesterNotAllowed,
+				api.CodeVerifyENSMismatch, api.CodeVerifyENSNoName, api.CodeVerifyENSUnsupportedName, api.CodeVerifyNotSmartWallet,
+				api.CodeVerifyRecipientMismatch, api.CodeVerifySchemaNotAllowed, api.CodeVerifySignatureInvalid, api.CodeVerifyWalletUnproven},
 			Summary: "`{verificationType: eas|coinbase|ens|webauthn, attestationUid?, walletAddress?, signature?, challenge?}` checked on chain → `{success, verified, …}`; failed checks 422 `VERIFY_*`, chain down 503"},
 		{Method: del, Path: "/api/agents/:id/verify", Handler: s.deleteVerification, Access: route.User,
+			Response: removedAnswer{}, Errors: []api.Code{api.CodeAgentNotFound},
 			Summary: "removes the agent's verification → `{success, removed}`"},
 	}
 }

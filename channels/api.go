@@ -80,10 +80,15 @@ func chooseModel(models []Model, provider string, plan billing.Plan, admin bool)
 func (s *Service) Routes(p Provisioning) []route.Route {
 	hook := func(method string) route.Route {
 		return route.Route{Method: method, Path: "/api/channels/:kind/:id", Handler: s.webhook, Access: route.Public,
+			Response: route.Text(""), Relays: true, Errors: []api.Code{api.CodeNotFound},
 			Summary: "channel webhooks: Telegram updates (secret token header), WhatsApp Cloud API (GET `hub.challenge` with the verify token; POST signed with `X-Hub-Signature-256`); a forged delivery → 401, nothing kept"}
 	}
 	return []route.Route{
 		{Method: http.MethodPost, Path: "/api/provision", Handler: s.provision(p), Access: route.User,
+			Request: provisionInput{TelegramToken: "123456:ABC-DEF…", Plan: "solo", Name: "Support bot"},
+			Status:  http.StatusCreated, Response: provisionAnswer{},
+			Errors: []api.Code{api.CodeValidationError, api.CodeInvalidPlan, api.CodePaymentRequired, api.CodeTierLimit,
+				api.CodeChannelCredentialRefused, api.CodeChannelUnavailable, api.CodeChannelInUse},
 			Summary: "`{telegramToken?, discordBotToken?, whatsappToken? (+ whatsappPhoneNumberId, whatsappAppSecret, whatsappVerifyToken?), aiProvider?, plan, name?, telegramUserId?, allowFrom?}` → 201 `{success, agentId, userId, aiProvider, aiProviderConfig{model}, plan, channels[…], metadata{channels}}`; tokens checked live before anything is stored, sealed at rest, never echoed; 400 → 402 → 429 → 400/502 (channel refused or unreachable) → 409 (bot already connected)"},
 		hook(http.MethodGet), hook(http.MethodPost),
 	}

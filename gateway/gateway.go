@@ -9,6 +9,7 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -107,9 +108,16 @@ func (g *Gateway) Routes() []route.Route {
 	g.init()
 	return []route.Route{
 		{Method: http.MethodPost, Path: "/api/v1/gateway", Handler: g.call, Access: route.Public, Streams: true,
+			Request: callRequest{Plugin: "generate-text", Messages: []chatMessage{{Role: "user", Content: "Write a tour announcement"}}},
+			Response: callAnswer{Plugin: "generate-text",
+				Result:    json.RawMessage(`{"message":{"role":"assistant","content":"We're on the road this spring…"},"model":"gpt-4o-mini"}`),
+				Timestamp: "2026-01-01T12:00:00.123456789Z", Payment: paymentDoc{Method: "stripe"}},
+			Accepts: route.Payment, Relays: true, Query: callHeaders,
+			Errors:  []api.Code{api.CodeInvalidPluginID, api.CodeInvalidFieldType, api.CodeUnknownPlugin, api.CodeInvalidPaymentMethod, api.CodePaymentMethodUnavailable, api.CodePluginError, api.CodePluginTimeout, api.CodePluginUnavailable, api.CodeInvalidIdempotencyKey, api.CodeIdempotencyInProgress, api.CodeIdempotencyKeyReused},
 			Summary: "calls a provider capability or skill (`X-Plugin-Id` or `plugin`); priced ids are paid by a subscription, credits or a machine payment (MPP or x402, no account needed)"},
 		{Method: http.MethodGet, Path: "/api/v1/gateway", Handler: g.list, Access: route.Public,
-			Summary: "the ids, their prices, whether they stream, and the accepted payment methods"},
+			Response: listAnswer{},
+			Summary:  "the ids, their prices, whether they stream, and the accepted payment methods"},
 	}
 }
 

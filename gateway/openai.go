@@ -27,8 +27,13 @@ func (g *Gateway) OpenAIRoutes(fwd RouteForwarder, modelsPlugin string) []route.
 	return []route.Route{
 		{Method: http.MethodPost, Path: "/api/v1/chat/completions", Handler: g.openAIHandle(g.chatCompletions),
 			Access: route.Public, Streams: true,
+			Request: oaRequest{}, Response: oaCompletion{}, ErrorBody: oaError{}, Accepts: route.Payment, Relays: true,
+			Query:   callHeaders[2:],
+			Errors:  []api.Code{api.CodeInvalidPluginID, api.CodeInvalidFieldType, api.CodeUnknownPlugin, api.CodeInvalidPaymentMethod, api.CodePaymentMethodUnavailable, api.CodePluginError, api.CodePluginTimeout, api.CodePluginUnavailable},
 			Summary: "OpenAI's chat completions protocol, billed like `generate-text` (an `sk_` key is the API key)"},
-		{Method: http.MethodGet, Path: "/api/v1/models", Access: route.Public, Summary: "OpenAI's model list",
+		{Method: http.MethodGet, Path: "/api/v1/models", Access: route.Public, Response: oaModels{}, ErrorBody: oaError{}, Relays: true,
+			Errors:  []api.Code{api.CodePluginError, api.CodePluginTimeout, api.CodePluginUnavailable},
+			Summary: "OpenAI's model list",
 			Handler: g.openAIHandle(func(w http.ResponseWriter, r *http.Request) error { return g.models(w, r, fwd, modelsPlugin) })},
 	}
 }

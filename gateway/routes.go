@@ -35,7 +35,8 @@ func (g *Gateway) PluginRoutes(fwd RouteForwarder, routes []PluginRoute) ([]rout
 		if rt.Public {
 			access = route.Public
 		}
-		out = append(out, route.Route{Method: rt.Method, Path: rt.Path, Handler: g.forward(fwd, rt), Access: access,
+		out = append(out, route.Route{Method: rt.Method, Path: rt.Path, Handler: g.forward(fwd, rt), Access: access, Relays: true,
+			Errors:  []api.Code{api.CodePluginError, api.CodePluginTimeout, api.CodePluginUnavailable},
 			Summary: "plugin " + rt.Plugin + ": forwarded with the caller, its answer streamed back"})
 	}
 	return out, nil

@@ -34,10 +34,18 @@ const MaxPublishBody = MaxModule + 64<<10
 func (s *Service) Routes() []route.Route {
 	return []route.Route{
 		{Method: http.MethodGet, Path: "/api/skills", Handler: s.list, Access: route.Public,
-			Summary: "`?category=&featured=` → `{skills, categories, featured}`"},
-		{Method: http.MethodGet, Path: "/api/skills/:name", Handler: s.get, Access: route.Public, Summary: "a skill's metadata and actions"},
+			Query:    []route.Param{{Name: "category", Doc: "only this category"}, {Name: "featured", Doc: "true: only featured skills"}},
+			Response: skillListDoc{},
+			Summary:  "`?category=&featured=` → `{skills, categories, featured}`"},
+		{Method: http.MethodGet, Path: "/api/skills/:name", Handler: s.get, Access: route.Public, Response: skillDetailDoc{}, Errors: []api.Code{api.CodeNotFound},
+			Summary: "a skill's metadata and actions"},
 		{Method: http.MethodPost, Path: "/api/skills/publish", Within: "/api/skills/:name", Handler: s.Publish,
 			Access: route.User, MaxBody: MaxPublishBody,
+			Status: http.StatusCreated, Response: publishedDoc{},
+			Request: route.Multipart{Parts: []route.Part{{Name: "module", Doc: "the skill's WebAssembly module (.wasm)", File: true},
+				{Name: "manifest", Doc: "the skill's manifest (JSON), as a field or a file"}}},
+			Errors: []api.Code{api.CodeUnsupportedMediaType, api.CodeInvalidMultipart, api.CodeInvalidManifest, api.CodeInvalidModule,
+				api.CodeValidationError, api.CodePublishQuotaExceeded, api.CodeSkillNameReserved, api.CodeSkillNameTaken, api.CodeVersionExists},
 			Summary: "multipart `module` (.wasm) + `manifest`; versions are immutable, names belong to their first author"},
 	}
 }

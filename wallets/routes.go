@@ -22,16 +22,23 @@ import (
 func (s *Service) Routes() []route.Route {
 	return []route.Route{
 		{Method: http.MethodGet, Path: "/api/wallet", Handler: s.get, Access: route.User,
-			Summary: "Your wallet: address, USDC balance, network (hasWallet false before one is made)"},
+			Response: walletDoc{},
+			Summary:  "Your wallet: address, USDC balance, network (hasWallet false before one is made)"},
 		{Method: http.MethodPost, Path: "/api/wallet", Handler: s.action, Access: route.User,
+			Request: actionRequest{Action: "create"}, Response: actionAnswer{},
+			Errors:  []api.Code{api.CodeInvalidAction, api.CodeWalletExists, api.CodeWalletNotFound, api.CodeSeedExportDisabled, api.CodePluginError, api.CodePluginUnavailable, api.CodePluginTimeout},
 			Summary: "{action}: create a wallet, get_seed (address only), export_seed (always 403)"},
 		{Method: http.MethodGet, Path: "/api/wallet/address", Handler: s.address, Access: route.User,
+			Response: addressAnswer{}, Errors: []api.Code{api.CodePluginError, api.CodePluginUnavailable, api.CodePluginTimeout},
 			Summary: "Your wallet's address, made on first use"},
 		{Method: http.MethodPost, Path: "/api/wallet/create", Handler: s.createRoute, Access: route.User,
+			Request: emailRequest{}, Response: createAnswer{}, Errors: []api.Code{api.CodeValidationError, api.CodePluginError, api.CodePluginUnavailable, api.CodePluginTimeout},
 			Summary: "{email}: make your wallet (or return it) → walletAddress, networks"},
 		{Method: http.MethodGet, Path: "/api/wallet/cdp", Handler: s.cdpInfo, Access: route.User,
-			Summary: "The wallet backend's status and supported chains"},
+			Response: cdpInfoAnswer{},
+			Summary:  "The wallet backend's status and supported chains"},
 		{Method: http.MethodPost, Path: "/api/wallet/cdp", Handler: s.cdpCreate, Access: route.User,
+			Request: cdpRequest{}, Response: cdpAnswer{}, Errors: []api.Code{api.CodeKeyImportDisabled, api.CodePluginError, api.CodePluginUnavailable, api.CodePluginTimeout},
 			Summary: "Make your wallet (or return it); importing a privateKey is refused"},
 	}
 }

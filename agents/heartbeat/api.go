@@ -27,10 +27,15 @@ type API struct {
 func (a *API) Routes() []route.Route {
 	return []route.Route{
 		{Method: http.MethodGet, Path: "/api/heartbeat", Handler: a.get, Access: route.User,
+			Query:    []route.Param{{Name: "agentId", Doc: "one agent's schedule; omitted: every schedule"}},
+			Response: getAnswer{}, Errors: []api.Code{api.CodeAgentNotFound, api.CodeNotFound, api.CodeValidationError},
 			Summary: "`?agentId=` → `{heartbeat{agentId, frequency, enabled, prompt, nextRunAt, lastRunAt, lastOutcome, missedTotal, …}, runs}` (the last 20 slots' outcomes: ok, delivered, skipped, missed, error); no `agentId`: `{heartbeats, count}`"},
 		{Method: http.MethodPost, Path: "/api/heartbeat", Handler: a.set, Access: route.User,
+			Request: setInput{}, Response: setAnswer{}, Errors: []api.Code{api.CodeAgentNotFound, api.CodeValidationError},
 			Summary: "`{agentId, frequency?: 30m|1h|2h|3h|6h|12h, enabled?, prompt?}` sets the agent's schedule (new: 3h, enabled) → `{success, heartbeat, frequency, enabled, nextHeartbeat, …}`; a reply of `HEARTBEAT_OK` is dropped, any other reaches the agent's live channel"},
 		{Method: http.MethodDelete, Path: "/api/heartbeat", Handler: a.del, Access: route.User,
+			Query: []route.Param{{Name: "agentId", Required: true}}, Response: deleteAnswer{},
+			Errors:  []api.Code{api.CodeAgentNotFound, api.CodeValidationError},
 			Summary: "`?agentId=` removes the agent's schedule and its log → `{success, removed}`"},
 	}
 }

@@ -35,7 +35,7 @@ const (
 )
 
 type farcasterRequest struct {
-	FIDToken string `json:"fidToken"`
+	FIDToken string `json:"fidToken" required:"true"`
 	Address  string `json:"address"`
 	// Link binds the FID to the signed-in caller's account instead of
 	// signing in as the FID's own account.
@@ -147,7 +147,7 @@ func (s *Service) farcasterVerify(w http.ResponseWriter, r *http.Request, _ http
 }
 
 type refreshRequest struct {
-	RefreshToken string `json:"refreshToken"`
+	RefreshToken string `json:"refreshToken" required:"true"`
 }
 
 // farcasterRefresh: POST /api/auth/farcaster/refresh {refreshToken}. The

@@ -11,8 +11,8 @@ import (
 )
 
 type registerRequest struct {
-	Email        string `json:"email"`
-	Password     string `json:"password"`
+	Email        string `json:"email" required:"true"`
+	Password     string `json:"password" required:"true"`
 	Name         string `json:"name"`
 	ReferralCode string `json:"referralCode"`
 }

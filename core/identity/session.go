@@ -11,8 +11,8 @@ import (
 )
 
 type loginRequest struct {
-	Email    string `json:"email"`
-	Password string `json:"password"`
+	Email    string `json:"email" required:"true"`
+	Password string `json:"password" required:"true"`
 }
 
 var errBadCredentials = api.Unauthorized(api.CodeInvalidCredentials, "Invalid email or password")

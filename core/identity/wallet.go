@@ -95,8 +95,8 @@ func newNonce() string {
 }
 
 type walletRequest struct {
-	Message   string `json:"message"`
-	Signature string `json:"signature"`
+	Message   string `json:"message" required:"true"`
+	Signature string `json:"signature" required:"true"`
 	// Link binds the wallet to the signed-in caller's account instead of
 	// signing in as the wallet's own account.
 	Link bool `json:"link"`

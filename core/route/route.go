@@ -71,7 +71,89 @@ type Route struct {
 	// /api/skills/:name): that route hands requests whose parameter equals
 	// this path's last segment to this entry, with this entry's policy.
 	Within string
+
+	// The fields below describe the route for the OpenAPI document
+	// (core/openapi); Build does not look at them.
+
+	// Request is a value of the JSON request body's type (nil: the route
+	// reads no JSON body); a Multipart value documents a form upload. A
+	// value other than the zero value is also the request's example.
+	Request any
+	// Response is a value of the success answer's JSON type (nil: an object
+	// of any shape, as plugin routes answer). A value other than the zero
+	// value is also the answer's example.
+	Response any
+	// Status is the success status; 0 means 200. A 3xx status documents a
+	// redirect (Location), 101 a WebSocket upgrade.
+	Status int
+	// Also lists other success statuses answered with the same body (POST
+	// /api/skills: 201 installed, 200 installed already).
+	Also []int
+	// Query names the query parameters (and request headers) the handler
+	// reads.
+	Query []Param
+	// Errors are the error codes the handler itself answers with. Those of
+	// Access (401, 403), the body limit (413), the JSON decoder (400, 415
+	// when Request is set), the rate limit (429) and INTERNAL are added by
+	// the document; each code's status is api.Code.Status.
+	Errors []api.Code
+	// Relays marks routes that pass on a plugin's or a skill's own errors:
+	// their statuses and codes are the target's, so the document lists
+	// Errors as the known ones, not as all.
+	Relays bool
+	// ErrorBody is a value of the error answers' type when it is not the
+	// contract's {error, code, request_id} (the OpenAI-compatible routes).
+	ErrorBody any
+	// Accepts lists credentials the route takes beyond what Access says:
+	// machine payments (a 402 challenge), an agent's instance token.
+	Accepts Credential
 }
+
+// Text as a Response documents a text/plain answer; a value other than ""
+// is its example.
+type Text string
+
+// Param is a query parameter, or a request header.
+type Param struct {
+	Name string
+	// Header marks a request header rather than a query parameter.
+	Header bool
+	// Doc says what the value means and which values are valid.
+	Doc string
+	// Required marks a parameter without which the route answers 400.
+	Required bool
+}
+
+// Multipart documents a multipart/form-data request body: each part's name
+// and what it holds.
+type Multipart struct {
+	Parts []Part
+}
+
+// Part is a multipart/form-data part.
+type Part struct {
+	Name string
+	Doc  string
+	// File marks a binary part (a file upload).
+	File bool
+}
+
+// Credential is a set of credentials a route accepts beyond Access.
+type Credential uint8
+
+const (
+	// Payment: the route answers 402 with a machine-payment challenge (MPP's
+	// WWW-Authenticate: Payment, x402's PAYMENT-REQUIRED) and takes the
+	// payment (Authorization: Payment …, PAYMENT-SIGNATURE) instead of an
+	// account; an account's credential is used when one comes along.
+	Payment Credential = 1 << iota
+	// InstanceToken: the route takes an agent's instance token
+	// (Authorization: Bearer, ?token= or a WebSocket subprotocol).
+	InstanceToken
+	// OptionalUser: a public route that uses the caller's credential when
+	// one comes along (an API key, a JWT or a session).
+	OptionalUser
+)
 
 // Deps are what Build needs to enforce each route's policy.
 type Deps struct {
@@ -276,10 +358,7 @@ func Markdown(routes []Route, limiter *ratelimit.Limiter) string {
 	var b strings.Builder
 	b.WriteString("| Endpoint | Method | Who | Limit | Body | Handler | What |\n|---|---|---|---|---|---|---|\n")
 	for _, rt := range routes {
-		rule := limiter.Match(rt.Path)
-		if rt.Limit != "" {
-			rule = limiter.Rule(rt.Limit)
-		}
+		rule := rt.Rule(limiter)
 		limit := fmt.Sprintf("%s %d/%s", rule.Name, rule.Rate.Limit, per(rule.Rate.Period))
 		if rule.PerIP {
 			limit += " per IP"
@@ -298,6 +377,15 @@ func Markdown(routes []Route, limiter *ratelimit.Limiter) string {
 			handlerName(rt.Handler), strings.ReplaceAll(what, "|", `\|`))
 	}
 	return b.String()
+}
+
+// Rule is the rate-limit rule of limiter that counts rt's requests: the
+// named one, else the one whose prefix matches the path, else the default.
+func (rt Route) Rule(limiter *ratelimit.Limiter) ratelimit.Rule {
+	if rt.Limit != "" {
+		return limiter.Rule(rt.Limit)
+	}
+	return limiter.Match(rt.Path)
 }
 
 func per(d time.Duration) string {

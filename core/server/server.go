@@ -135,6 +135,7 @@ func (s *Server) Routes() []route.Route {
 	checks := []health.Check{{Name: "database", Fn: s.Store.Ping}}
 	hh := &health.Handler{Started: s.started, Checks: checks, Detail: s.Config.Dev, Log: s.Log, CacheFor: time.Second}
 	rs := []route.Route{{Method: http.MethodGet, Path: "/api/health", Access: route.Public,
+		Response: health.Response{}, Also: []int{http.StatusServiceUnavailable},
 		Summary: "`{status, health, timestamp, …}`; 503 when the database does not answer",
 		Handler: func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
 			hh.ServeHTTP(w, r)

@@ -183,7 +183,7 @@ func Mount(ctx context.Context, srv *server.Server, log *slog.Logger) (*Mounted,
 		return fail(err)
 	}
 	skillSvc.Agents = srv.Store
-	m.Routes = slices.Concat(g.Routes(), g.OpenAIRoutes(host, aiPlugin), skillRoutes(g, skillSvc), billingRoutes,
+	m.Routes = slices.Concat([]route.Route{openAPIRoute(srv, m)}, g.Routes(), g.OpenAIRoutes(host, aiPlugin), skillRoutes(g, skillSvc), billingRoutes,
 		agentSvc.Routes(), heartbeatRoutes, channelRoutes, walletSvc.Routes(), metricRoutes, adminPluginRoutes(host), fromPlugins)
 	for _, s := range host.Status() {
 		log.Info("plugin", "name", s.Name, "up", s.Up, "error", s.Error)

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/agentbot/gateway/core/api"
 	"github.com/agentbot/gateway/core/config"
 	"github.com/agentbot/gateway/core/route"
 	"github.com/agentbot/gateway/core/store"
@@ -130,6 +131,15 @@ func registerShipped(ctx context.Context, svc *skills.Service, dir string, log *
 // through the gateway's payment step.
 func skillRoutes(g *gateway.Gateway, svc *skills.Service) []route.Route {
 	return append(svc.Routes(), route.Route{Method: http.MethodPost, Path: "/api/skills/:name",
-		Handler: g.Direct(skills.IDPrefix), Access: route.Public,
+		Handler: g.Direct(skills.IDPrefix), Access: route.Public, Accepts: route.Payment, Relays: true,
+		Query:   []route.Param{{Name: "X-Payment-Method", Header: true, Doc: "stripe, mpp or x402: how to pay when more than one way would"}},
+		Request: skillCall{Action: "simulate"},
+		Errors: []api.Code{api.CodeInvalidPluginID, api.CodeInvalidFieldType, api.CodeUnknownPlugin, api.CodeInvalidPaymentMethod,
+			api.CodePaymentMethodUnavailable, api.CodeSkillCrashed, api.CodeSkillTimeout, api.CodeSkillBadOutput},
 		Summary: "`{action, …}` runs the skill, answered with its own output; priced skills are paid like gateway calls"})
+}
+
+// skillCall documents a skill's input: the action and its members.
+type skillCall struct {
+	Action string `json:"action" required:"true" doc:"the skill's action; the other members are its input"`
 }

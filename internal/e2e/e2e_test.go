@@ -176,6 +176,7 @@ func mountApp(t testing.TB, vars map[string]string, tweaks ...func(*app.Mounted)
 		}
 		return m.Routes, nil
 	})
+	se.ValidateResponses(t)
 	return se, m
 }
 

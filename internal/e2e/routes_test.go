@@ -9,6 +9,7 @@ import (
 
 	"github.com/agentbot/gateway/core/ratelimit"
 	"github.com/agentbot/gateway/core/route"
+	"github.com/agentbot/gateway/core/server/servertest"
 	"github.com/agentbot/gateway/plugins/plugintest"
 )
 
@@ -21,19 +22,9 @@ const (
 // (core, gateway, skills, billing and the first-party plugins' routes),
 // rendered. `make endpoints` (UPDATE_README=1) rewrites it.
 func TestREADMEListsEveryRoute(t *testing.T) {
-	aiPath, aiSum := plugintest.Build(t, aiPkg)
-	mcpPath, mcpSum := plugintest.Build(t, mcpPkg)
-	specs, _ := json.Marshal([]map[string]any{
-		{"name": "ai", "path": aiPath, "sha256": aiSum},
-		{"name": "rendermcp", "path": mcpPath, "sha256": mcpSum},
-	})
-	file := filepath.Join(t.TempDir(), "plugins.json")
-	if err := os.WriteFile(file, specs, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	se, m := mountApp(t, map[string]string{"AGENTBOT_PLUGINS": file, "AGENTBOT_SKILL_DIR": t.TempDir()})
+	routes, _ := wholeTable(t)
 	// The README documents the default rate limits, whatever the test sets.
-	table := route.Markdown(append(se.Server.Routes(), m.Routes...), ratelimit.New(nil, ratelimit.Defaults()))
+	table := route.Markdown(routes, ratelimit.New(nil, ratelimit.Defaults()))
 
 	path := filepath.Join("..", "..", "README.md")
 	raw, err := os.ReadFile(path)
@@ -58,4 +49,22 @@ func TestREADMEListsEveryRoute(t *testing.T) {
 		return
 	}
 	t.Errorf("README.md's endpoint list differs from the route table; run `make endpoints`. The table:\n%s", table)
+}
+
+// wholeTable returns the route table of the whole application with the
+// first-party plugins' routes, and the running application.
+func wholeTable(t *testing.T) ([]route.Route, *servertest.Env) {
+	t.Helper()
+	aiPath, aiSum := plugintest.Build(t, aiPkg)
+	mcpPath, mcpSum := plugintest.Build(t, mcpPkg)
+	specs, _ := json.Marshal([]map[string]any{
+		{"name": "ai", "path": aiPath, "sha256": aiSum},
+		{"name": "rendermcp", "path": mcpPath, "sha256": mcpSum},
+	})
+	file := filepath.Join(t.TempDir(), "plugins.json")
+	if err := os.WriteFile(file, specs, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	se, m := mountApp(t, map[string]string{"AGENTBOT_PLUGINS": file, "AGENTBOT_SKILL_DIR": t.TempDir()})
+	return append(se.Server.Routes(), m.Routes...), se
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/agentbot/gateway/core/config"
 	"github.com/agentbot/gateway/core/mail"
+	"github.com/agentbot/gateway/core/openapi"
 	"github.com/agentbot/gateway/core/route"
 	"github.com/agentbot/gateway/core/server"
 	"github.com/agentbot/gateway/core/store/storetest"
@@ -32,6 +33,31 @@ type Env struct {
 	// Root is the handler the test server serves: the whole route table
 	// behind the middleware chain (for in-process requests and fuzzing).
 	Root http.Handler
+	// Routes is the route table the server serves: the core's routes and
+	// those mount added.
+	Routes []route.Route
+
+	validator *openapi.Validator
+}
+
+// ValidateResponses makes the clients made from now on check every answer
+// they receive against the OpenAPI document of e's route table (core/openapi):
+// a status the route does not document, a body that does not match the
+// status's schema (an error code the route does not declare, say) or an
+// undocumented streamed content type fails the client's test. The document
+// and its router are built once per Env.
+func (e *Env) ValidateResponses(t testing.TB) {
+	t.Helper()
+	if e.validator != nil {
+		return
+	}
+	doc, err := openapi.Build(e.Routes, e.Limiter, openapi.Info{Title: "servertest", Version: "0"})
+	if err != nil {
+		t.Fatalf("the route table's OpenAPI document: %v", err)
+	}
+	if e.validator, err = openapi.NewValidator(doc); err != nil {
+		t.Fatalf("the route table's OpenAPI document: %v", err)
+	}
 }
 
 // Mount adds routes to a test server once its core is assembled, before it
@@ -176,7 +202,7 @@ func New(t testing.TB, backend string, env map[string]string, mount ...Mount) *E
 	hs.Config.WriteTimeout, hs.Config.IdleTimeout = prod.WriteTimeout, prod.IdleTimeout
 	hs.Start()
 	t.Cleanup(hs.Close)
-	return &Env{Server: srv, URL: hs.URL, Mail: out, Root: h}
+	return &Env{Server: srv, URL: hs.URL, Mail: out, Root: h, Routes: append(srv.Routes(), extra...)}
 }
 
 // Client is an HTTP client with a cookie jar and default headers.
@@ -191,8 +217,11 @@ type Client struct {
 // Client returns a new client (its own cookie jar) for e.
 func (e *Env) Client(t testing.TB) *Client {
 	jar, _ := cookiejar.New(nil)
-	return &Client{t: t, env: e, base: e.URL, HTTP: &http.Client{Jar: jar},
-		Header: http.Header{"User-Agent": {"servertest"}}}
+	hc := &http.Client{Jar: jar}
+	if e.validator != nil {
+		hc.Transport = &openapi.Transport{Validator: e.validator, Report: func(err error) { t.Error(err) }}
+	}
+	return &Client{t: t, env: e, base: e.URL, HTTP: hc, Header: http.Header{"User-Agent": {"servertest"}}}
 }
 
 // Response is a decoded response.
