@@ -558,11 +558,16 @@ func errorResponse(r *reflector, status int, codes []api.Code, rt route.Route) (
 }
 
 // OperationID names the operation of method on path: getKeysById for
-// GET /api/keys/:id.
+// GET /api/keys/:id, getRootMetrics for GET /metrics (outside /api).
 func OperationID(method, path string) string {
 	var b strings.Builder
 	b.WriteString(strings.ToLower(method))
-	for _, s := range strings.FieldsFunc(strings.TrimPrefix(path, "/api"), func(r rune) bool {
+	if rest, ok := strings.CutPrefix(path, "/api/"); ok {
+		path = "/" + rest
+	} else {
+		b.WriteString("Root")
+	}
+	for _, s := range strings.FieldsFunc(path, func(r rune) bool {
 		return r == '/' || r == '.' || r == '-' || r == '_'
 	}) {
 		if s[0] == ':' || s[0] == '*' {

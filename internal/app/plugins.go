@@ -138,12 +138,18 @@ func fileSHA256(path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
+// pluginsStatus is GET /api/admin/plugins's answer.
+type pluginsStatus struct {
+	Plugins []plugins.Status `json:"plugins"`
+}
+
 // adminPluginRoutes serves the plugins' state to admins (`agentbot plugins
 // status`).
 func adminPluginRoutes(host *plugins.Host) []route.Route {
 	return []route.Route{{Method: http.MethodGet, Path: "/api/admin/plugins", Access: route.Admin,
+		Response: pluginsStatus{Plugins: []plugins.Status{{Name: "ai", Up: true, Pid: 4242, Breaker: "closed"}}},
 		Handler: func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) error {
-			api.OK(w, map[string]any{"plugins": host.Status()})
+			api.OK(w, pluginsStatus{Plugins: host.Status()})
 			return nil
 		},
 		Summary: "`{plugins[{name, up, pid, restarts, breaker, error}]}`: each provider plugin's process state (admins)"}}
