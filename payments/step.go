@@ -16,6 +16,10 @@ type Step struct {
 	Platform Payer
 	// Machine accepts machine payments; nil turns them off.
 	Machine *Machine
+	// Record, if set, is told each decision (covered, charged,
+	// payment_required, refused) and settlement (settled, released,
+	// settle_failed) with its method: the payment metrics.
+	Record func(method Method, outcome string)
 }
 
 var _ Payer = (*Step)(nil)
@@ -30,6 +34,23 @@ func (p *Step) Methods() []Method {
 
 // Authorize implements Payer.
 func (p *Step) Authorize(ctx context.Context, r *Request) (Decision, error) {
+	d, err := p.authorize(ctx, r)
+	if p.Record != nil && err == nil {
+		switch d := d.(type) {
+		case *Covered:
+			p.Record(d.Method, "covered")
+		case *Charged:
+			p.Record(d.Method, "charged")
+		case *Offer:
+			p.Record("none", "payment_required")
+		case *Refused:
+			p.Record(r.Method, "refused")
+		}
+	}
+	return d, err
+}
+
+func (p *Step) authorize(ctx context.Context, r *Request) (Decision, error) {
 	method := r.Method
 	explicit := method != ""
 	switch {
@@ -85,6 +106,21 @@ func (p *Step) Authorize(ctx context.Context, r *Request) (Decision, error) {
 // succeeded (unless it was settled already) and released when it failed. A
 // settlement that fails is refused, and the claim released.
 func (p *Step) Settle(ctx context.Context, c *Charged, o Outcome) (*Refused, error) {
+	ref, err := p.settle(ctx, c, o)
+	if p.Record != nil {
+		switch {
+		case err != nil || ref != nil:
+			p.Record(c.Method, "settle_failed")
+		case o.OK:
+			p.Record(c.Method, "settled")
+		default:
+			p.Record(c.Method, "released")
+		}
+	}
+	return ref, err
+}
+
+func (p *Step) settle(ctx context.Context, c *Charged, o Outcome) (*Refused, error) {
 	mp := c.machine
 	if mp == nil {
 		return p.Platform.Settle(ctx, c, o)

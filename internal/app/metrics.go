@@ -65,41 +65,6 @@ func (d meteredDispatcher) InvokeStream(ctx context.Context, req *provider.Invok
 	return err
 }
 
-// meteredPayer counts the payment step's decisions and settlements by
-// method.
-type meteredPayer struct {
-	payments.Payer
-	m *metrics.Metrics
-}
-
-func (p meteredPayer) Authorize(ctx context.Context, r *payments.Request) (payments.Decision, error) {
-	d, err := p.Payer.Authorize(ctx, r)
-	switch d := d.(type) {
-	case *payments.Covered:
-		p.m.Payment(string(d.Method), "covered")
-	case *payments.Charged:
-		p.m.Payment(string(d.Method), "charged")
-	case *payments.Offer:
-		p.m.Payment("none", "payment_required")
-	case *payments.Refused:
-		p.m.Payment(string(r.Method), "refused")
-	}
-	return d, err
-}
-
-func (p meteredPayer) Settle(ctx context.Context, c *payments.Charged, o payments.Outcome) (*payments.Refused, error) {
-	ref, err := p.Payer.Settle(ctx, c, o)
-	switch {
-	case err != nil || ref != nil:
-		p.m.Payment(string(c.Method), "settle_failed")
-	case o.OK:
-		p.m.Payment(string(c.Method), "settled")
-	default:
-		p.m.Payment(string(c.Method), "released")
-	}
-	return ref, err
-}
-
 // newMetrics instruments what Mount assembled and serves GET /metrics:
 // on AGENTBOT_METRICS_ADDR when set (its own listener), else on the main
 // listener for admins.
@@ -113,8 +78,8 @@ func newMetrics(srv *server.Server, host *plugins.Host, g *gateway.Gateway, m *M
 			g.Dispatchers[i] = meteredDispatcher{Dispatcher: d, m: mx, skill: true}
 		}
 	}
-	if g.Payer != nil {
-		g.Payer = meteredPayer{Payer: g.Payer, m: mx}
+	if step, ok := g.Payer.(*payments.Step); ok {
+		step.Record = func(method payments.Method, outcome string) { mx.Payment(string(method), outcome) }
 	}
 	status := func(pick func(plugins.Status) float64) func(context.Context) (map[string]float64, error) {
 		return func(context.Context) (map[string]float64, error) {
