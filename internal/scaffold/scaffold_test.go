@@ -199,3 +199,26 @@ func TestDetectLang(t *testing.T) {
 		t.Error("DetectLang(empty) = nil error")
 	}
 }
+
+// The AssemblyScript scaffold's code is the example's (below each file's
+// opening comment): when the example changes, copy it into the template.
+func TestASScaffoldIsTheExample(t *testing.T) {
+	body := func(b []byte) string {
+		s := string(b)
+		if i := strings.Index(s, "\nimport "); i >= 0 {
+			return s[i:]
+		}
+		return s
+	}
+	tmpl, err := templates.ReadFile("templates/skill-as/assembly__index.ts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	example, err := os.ReadFile(filepath.Join(repo, "examples/skill-hello-as/assembly/index.ts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body(tmpl) != body(example) {
+		t.Error("templates/skill-as/assembly__index.ts differs from examples/skill-hello-as/assembly/index.ts")
+	}
+}
