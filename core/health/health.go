@@ -92,6 +92,9 @@ type Handler struct {
 	// (or anyone, in a loop) must not cost a database ping and two procfs
 	// reads per request. Concurrent requests share the reading in flight.
 	CacheFor time.Duration
+	// Components, if set, describes the node's moving parts (plugins, the
+	// job engine) for the report; it informs and never fails the check.
+	Components func(ctx context.Context) map[string]any
 
 	mu   sync.Mutex
 	last *reading
@@ -104,6 +107,7 @@ type reading struct {
 	checksOK bool
 	cpu      CPU
 	mem      Memory
+	parts    map[string]any
 	err      error
 }
 
@@ -114,6 +118,7 @@ func (h *Handler) read(ctx context.Context, now time.Time) *reading {
 		rd := &reading{at: now}
 		rd.checks, rd.checksOK = h.runChecks(ctx)
 		rd.cpu, rd.mem, rd.err = h.stats()
+		rd.parts = h.components(ctx)
 		return rd
 	}
 	h.mu.Lock()
@@ -124,8 +129,18 @@ func (h *Handler) read(ctx context.Context, now time.Time) *reading {
 	rd := &reading{at: now}
 	rd.checks, rd.checksOK = h.runChecks(context.WithoutCancel(ctx))
 	rd.cpu, rd.mem, rd.err = h.stats()
+	rd.parts = h.components(context.WithoutCancel(ctx))
 	h.last = rd
 	return rd
+}
+
+func (h *Handler) components(ctx context.Context) map[string]any {
+	if h.Components == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, CheckTimeout)
+	defer cancel()
+	return h.Components(ctx)
 }
 
 // Response is the success (200) and failing-check (503) body.
@@ -137,6 +152,9 @@ type Response struct {
 	Memory    Memory            `json:"memory"`
 	Uptime    float64           `json:"uptime"`
 	Checks    map[string]string `json:"checks,omitempty"`
+	// Components describes the node's parts: plugins (up, total, down) and
+	// the job engine (state, queued).
+	Components map[string]any `json:"components,omitempty"`
 }
 
 // ErrorResponse is the body when the host statistics cannot be read (500).
@@ -192,13 +210,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	resp := Response{
-		Status:    "ok",
-		Health:    Level(cpu.Usage, mem.Usage),
-		Timestamp: ts,
-		CPU:       cpu,
-		Memory:    mem,
-		Uptime:    round2(uptime),
-		Checks:    checks,
+		Status:     "ok",
+		Health:     Level(cpu.Usage, mem.Usage),
+		Timestamp:  ts,
+		CPU:        cpu,
+		Memory:     mem,
+		Uptime:     round2(uptime),
+		Checks:     checks,
+		Components: rd.parts,
 	}
 	status := http.StatusOK
 	if !checksOK {

@@ -55,6 +55,9 @@ type Server struct {
 	Adapter   api.Adapter
 	// Metrics are this node's Prometheus series (GET /metrics).
 	Metrics *metrics.Metrics
+	// HealthComponents, set before Handler, adds the node's parts
+	// (plugins, job engine) to /api/health.
+	HealthComponents func(ctx context.Context) map[string]any
 
 	started     time.Time
 	stopTracing func(context.Context) error
@@ -133,7 +136,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 // Routes are the core's own endpoints: health and identity.
 func (s *Server) Routes() []route.Route {
 	checks := []health.Check{{Name: "database", Fn: s.Store.Ping}}
-	hh := &health.Handler{Started: s.started, Checks: checks, Detail: s.Config.Dev, Log: s.Log, CacheFor: time.Second}
+	hh := &health.Handler{Started: s.started, Checks: checks, Detail: s.Config.Dev, Log: s.Log, CacheFor: time.Second,
+		Components: s.HealthComponents}
 	rs := []route.Route{{Method: http.MethodGet, Path: "/api/health", Access: route.Public,
 		Response: health.Response{}, Also: []int{http.StatusServiceUnavailable},
 		Summary: "`{status, health, timestamp, …}`; 503 when the database does not answer",

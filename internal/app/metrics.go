@@ -107,6 +107,27 @@ func newMetrics(srv *server.Server, host *plugins.Host, g *gateway.Gateway, m *M
 		return out, err
 	})
 
+	srv.HealthComponents = func(ctx context.Context) map[string]any {
+		var down []string
+		st := host.Status()
+		for _, s := range st {
+			if !s.Up {
+				down = append(down, s.Name)
+			}
+		}
+		jobs := map[string]any{"state": "off"}
+		if m.Heartbeats != nil {
+			jobs["state"] = "running"
+		}
+		if counts, err := srv.Store.QueuedJobs(ctx); err == nil {
+			var n int64
+			for _, c := range counts {
+				n += c
+			}
+			jobs["queued"] = n
+		}
+		return map[string]any{"plugins": map[string]any{"up": len(st) - len(down), "total": len(st), "down": down}, "jobs": jobs}
+	}
 	if addr := srv.Config.MetricsAddr; addr != "" {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {

@@ -89,3 +89,15 @@ func TestAdminPluginsStatus(t *testing.T) {
 		t.Errorf("plugins = %v", list)
 	}
 }
+
+// /api/health reports the node's plugins and job engine.
+func TestHealthReportsPluginsAndJobs(t *testing.T) {
+	e := start(t, nil)
+	r := e.Client(t).Do("GET", "/api/health", nil).Expect(t, 200, "")
+	parts, _ := r.JSON["components"].(map[string]any)
+	plugins, _ := parts["plugins"].(map[string]any)
+	jobs, _ := parts["jobs"].(map[string]any)
+	if plugins["up"] != 3.0 || plugins["total"] != 3.0 || jobs["state"] != "running" || jobs["queued"] == nil {
+		t.Errorf("components = %v", parts)
+	}
+}
