@@ -182,6 +182,7 @@ func (x *runner) complete(ctx context.Context) (Message, bool) {
 		err = errors.New("loop: the model returned neither a response nor an error")
 	}
 	if err != nil {
+		settleDeadline(ctx)
 		if x.interrupted(ctx) {
 			x.out.Cause = err
 			return Message{}, false
@@ -220,6 +221,29 @@ func (x *runner) interrupted(ctx context.Context) bool {
 		x.fail(h.code, h.why, context.Cause(ctx))
 	}
 	return h != nil
+}
+
+// deadlineSlack is how near the run's deadline a failed call counts as
+// ended by it: the provider, told the deadline through gRPC, may time out a
+// hair before the run's own timer fires.
+const deadlineSlack = 250 * time.Millisecond
+
+// settleDeadline waits, after a failed call, for a deadline that is about to
+// pass, so that the call's failure is reported as the run's deadline rather
+// than as the provider's timeout.
+func settleDeadline(ctx context.Context) {
+	dl, ok := ctx.Deadline()
+	if !ok || ctx.Err() != nil {
+		return
+	}
+	if wait := time.Until(dl); wait < deadlineSlack {
+		t := time.NewTimer(wait + 5*time.Millisecond)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+	}
 }
 
 // ctxHalt says why ctx, the run's context, is done; nil if it is not.

@@ -551,3 +551,20 @@ func TestArguments(t *testing.T) {
 		})
 	}
 }
+
+// A model call that fails a moment before the run's deadline (the provider
+// timed out on the deadline it was told) ends the run as DEADLINE_EXCEEDED,
+// not as the provider's error.
+func TestFailureAtTheDeadlineIsTheDeadline(t *testing.T) {
+	model := &fakeModel{answer: func(ctx context.Context, _ int, _ ModelRequest, _ func(string)) (*ModelResponse, error) {
+		dl, _ := ctx.Deadline()
+		time.Sleep(time.Until(dl) - 20*time.Millisecond) // gives up just before the run's timer fires
+		return nil, &Error{Code: "PLUGIN_TIMEOUT", Message: "The provider did not answer in time", Status: 504}
+	}}
+	r := &Run{ID: "r1", Model: model, Input: input, Transcript: &fakeTranscript{},
+		Limits: Limits{Deadline: 300 * time.Millisecond, BudgetMicroUSD: 1_000_000}}
+	out := r.Execute(context.Background())
+	if out.Code != CodeDeadlineExceeded {
+		t.Errorf("outcome = %s %s; want %s", out.Code, out.Message, CodeDeadlineExceeded)
+	}
+}
