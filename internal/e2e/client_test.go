@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,9 +16,12 @@ import (
 	"github.com/agentbot/gateway/sdk/client"
 )
 
-func newClient(t *testing.T, url string, opts ...client.Option) *client.Client {
+// newClient is the Go SDK's client for the test server, its answers checked
+// against the OpenAPI document like servertest's clients'.
+func newClient(t *testing.T, se *servertest.Env, opts ...client.Option) *client.Client {
 	t.Helper()
-	c, err := client.New(url, append([]client.Option{client.WithUserAgent("e2e")}, opts...)...)
+	hc := &http.Client{Transport: se.Transport(t)}
+	c, err := client.New(se.URL, append([]client.Option{client.WithUserAgent("e2e"), client.WithHTTPClient(hc)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +34,7 @@ func newClient(t *testing.T, url string, opts ...client.Option) *client.Client {
 func TestClientWalkthrough(t *testing.T) {
 	e := start(t, nil)
 	ctx := context.Background()
-	anon := newClient(t, e.URL)
+	anon := newClient(t, e.Env)
 
 	u, err := anon.Register(ctx, &client.RegisterRequest{Email: "ada@example.com", Password: "correct horse battery", Name: "Ada"})
 	if err != nil || u.Email != "ada@example.com" || u.EmailVerified {
@@ -64,7 +68,7 @@ func TestClientWalkthrough(t *testing.T) {
 		t.Errorf("Me after Logout = %v; want AUTH_REQUIRED", err)
 	}
 
-	c := newClient(t, e.URL, client.WithAPIKey(k.Key))
+	c := newClient(t, e.Env, client.WithAPIKey(k.Key))
 	keys, err := c.ListKeys(ctx)
 	if err != nil || len(keys) != 1 || keys[0].ID != k.ID || keys[0].KeyPreview == "" {
 		t.Fatalf("ListKeys = %+v, %v", keys, err)
@@ -79,13 +83,13 @@ func TestClientWalkthrough(t *testing.T) {
 	if err != nil || strings.Count(tok.Token, ".") != 2 {
 		t.Fatalf("Token = %+v, %v", tok, err)
 	}
-	if me, err := newClient(t, e.URL, client.WithAPIKey(tok.Token)).Me(ctx); err != nil || me.Email != "ada@example.com" {
+	if me, err := newClient(t, e.Env, client.WithAPIKey(tok.Token)).Me(ctx); err != nil || me.Email != "ada@example.com" {
 		t.Errorf("Me with the JWT = %+v, %v", me, err)
 	}
 
 	// The gateway: a priced id without a plan or credits is 402, typed.
 	free, _ := e.user(t, "free@example.com", "")
-	_, err = newClient(t, e.URL, client.WithAPIKey(strings.TrimPrefix(free.Header.Get("Authorization"), "Bearer "))).
+	_, err = newClient(t, e.Env, client.WithAPIKey(strings.TrimPrefix(free.Header.Get("Authorization"), "Bearer "))).
 		Call(ctx, "generate-text", map[string]any{"prompt": "hi"})
 	var ce *client.Error
 	if !errors.As(err, &ce) || ce.Status != 402 || ce.Code != client.CodePaymentRequired || ce.RequestID == "" || ce.Fields["stripe"] == nil {
@@ -147,7 +151,7 @@ func TestClientSkills(t *testing.T) {
 	sc := se.Client(t)
 	_, csrf := sc.SignUp("ada@example.com", "correct horse battery")
 	key := sc.Do("POST", "/api/keys", map[string]any{"name": "k"}, "X-CSRF-Token", csrf).Expect(t, 201, "").Str("key")
-	c := newClient(t, se.URL, client.WithAPIKey(key))
+	c := newClient(t, se, client.WithAPIKey(key))
 
 	wasm, err := os.ReadFile(filepath.Join(moduleRoot, "examples/skill-hello/hello.wasm"))
 	if err != nil {
@@ -215,7 +219,7 @@ func TestClientAgents(t *testing.T) {
 	sc := e.Client(t)
 	_, csrf := sc.SignUp("bo@example.com", "password-bo")
 	key := sc.Do("POST", "/api/keys", map[string]any{"name": "k"}, "X-CSRF-Token", csrf).Expect(t, 201, "").Str("key")
-	c := newClient(t, e.URL, client.WithAPIKey(key))
+	c := newClient(t, e.Env, client.WithAPIKey(key))
 
 	if _, err := c.ProvisionAgent(ctx, &client.ProvisionRequest{Name: "Splitter"}); !client.IsCode(err, client.CodePaymentRequired) {
 		t.Fatalf("provisioning without a plan = %v; want 402", err)

@@ -214,13 +214,21 @@ type Client struct {
 	Header http.Header
 }
 
+// Transport is the round tripper of e's clients: it checks every answer
+// against the OpenAPI document once ValidateResponses was called (reporting
+// a mismatch as t's error), else it is the default transport. Other HTTP
+// clients under test (the Go SDK client) use it to be checked the same way.
+func (e *Env) Transport(t testing.TB) http.RoundTripper {
+	if e.validator == nil {
+		return http.DefaultTransport
+	}
+	return &openapi.Transport{Validator: e.validator, Report: func(err error) { t.Error(err) }}
+}
+
 // Client returns a new client (its own cookie jar) for e.
 func (e *Env) Client(t testing.TB) *Client {
 	jar, _ := cookiejar.New(nil)
-	hc := &http.Client{Jar: jar}
-	if e.validator != nil {
-		hc.Transport = &openapi.Transport{Validator: e.validator, Report: func(err error) { t.Error(err) }}
-	}
+	hc := &http.Client{Jar: jar, Transport: e.Transport(t)}
 	return &Client{t: t, env: e, base: e.URL, HTTP: hc, Header: http.Header{"User-Agent": {"servertest"}}}
 }
 
