@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"regexp"
+	"strconv"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
@@ -28,26 +29,23 @@ var idRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._:-]{0,127}$`)
 // "plugin", else generate-text; the rest of the body is the call's input.
 func (g *Gateway) call(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
 	start := time.Now()
-	body, raw, err := readObjectRaw(r)
+	body, err := readCallBody(r)
 	if err != nil {
 		return err
 	}
 	id := r.Header.Get("X-Plugin-Id")
-	if v, ok := body["plugin"]; ok {
-		var s string
-		if json.Unmarshal(v, &s) != nil {
-			return api.BadRequest(api.CodeInvalidFieldType, `Field "plugin" must be of type string`)
-		}
-		if id == "" {
-			id = s
-		}
-		delete(body, "plugin")
+	named, err := body.id()
+	if err != nil {
+		return err
+	}
+	if id == "" {
+		id = named
 	}
 	if id == "" {
 		id = DefaultID
 	}
 	if key := r.Header.Get("Idempotency-Key"); key != "" {
-		return g.idempotent(w, r, key, raw, func(w http.ResponseWriter) error {
+		return g.idempotent(w, r, key, body.raw, func(w http.ResponseWriter) error {
 			return g.serve(w, r, id, body, start, false)
 		})
 	}
@@ -61,7 +59,7 @@ func (g *Gateway) call(w http.ResponseWriter, r *http.Request, _ httprouter.Para
 func (g *Gateway) Direct(prefix string) api.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
 		start := time.Now()
-		body, err := readObject(r)
+		body, err := readCallBody(r)
 		if err != nil {
 			return err
 		}
@@ -71,13 +69,13 @@ func (g *Gateway) Direct(prefix string) api.HandlerFunc {
 
 // serve runs a call of id with the given input. raw answers with the target's
 // output alone instead of the gateway's envelope (and never streams).
-func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, id string, body map[string]json.RawMessage, start time.Time, raw bool) error {
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, id string, body *callBody, start time.Time, raw bool) error {
 	if !idRE.MatchString(id) {
 		return api.BadRequest(api.CodeInvalidPluginID, "Plugin id must be lower-case letters, digits and ._:- (at most 128)")
 	}
-	stream := false
-	if v, ok := body["stream"]; ok && json.Unmarshal(v, &stream) != nil {
-		return api.BadRequest(api.CodeInvalidFieldType, `Field "stream" must be of type boolean`)
+	stream, err := body.streaming()
+	if err != nil {
+		return err
 	}
 	d, target, ok, err := g.resolve(r.Context(), id)
 	if err != nil {
@@ -98,8 +96,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, id string, body 
 	if err != nil {
 		return err
 	}
-	input, _ := json.Marshal(body)
-	req := &provider.InvokeRequest{Capability: id, Input: input, Caller: g.caller(p, ci, api.RequestID(r.Context()))}
+	req := &provider.InvokeRequest{Capability: id, Input: body.input(), Caller: g.caller(p, ci, api.RequestID(r.Context()))}
 	w.Header().Set("X-Plugin-Id", id)
 	if stream && target.Streaming && !raw {
 		return g.stream(w, r, d, req, c, pay, start)
@@ -132,9 +129,25 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, id string, body 
 		api.OK(w, out)
 		return nil
 	}
-	api.OK(w, map[string]any{"plugin": id, "result": out, "timestamp": g.now().Format(time.RFC3339Nano),
-		"payment": paymentJSON(pay)})
+	api.RawJSON(w, http.StatusOK, envelope(id, out, g.now(), paymentJSON(pay)))
 	return nil
+}
+
+// envelope is a call's answer, {"payment", "plugin", "result", "timestamp"},
+// written around the target's output as it came (checked to be valid JSON,
+// never decoded and encoded again).
+func envelope(id string, out []byte, at time.Time, pay paymentInfo) []byte {
+	p, _ := json.Marshal(pay)
+	b := make([]byte, 0, len(out)+len(p)+len(id)+96)
+	b = append(b, `{"payment":`...)
+	b = append(b, p...)
+	b = append(b, `,"plugin":`...)
+	b = strconv.AppendQuote(b, id) // an id is [a-z0-9._:-]: quoted alike in Go and JSON
+	b = append(b, `,"result":`...)
+	b = append(b, out...)
+	b = append(b, `,"timestamp":"`...)
+	b = at.AppendFormat(b, time.RFC3339Nano)
+	return append(b, "\"}\n"...)
 }
 
 // list: GET /api/v1/gateway → the ids callers can target, with prices.
@@ -163,31 +176,6 @@ func (g *Gateway) list(w http.ResponseWriter, r *http.Request, _ httprouter.Para
 	}
 	api.OK(w, map[string]any{"plugins": out, "default": DefaultID, "paymentMethods": methods})
 	return nil
-}
-
-// readObject reads a JSON object body; an empty body is an empty object.
-func readObject(r *http.Request) (map[string]json.RawMessage, error) {
-	body, _, err := readObjectRaw(r)
-	return body, err
-}
-
-// readObjectRaw is readObject that also returns the body's bytes.
-func readObjectRaw(r *http.Request) (map[string]json.RawMessage, []byte, error) {
-	body := map[string]json.RawMessage{}
-	if r.ContentLength == 0 && r.Header.Get("Content-Type") == "" {
-		return body, nil, nil
-	}
-	raw, err := api.ReadJSON(r)
-	if err != nil {
-		if errors.Is(err, api.ErrBodyRequired) {
-			return body, nil, nil
-		}
-		return nil, nil, err
-	}
-	if json.Unmarshal(raw, &body) != nil || body == nil {
-		return nil, nil, api.BadRequest(api.CodeInvalidJSON, "Request body must be a JSON object")
-	}
-	return body, raw, nil
 }
 
 // identify returns the caller (nil when anonymous) and their account. A

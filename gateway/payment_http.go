@@ -154,10 +154,17 @@ func setReceipt(w http.ResponseWriter, pay *paid) {
 }
 
 // paymentJSON is the answer's "payment" member.
-func paymentJSON(pay *paid) map[string]any {
-	var receipt any
+func paymentJSON(pay *paid) paymentInfo {
+	p := paymentInfo{Method: pay.method}
 	if pay.charge != nil && pay.charge.Receipt != "" {
-		receipt = pay.charge.Receipt
+		p.Receipt = &pay.charge.Receipt
 	}
-	return map[string]any{"method": pay.method, "receipt": receipt}
+	return p
+}
+
+// paymentInfo is how a call was paid: the method, and the machine payment's
+// receipt (null for other methods).
+type paymentInfo struct {
+	Method  payments.Method `json:"method"`
+	Receipt *string         `json:"receipt"`
 }

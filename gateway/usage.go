@@ -10,20 +10,25 @@ import (
 )
 
 // usageWriter records usage off the request path: events are queued and
-// written in batches (one transaction per user) every flushEvery or
-// batchSize events. When the queue is full the caller writes synchronously, so
-// nothing is dropped; Close flushes what is queued.
+// written in batches (one transaction per user) every flushEvery, or as soon
+// as usageBatch events wait. Queueing takes a mutex and wakes nobody (the
+// writer wakes on its ticker, or once per full batch), so a call pays no
+// goroutine handoff for its usage record. When usageQueue events wait the
+// caller writes synchronously, so nothing is dropped; close writes what is
+// queued.
 type usageWriter struct {
 	store *store.Store
 	log   *slog.Logger
-	ch    chan store.UsageEvent
+	kick  chan struct{}      // a full batch waits (buffered: one kick pending)
 	flush chan chan struct{} // a request to write what is queued now
-	done  chan struct{}
+	stop  chan struct{}      // closed by close
+	done  chan struct{}      // closed when run has written everything and ended
 	once  sync.Once
-	// mu guards closed against a record racing close (a request that outlives
-	// the drain): after close, events are written synchronously.
-	mu     sync.RWMutex
-	closed bool
+
+	mu     sync.Mutex
+	queue  []store.UsageEvent
+	spare  []store.UsageEvent // the previous queue, reused
+	closed bool               // after close, events are written synchronously
 }
 
 const (
@@ -33,23 +38,27 @@ const (
 )
 
 func newUsageWriter(s *store.Store, log *slog.Logger) *usageWriter {
-	w := &usageWriter{store: s, log: log, ch: make(chan store.UsageEvent, usageQueue),
-		flush: make(chan chan struct{}), done: make(chan struct{})}
+	w := &usageWriter{store: s, log: log, kick: make(chan struct{}, 1), flush: make(chan chan struct{}),
+		stop: make(chan struct{}), done: make(chan struct{})}
 	go w.run()
 	return w
 }
 
 func (w *usageWriter) record(e store.UsageEvent) {
-	w.mu.RLock()
-	defer w.mu.RUnlock()
-	if w.closed {
+	w.mu.Lock()
+	if w.closed || len(w.queue) >= usageQueue {
+		w.mu.Unlock()
 		w.recordNow(e)
 		return
 	}
-	select {
-	case w.ch <- e:
-	default:
-		w.recordNow(e)
+	w.queue = append(w.queue, e)
+	full := len(w.queue) == usageBatch
+	w.mu.Unlock()
+	if full {
+		select {
+		case w.kick <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -59,50 +68,51 @@ func (w *usageWriter) recordNow(e store.UsageEvent) {
 	}
 }
 
+// take empties the queue, returning what it held.
+func (w *usageWriter) take() []store.UsageEvent {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	q := w.queue
+	w.queue, w.spare = w.spare[:0], nil
+	return q
+}
+
+// write stores events in batches of at most usageBatch, then hands the
+// slice back for reuse.
+func (w *usageWriter) write(events []store.UsageEvent) {
+	all := events
+	for len(events) > 0 {
+		n := min(len(events), usageBatch)
+		if err := w.store.RecordUsageBatch(context.Background(), events[:n]); err != nil {
+			w.log.Error("record usage batch", "events", n, "err", err)
+		}
+		events = events[n:]
+	}
+	w.mu.Lock()
+	if w.spare == nil {
+		w.spare = all[:0]
+	}
+	w.mu.Unlock()
+}
+
 func (w *usageWriter) run() {
 	defer close(w.done)
 	tick := time.NewTicker(flushEvery)
 	defer tick.Stop()
-	batch := make([]store.UsageEvent, 0, usageBatch)
-	flush := func() {
-		if len(batch) == 0 {
-			return
-		}
-		if err := w.store.RecordUsageBatch(context.Background(), batch); err != nil {
-			w.log.Error("record usage batch", "events", len(batch), "err", err)
-		}
-		batch = batch[:0]
-	}
 	for {
 		select {
-		case e, ok := <-w.ch:
-			if !ok {
-				flush()
-				return
-			}
-			batch = append(batch, e)
-			if len(batch) >= usageBatch {
-				flush()
-			}
+		case <-w.kick:
 		case <-tick.C:
-			flush()
 		case ack := <-w.flush:
 			// Everything queued before the request is written with it.
-			for drained := false; !drained; {
-				select {
-				case e, ok := <-w.ch:
-					if !ok {
-						drained = true
-						break
-					}
-					batch = append(batch, e)
-				default:
-					drained = true
-				}
-			}
-			flush()
+			w.write(w.take())
 			close(ack)
+			continue
+		case <-w.stop:
+			w.write(w.take())
+			return
 		}
+		w.write(w.take())
 	}
 }
 
@@ -130,8 +140,8 @@ func (w *usageWriter) close(ctx context.Context) error {
 	w.once.Do(func() {
 		w.mu.Lock()
 		w.closed = true
-		close(w.ch)
 		w.mu.Unlock()
+		close(w.stop)
 	})
 	select {
 	case <-w.done:

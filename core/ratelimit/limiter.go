@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ulule/limiter/v3"
+	"github.com/ulule/limiter/v3/drivers/store/memory"
 
 	"github.com/agentbot/gateway/core/api"
 )
@@ -29,6 +30,7 @@ type Limiter struct {
 	Refused func(rule string)
 
 	store   limiter.Store
+	local   bool // the store is this process's memory: no call to bound
 	rules   Rules
 	lastLog atomic.Int64 // unix nanoseconds of the last store error logged
 }
@@ -36,7 +38,8 @@ type Limiter struct {
 // New returns a Limiter applying rules with counters kept in store. Rule names
 // must be unique; they are part of the counter keys.
 func New(store limiter.Store, rules Rules) *Limiter {
-	return &Limiter{store: store, rules: rules}
+	_, local := store.(*memory.Store)
+	return &Limiter{store: store, rules: rules, local: local}
 }
 
 // Match returns the rule whose prefix matches path (the default rule when none
@@ -85,9 +88,7 @@ func (l *Limiter) Wrap(rule Rule, userID func(*http.Request) string, clientIP fu
 				return
 			}
 			key := l.key(rule, r, userID, clientIP)
-			ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
-			lctx, err := l.store.Get(ctx, key, rule.Rate)
-			cancel()
+			lctx, err := l.get(r.Context(), key, rule)
 			if err != nil {
 				// Fail open: the limiter protects capacity, it does not authorise
 				// anything (authentication and the failed sign-in Counter's callers
@@ -99,10 +100,10 @@ func (l *Limiter) Wrap(rule Rule, userID func(*http.Request) string, clientIP fu
 				return
 			}
 			reset := secondsUntil(lctx.Reset, time.Now())
-			h := w.Header()
-			h.Set("RateLimit-Limit", strconv.FormatInt(lctx.Limit, 10))
-			h.Set("RateLimit-Remaining", strconv.FormatInt(lctx.Remaining, 10))
-			h.Set("RateLimit-Reset", strconv.FormatInt(reset, 10))
+			// Canonical keys set directly, the three values in one slice.
+			h, v := w.Header(), make([]string, 3)
+			v[0], v[1], v[2] = strconv.FormatInt(lctx.Limit, 10), strconv.FormatInt(lctx.Remaining, 10), strconv.FormatInt(reset, 10)
+			h["Ratelimit-Limit"], h["Ratelimit-Remaining"], h["Ratelimit-Reset"] = v[0:1:1], v[1:2:2], v[2:3:3]
 			if lctx.Reached {
 				if l.Refused != nil {
 					l.Refused(rule.Name)
@@ -115,6 +116,17 @@ func (l *Limiter) Wrap(rule Rule, userID func(*http.Request) string, clientIP fu
 			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// get counts one request against the rule's counter: within storeTimeout on
+// a remote store, directly on the process's own memory.
+func (l *Limiter) get(ctx context.Context, key string, rule Rule) (limiter.Context, error) {
+	if l.local {
+		return l.store.Get(ctx, key, rule.Rate)
+	}
+	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	defer cancel()
+	return l.store.Get(ctx, key, rule.Rate)
 }
 
 // key names the counter: "<rule>:u:<user id>" for authenticated callers of a

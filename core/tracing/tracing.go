@@ -55,12 +55,29 @@ func Setup(ctx context.Context, endpoint, service, version string) (func(context
 
 func tracer() trace.Tracer { return otel.GetTracerProvider().Tracer(scope) }
 
+// initial is OpenTelemetry's global provider before anyone set one: its
+// spans record nothing.
+var initial = otel.GetTracerProvider()
+
+// off reports that no tracer provider was installed (Setup without an
+// endpoint): spans would record nothing, and only a caller's own trace
+// context needs carrying to plugins.
+func off() bool { return otel.GetTracerProvider() == initial }
+
+func endNothing(error) {}
+
 // Route wraps a route's handler in a server span named "<METHOD> <route>",
 // continuing the caller's trace when the request carries one.
 func Route(rt route.Route, h http.Handler) http.Handler {
 	name := rt.Method + " " + rt.Path
 	attrs := []attribute.KeyValue{attribute.String("http.request.method", rt.Method), attribute.String("http.route", rt.Path)}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if off() && r.Header.Get("Traceparent") == "" {
+			// Nothing to record and no trace to continue: no span, no
+			// new context, no copy of the request.
+			h.ServeHTTP(w, r)
+			return
+		}
 		ctx := otel.GetTextMapPropagator().Extract(r.Context(), propagation.HeaderCarrier(r.Header))
 		ctx, span := tracer().Start(ctx, name, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(attrs...))
 		defer span.End()
@@ -89,6 +106,9 @@ func Route(rt route.Route, h http.Handler) http.Handler {
 // "plugin" or "skill") and puts its trace context in the outgoing gRPC
 // metadata; end it with the call's error.
 func Call(ctx context.Context, kind, id string) (context.Context, func(error)) {
+	if off() && !trace.SpanContextFromContext(ctx).IsValid() {
+		return ctx, endNothing
+	}
 	ctx, span := tracer().Start(ctx, kind+" "+id, trace.WithSpanKind(trace.SpanKindClient),
 		trace.WithAttributes(attribute.String("agentbot.call.kind", kind), attribute.String("agentbot.call.id", id)))
 	if span.SpanContext().IsValid() {

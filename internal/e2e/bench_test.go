@@ -65,6 +65,22 @@ func BenchmarkGatewayEcho(b *testing.B) {
 			return nil
 		})
 	})
+	// The gateway's handler called in this process, with no connection: its
+	// own cost (middleware, authentication, payment step, dispatch over
+	// gRPC, usage record), without the HTTP round trip of "gateway".
+	b.Run("gateway-in-process", func(b *testing.B) {
+		measureLatency(b, func() error {
+			req := httptest.NewRequest("POST", "/api/v1/gateway", strings.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+key)
+			req.Header.Set("Content-Type", "application/json")
+			rec := httptest.NewRecorder()
+			se.Root.ServeHTTP(rec, req)
+			if rec.Code != 200 {
+				b.Fatalf("status %d: %s", rec.Code, rec.Body)
+			}
+			return nil
+		})
+	})
 	b.Run("gateway", func(b *testing.B) {
 		measureLatency(b, func() error {
 			req, _ := http.NewRequest("POST", se.URL+"/api/v1/gateway", strings.NewReader(body))
