@@ -20,8 +20,11 @@ import (
 // BenchmarkGatewayEcho measures what the gateway adds to a provider call: the
 // same echo call made directly over gRPC to the plugin process (baseline), and
 // through the gateway over HTTP with an API key (authentication, rate limit,
-// payment step, dispatch, usage record). Reported per call: mean (ns/op), p50
-// and p99 in microseconds.
+// payment step, dispatch, usage record). Beside them: an HTTP round trip to a
+// handler that does nothing (http-noop-floor), a bare net/http handler making
+// the raw gRPC call (http-grpc-floor), and the gateway's handler called in
+// this process (gateway-in-process). Reported per call: mean (ns/op), p50
+// and p99 in microseconds; tools/benchratio prints the goals.
 func BenchmarkGatewayEcho(b *testing.B) {
 	path, sum := plugintest.BuildModule(b, filepath.Join(moduleRoot, "examples/provider-echo"))
 	specs, _ := json.Marshal([]map[string]any{{"name": "echo", "path": path, "sha256": sum}})
@@ -62,6 +65,31 @@ func BenchmarkGatewayEcho(b *testing.B) {
 			}
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
+			return nil
+		})
+	})
+	// The floor of any Go HTTP gateway in front of this plugin: a bare
+	// net/http handler making the same gRPC call, over the same client.
+	// What "gateway" adds beyond it is the gateway's own doing.
+	floor := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		if _, err := direct.Invoke(r.Context(), &provider.InvokeRequest{Capability: "echo", Input: input}); err != nil {
+			w.WriteHeader(http.StatusBadGateway)
+		}
+		w.Write([]byte(`{}`))
+	}))
+	defer floor.Close()
+	b.Run("http-grpc-floor", func(b *testing.B) {
+		measureLatency(b, func() error {
+			resp, err := hc.Post(floor.URL, "application/json", strings.NewReader(body))
+			if err != nil {
+				return err
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				b.Fatalf("status %d", resp.StatusCode)
+			}
 			return nil
 		})
 	})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,23 +14,24 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
+	"github.com/agentbot/gateway/core/server/servertest"
 	"github.com/agentbot/gateway/sdk/skill/abi"
 )
 
 // skillApp runs the app (no plugins) with a published echo skill and returns
 // its URL and an API key.
-func skillApp(b *testing.B, isolation string) (url, key string) {
+func skillApp(b *testing.B, isolation string) (se *servertest.Env, key string) {
 	b.Helper()
 	plugins := filepath.Join(b.TempDir(), "plugins.json")
 	os.WriteFile(plugins, []byte("[]"), 0o600)
-	se, _ := mountApp(b, map[string]string{"AGENTBOT_PLUGINS": plugins, "AGENTBOT_SKILL_DIR": b.TempDir(),
+	se, _ = mountApp(b, map[string]string{"AGENTBOT_PLUGINS": plugins, "AGENTBOT_SKILL_DIR": b.TempDir(),
 		"AGENTBOT_SKILL_ISOLATION": isolation, "AGENTBOT_RATE_LIMITS": "default=1000000000-M,/api/v1/gateway=1000000000-M"})
 	c := se.Client(b)
 	_, csrf := c.SignUp("bench@example.com", "password-bench")
 	key = c.Do("POST", "/api/keys", map[string]any{"name": "b"}, "X-CSRF-Token", csrf).Str("key")
 	c.Header.Set("Authorization", "Bearer "+key)
 	publish(b, c, skillWasm(b, guestDir+"echo"), manifest("echo", "1.0.0", nil)).Expect(b, 201, "")
-	return se.URL, key
+	return se, key
 }
 
 // BenchmarkSkillCall measures what the platform adds to a skill call, on the
@@ -41,6 +43,11 @@ func skillApp(b *testing.B, isolation string) (url, key string) {
 //	               key: authentication, rate limit, payment step, catalogue
 //	               lookup, a warm instance of the caller's pool, usage record
 //	gateway-fresh  the same with AGENTBOT_SKILL_ISOLATION=fresh (an instance per call)
+//	warm-raw       raw wazero on a warm instance (the floor of a pooled call:
+//	               what "gateway" would cost with no platform and no HTTP)
+//	gateway-in-process
+//	               "gateway" through the handler in this process, without
+//	               the HTTP round trip: the platform's own cost over warm-raw
 //
 // Reported per call: mean (ns/op), p50 and p99 in microseconds.
 func BenchmarkSkillCall(b *testing.B) {
@@ -79,10 +86,29 @@ func BenchmarkSkillCall(b *testing.B) {
 		})
 	})
 
+	b.Run("warm-raw", func(b *testing.B) {
+		call := rawWazeroCall(b, wasm, input)
+		measureLatency(b, func() error { return call(context.Background()) })
+	})
+	b.Run("gateway-in-process", func(b *testing.B) {
+		se, key := skillApp(b, "pool")
+		measureLatency(b, func() error {
+			req := httptest.NewRequest("POST", "/api/v1/gateway", strings.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+key)
+			req.Header.Set("Content-Type", "application/json")
+			rec := httptest.NewRecorder()
+			se.Root.ServeHTTP(rec, req)
+			if rec.Code != 200 {
+				b.Fatalf("status %d: %s", rec.Code, rec.Body)
+			}
+			return nil
+		})
+	})
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
 	for _, tc := range []struct{ name, isolation string }{{"gateway", "pool"}, {"gateway-fresh", "fresh"}} {
 		b.Run(tc.name, func(b *testing.B) {
-			url, key := skillApp(b, tc.isolation)
+			se, key := skillApp(b, tc.isolation)
+			url := se.URL
 			measureLatency(b, func() error {
 				req, _ := http.NewRequest("POST", url+"/api/v1/gateway", strings.NewReader(body))
 				req.Header.Set("Authorization", "Bearer "+key)

@@ -2,11 +2,14 @@
 // benchmark that has a sub-benchmark named "baseline", each sibling's time per
 // operation as a ratio to that baseline, measured in the same run. Sibling
 // metrics other than ns/op (e.g. p50-µs, p99-µs) are printed beside it.
+// Then it prints the performance goals (goals.go) each beside its figure,
+// met or MISSED, for the benchmarks the input holds.
 package main
 
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"sort"
@@ -27,9 +30,18 @@ type metric struct {
 var line = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op(.*)$`)
 
 func main() {
+	groups, order := parse(os.Stdin)
+	printRatios(groups, order)
+	printGoals(os.Stdout, groups)
+}
+
+// parse reads benchmark lines into groups (a benchmark's sub-benchmarks by
+// name), in the order the groups first appear. A sub-benchmark measured more
+// than once (-count) keeps its last run.
+func parse(in io.Reader) (map[string]map[string]result, []string) {
 	groups := map[string]map[string]result{}
 	var order []string
-	sc := bufio.NewScanner(os.Stdin)
+	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		m := line.FindStringSubmatch(sc.Text())
@@ -61,6 +73,10 @@ func main() {
 		}
 		groups[group][sub] = result{nsop: ns, metrics: extra}
 	}
+	return groups, order
+}
+
+func printRatios(groups map[string]map[string]result, order []string) {
 	printed := false
 	for _, g := range order {
 		base, ok := groups[g]["baseline"]
