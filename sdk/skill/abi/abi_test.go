@@ -494,3 +494,39 @@ func (f fakeMemory) Read(off, n uint32) ([]byte, bool) {
 	}
 	return f.mem[off : off+n], true
 }
+
+// A Runner serves one call after another on its instance, each with its own
+// input and output, and refuses a Call twice, as Run does.
+func TestRunnerServesCallsInTurn(t *testing.T) {
+	r := newRuntime(t, 1024)
+	m := compile(t, r, testguests.Wasm(t, "echo"))
+	ctx := context.Background()
+	mod, err := r.InstantiateModule(ctx, m, ModuleConfig(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mod.Close(ctx)
+	run, err := NewRunner(mod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range []string{`{"n":1}`, `{"n":2,"s":"two"}`, `{}`} {
+		call := NewCall([]byte(in), Capabilities{}, Limits{})
+		if err := run.Run(ctx, call); err != nil {
+			t.Fatal(err)
+		}
+		if out, f, _ := call.Result(); f != nil || string(out) != in {
+			t.Errorf("call with %s = %s, %v; want its input echoed", in, out, f)
+		}
+		if err := run.Run(ctx, call); err == nil {
+			t.Error("a Call ran twice")
+		}
+	}
+	empty, err := r.Instantiate(ctx, []byte("\x00asm\x01\x00\x00\x00"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewRunner(empty); err == nil {
+		t.Error("a Runner for a module that is not a skill")
+	}
+}

@@ -118,3 +118,35 @@ func BenchmarkWarmEcho(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRunner compares a warm call through Run (the entry point looked
+// up, and a function with its own stack made, at every call: baseline) with
+// one through a Runner kept with the instance.
+func BenchmarkRunner(b *testing.B) {
+	r := newRuntime(b, 1024)
+	m := compile(b, r, testguests.Wasm(b, "echo"))
+	ctx := context.Background()
+	mod, err := r.InstantiateModule(ctx, m, ModuleConfig(""))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer mod.Close(ctx)
+	b.Run("baseline", func(b *testing.B) {
+		for b.Loop() {
+			if err := Run(ctx, mod, NewCall([]byte(benchInput), Capabilities{}, Limits{})); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("runner", func(b *testing.B) {
+		run, err := NewRunner(mod)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			if err := run.Run(ctx, NewCall([]byte(benchInput), Capabilities{}, Limits{})); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
