@@ -52,11 +52,11 @@ func New() *Metrics {
 		inflight: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "http_requests_in_flight",
 			Help: "Requests being served."}),
 		plugin: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "plugin_calls_total",
-			Help: "Provider plugin calls by gateway id and outcome (ok, error)."}, []string{"plugin", "outcome"}),
+			Help: "Provider plugin calls by gateway id and outcome: ok, failed (the plugin answered with an error), timeout, error (no answer: unavailable, cancelled)."}, []string{"plugin", "outcome"}),
 		pluginTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Name: "plugin_call_duration_seconds",
 			Help: "Provider plugin call time by gateway id.", Buckets: buckets}, []string{"plugin"}),
 		skill: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "skill_calls_total",
-			Help: "Skill calls by skill and outcome (ok, error)."}, []string{"skill", "outcome"}),
+			Help: "Skill calls by skill and outcome: ok, failed (the skill's own failure or a host limit), crashed (a trap, out of memory, output not JSON), timeout, error (the platform's)."}, []string{"skill", "outcome"}),
 		skillTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Name: "skill_call_duration_seconds",
 			Help: "Skill call time by skill.", Buckets: buckets}, []string{"skill"}),
 		payments: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "payments_total",
@@ -101,22 +101,24 @@ func (m *Metrics) Observe(rt route.Route, h http.Handler) http.Handler {
 // RateLimited is ratelimit.Limiter.Refused.
 func (m *Metrics) RateLimited(rule string) { m.rateLimited.WithLabelValues(rule).Inc() }
 
-func outcome(err error) string {
-	if err != nil {
-		return "error"
-	}
-	return "ok"
-}
+// Outcomes of a plugin or skill call.
+const (
+	OK      = "ok"
+	Failed  = "failed"  // the target answered with an error of its own
+	Crashed = "crashed" // a skill trapped, ran out of memory or wrote no JSON
+	Timeout = "timeout" // the call's deadline passed
+	Error   = "error"   // no answer otherwise: unavailable, cancelled, the platform's error
+)
 
-// PluginCall records one provider plugin call.
-func (m *Metrics) PluginCall(id string, took time.Duration, err error) {
-	m.plugin.WithLabelValues(id, outcome(err)).Inc()
+// PluginCall records one provider plugin call with its outcome.
+func (m *Metrics) PluginCall(id string, took time.Duration, outcome string) {
+	m.plugin.WithLabelValues(id, outcome).Inc()
 	m.pluginTime.WithLabelValues(id).Observe(took.Seconds())
 }
 
-// SkillCall records one skill call.
-func (m *Metrics) SkillCall(skill string, took time.Duration, err error) {
-	m.skill.WithLabelValues(skill, outcome(err)).Inc()
+// SkillCall records one skill call with its outcome.
+func (m *Metrics) SkillCall(skill string, took time.Duration, outcome string) {
+	m.skill.WithLabelValues(skill, outcome).Inc()
 	m.skillTime.WithLabelValues(skill).Observe(took.Seconds())
 }
 

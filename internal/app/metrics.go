@@ -35,24 +35,39 @@ func (d meteredDispatcher) kind() string {
 	return "plugin"
 }
 
-func (d meteredDispatcher) record(id string, start time.Time, err error) {
+func (d meteredDispatcher) record(id string, start time.Time, err error, answered *provider.Error) {
+	outcome := metrics.OK
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		outcome = metrics.Timeout
+	case err != nil:
+		outcome = metrics.Error
+	case answered == nil:
+	case answered.Code == "SKILL_TIMEOUT":
+		outcome = metrics.Timeout
+	case answered.Code == "SKILL_CRASHED" || answered.Code == "SKILL_BAD_OUTPUT":
+		outcome = metrics.Crashed
+	default:
+		outcome = metrics.Failed
+	}
 	if d.skill {
-		d.m.SkillCall(strings.TrimPrefix(id, "skill:"), time.Since(start), err)
+		d.m.SkillCall(strings.TrimPrefix(id, "skill:"), time.Since(start), outcome)
 		return
 	}
-	d.m.PluginCall(id, time.Since(start), err)
+	d.m.PluginCall(id, time.Since(start), outcome)
 }
 
 func (d meteredDispatcher) Invoke(ctx context.Context, req *provider.InvokeRequest) (*provider.InvokeResponse, error) {
 	start := time.Now()
 	ctx, end := tracing.Call(ctx, d.kind(), req.Capability)
 	resp, err := d.Dispatcher.Invoke(ctx, req)
+	var answered *provider.Error
 	failed := err
 	if err == nil && resp != nil && resp.Error != nil {
-		failed = resp.Error
+		answered, failed = resp.Error, resp.Error
 	}
 	end(failed)
-	d.record(req.Capability, start, failed)
+	d.record(req.Capability, start, err, answered)
 	return resp, err
 }
 
@@ -61,7 +76,12 @@ func (d meteredDispatcher) InvokeStream(ctx context.Context, req *provider.Invok
 	ctx, end := tracing.Call(ctx, d.kind(), req.Capability)
 	err := d.Dispatcher.InvokeStream(ctx, req, fn)
 	end(err)
-	d.record(req.Capability, start, err)
+	var answered *provider.Error
+	noAnswer := err
+	if errors.As(err, &answered) {
+		noAnswer = nil // the stream ended with the target's own error
+	}
+	d.record(req.Capability, start, noAnswer, answered)
 	return err
 }
 

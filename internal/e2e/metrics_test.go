@@ -20,6 +20,11 @@ func TestMetricsAfterKnownTraffic(t *testing.T) {
 	}
 	publish(t, c, skillWasm(t, guestDir+"echo"), manifest("echo", "1.0.0", nil)).Expect(t, 201, "")
 	c.Do("POST", "/api/v1/gateway", map[string]any{"plugin": "skill:echo", "agentId": "agt_1", "text": "hi"}).Expect(t, 200, "")
+	publish(t, c, skillWasm(t, guestDir+"flood"), manifest("flood", "1.0.0", nil)).Expect(t, 201, "")
+	publish(t, c, skillWasm(t, guestDir+"hog"), manifest("hog", "1.0.0", nil)).Expect(t, 201, "")
+	c.Do("POST", "/api/skills/flood", map[string]any{"bytes": 4 << 20, "chunk": 64 << 10}).Expect(t, 502, "OUTPUT_TOO_LARGE")
+	c.Do("POST", "/api/skills/hog", map[string]any{"chunk": 256 << 20, "times": 1}).Expect(t, 502, "SKILL_CRASHED")
+	c.Do("POST", "/api/v1/gateway", map[string]any{}, "X-Plugin-Id", "test-hang").Expect(t, 504, "PLUGIN_TIMEOUT")
 
 	c.Do("GET", "/metrics", nil).Expect(t, 403, "ADMIN_REQUIRED")
 	admin, _ := e.user(t, "root@example.com", "")
@@ -33,7 +38,10 @@ func TestMetricsAfterKnownTraffic(t *testing.T) {
 		`agentbot_plugin_calls_total{outcome="ok",plugin="test-echo"} 2`,
 		`agentbot_plugin_call_duration_seconds_count{plugin="test-echo"} 2`,
 		`agentbot_skill_calls_total{outcome="ok",skill="echo"} 1`,
-		`agentbot_payments_total{method="free",outcome="covered"} 3`, // this test's ids are free
+		`agentbot_skill_calls_total{outcome="failed",skill="flood"} 1`,
+		`agentbot_skill_calls_total{outcome="crashed",skill="hog"} 1`,
+		`agentbot_plugin_calls_total{outcome="timeout",plugin="test-hang"} 1`,
+		`agentbot_payments_total{method="free",outcome="covered"} 6`, // this test's ids are free
 		`agentbot_plugin_up{plugin="test"} 1`,
 		`agentbot_plugin_restarts{plugin="test"} 0`,
 		`go_goroutines`,
