@@ -1,0 +1,293 @@
+package interrupt
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
+)
+
+// loops is a module with a loop in every shape the check must catch, and a
+// start function that never ends:
+//
+//	0 spin      loop br 0 end: a tight loop with no calls
+//	1 indirect  call_indirect of spin through the table
+//	2 start     (the start section) spin
+//	3 sum(n)    1 + 2 + … + n, in a loop over locals
+//	4 down(n)   a loop with a parameter (block type by type index), n times
+//
+// It imports a global set to 1 and defines one set to 1, so that a check
+// reading the wrong global would trap at once.
+func loops() []byte {
+	return module(
+		sec(1, vec(functype(nil, nil), functype([]byte{i32}, []byte{i32}))),
+		sec(2, vec(cat(str("env"), str("one"), []byte{0x03, i32, 0x00}))),
+		sec(3, vec(u32(0), u32(0), u32(0), u32(1), u32(1))),
+		sec(4, vec([]byte{0x70, 0x00, 0x01})), // a funcref table of 1
+		sec(6, vec([]byte{i32, 0x01, 0x41, 0x01, opEnd})),
+		sec(7, vec(export("spin", 0, 0), export("indirect", 0, 1), export("sum", 0, 3), export("down", 0, 4),
+			export("one", 3, 1))),
+		sec(8, u32(2)),
+		sec(9, vec(cat([]byte{0x00, 0x41, 0x00, opEnd}, vec(u32(0))))), // table[0] = spin
+		sec(10, vec(
+			body(opLoop, blockEmpty, 0x0c, 0x00, opEnd),
+			body(0x41, 0x00, 0x11, 0x00, 0x00),
+			body(0x10, 0x00),
+			bodyLocals(vec(cat(u32(1), []byte{i32})), // local acc
+				0x02, blockEmpty, opLoop, blockEmpty,
+				0x20, 0x00, 0x45, 0x0d, 0x01, // n == 0: out
+				0x20, 0x01, 0x20, 0x00, 0x6a, 0x21, 0x01, // acc += n
+				0x20, 0x00, 0x41, 0x01, 0x6b, 0x21, 0x00, // n--
+				0x0c, 0x00, opEnd, opEnd, 0x20, 0x01),
+			body(0x20, 0x00, opLoop, 0x01, // loop (type 1): i32 -> i32
+				0x41, 0x01, 0x6b, 0x22, 0x00, 0x20, 0x00, 0x0d, 0x00, opEnd),
+		)),
+		sec(0, str("name"), []byte{0x01}, func() []byte { // function names
+			p := vec(cat(u32(0), str("spin")), cat(u32(3), str("sum")))
+			return cat(u32(uint32(len(p))), p)
+		}()),
+		sec(0, str(".debug_info"), []byte{1, 2, 3}),
+	)
+}
+
+// env provides the global loops imports.
+func env() []byte {
+	return module(
+		sec(6, vec([]byte{i32, 0x00, 0x41, 0x01, opEnd})),
+		sec(7, vec(export("one", 3, 0))),
+	)
+}
+
+// instantiate compiles wasm on a runtime without close-on-context-done and
+// instantiates it, its start functions not run.
+func instantiate(t *testing.T, wasm []byte) api.Module {
+	t.Helper()
+	ctx := context.Background()
+	rt := wazero.NewRuntime(ctx)
+	t.Cleanup(func() { rt.Close(ctx) })
+	if _, err := rt.InstantiateWithConfig(ctx, env(), wazero.NewModuleConfig().WithName("env")); err != nil {
+		t.Fatal(err)
+	}
+	cm, err := rt.CompileModule(ctx, wasm)
+	if err != nil {
+		t.Fatalf("compiling: %v", err)
+	}
+	mod, err := rt.InstantiateModule(ctx, cm, wazero.NewModuleConfig().WithName("").WithStartFunctions())
+	if err != nil {
+		t.Fatalf("instantiating: %v", err)
+	}
+	return mod
+}
+
+func TestInstrumentedLoopsStop(t *testing.T) {
+	wasm, err := Instrument(loops())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fn := range []string{"spin", "indirect", StartExport} {
+		t.Run(fn, func(t *testing.T) {
+			mod := instantiate(t, wasm)
+			g, ok := mod.ExportedGlobal(GlobalExport).(api.MutableGlobal)
+			if !ok || g.Type() != api.ValueTypeI32 || g.Get() != 0 {
+				t.Fatalf("export %s = %v; want a mutable i32 global at 0", GlobalExport, mod.ExportedGlobal(GlobalExport))
+			}
+			timer := time.AfterFunc(50*time.Millisecond, func() { g.Set(1) })
+			defer timer.Stop()
+			start := time.Now()
+			_, err := mod.ExportedFunction(fn).Call(context.Background())
+			if err == nil || !strings.Contains(err.Error(), "unreachable") {
+				t.Errorf("%s() with the interrupt set = %v; want the unreachable trap", fn, err)
+			}
+			if d := time.Since(start); d > 2*time.Second {
+				t.Errorf("%s() stopped after %v; want soon after 50ms", fn, d)
+			}
+		})
+	}
+}
+
+func TestInstrumentedLoopsComputeAlike(t *testing.T) {
+	orig, err := Instrument(loops())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mod := instantiate(t, orig)
+	for _, tc := range []struct {
+		fn   string
+		n    uint64
+		want uint64
+	}{{"sum", 0, 0}, {"sum", 10, 55}, {"sum", 100000, 5000050000 & 0xffffffff}, {"down", 5, 0}} {
+		res, err := mod.ExportedFunction(tc.fn).Call(context.Background(), tc.n)
+		if err != nil || uint32(res[0]) != uint32(tc.want) {
+			t.Errorf("%s(%d) = %v, %v; want %d", tc.fn, tc.n, res, err, tc.want)
+		}
+	}
+	if g := mod.ExportedGlobal("one"); g == nil || g.Get() != 1 {
+		t.Errorf("the module's own global = %v; want 1", g)
+	}
+}
+
+func TestInstrumentOutput(t *testing.T) {
+	in := loops()
+	out, err := Instrument(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// global index 2: one imported, one defined.
+	check := appendLoopCheck(nil, 2)
+	if n := bytes.Count(out, check); n != 3 {
+		t.Errorf("%d loop checks of global 2; want 3 (one per loop)", n)
+	}
+	if bytes.Contains(out, []byte(".debug_info")) {
+		t.Error("the DWARF section was kept; want it dropped")
+	}
+	if !bytes.Contains(out, []byte("spin")) || !bytes.Contains(out, []byte("name")) {
+		t.Error("the name section was dropped; want it kept")
+	}
+	if !bytes.HasSuffix(out, append(str(VersionSection), Version)) {
+		t.Errorf("module does not end with the %s section", VersionSection)
+	}
+	again, err := Instrument(in)
+	if err != nil || !bytes.Equal(out, again) {
+		t.Error("Instrument is not deterministic")
+	}
+}
+
+// A module without global, export or code sections gets the first two.
+func TestInstrumentEmptyModule(t *testing.T) {
+	for _, in := range [][]byte{module(), module(sec(1, vec(functype(nil, nil))), sec(3, vec(u32(0))), sec(10, vec(body())))} {
+		out, err := Instrument(in)
+		if err != nil {
+			t.Fatalf("Instrument(% x) = %v", in, err)
+		}
+		ctx := context.Background()
+		rt := wazero.NewRuntime(ctx)
+		defer rt.Close(ctx)
+		mod, err := rt.Instantiate(ctx, out)
+		if err != nil {
+			t.Fatalf("instrumented % x: %v", in, err)
+		}
+		if _, ok := mod.ExportedGlobal(GlobalExport).(api.MutableGlobal); !ok {
+			t.Errorf("instrumented % x exports no mutable %s", in, GlobalExport)
+		}
+	}
+}
+
+func TestInstrumentRefuses(t *testing.T) {
+	code := func(c ...byte) []byte {
+		return module(sec(1, vec(functype(nil, nil))), sec(3, vec(u32(0))), sec(10, vec(body(c...))))
+	}
+	for _, tc := range []struct {
+		name string
+		wasm []byte
+		want string
+	}{
+		{"empty", nil, "not a WebAssembly module"},
+		{"text", []byte("(module)"), "not a WebAssembly module"},
+		{"component", append([]byte{0, 'a', 's', 'm'}, 0x0d, 0x00, 0x01, 0x00), "unsupported WebAssembly binary version"},
+		{"truncated section", module([]byte{1, 10, 0}), "unexpected end"},
+		{"unknown section", module(sec(42)), "unknown section id 42"},
+		{"unknown opcode", code(0xff), "unknown opcode 0xff"},
+		{"gap in the opcodes", code(0x27), "unknown opcode 0x27"},
+		{"typed call_ref", code(0x14, 0x00), "unknown opcode 0x14"},
+		{"legacy try", code(0x06, blockEmpty, opEnd), "legacy exception handling"},
+		{"unknown 0xfc", code(0xfc, 0x20), "unknown instruction 0xfc 32"},
+		{"unassigned SIMD", code(0xfd, 0x9a, 0x01), "unknown instruction 0xfd 154"},
+		{"relaxed SIMD", code(0xfd, 0x80, 0x02), "unknown instruction 0xfd 256"},
+		{"unknown atomic", code(0xfe, 0x04), "unknown instruction 0xfe 4"},
+		{"typed block type", code(opLoop, 0x63, 0x70, opEnd), "unsupported block type"},
+		{"truncated v128.const", code(0xfd, 0x0c, 1, 2, 3), "unexpected end"},
+		{"overlong integer", code(0x41, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01), "integer too long"},
+		{"forged count", code(0x0e, 0xff, 0xff, 0xff, 0xff, 0x0f), "larger than what follows"},
+		{"reserved export", module(sec(7, vec(export(GlobalExport, 3, 0)))), "reserved"},
+		{"reserved start export", module(sec(7, vec(export(StartExport, 0, 0)))), "reserved"},
+	} {
+		out, err := Instrument(tc.wasm)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Instrument(%s) = %d bytes, %v; want an error mentioning %q", tc.name, len(out), err, tc.want)
+		}
+	}
+}
+
+// every is a module that uses the instructions of every feature Instrument
+// decodes, each in a loop: wazero, with those features enabled, must accept
+// it instrumented.
+func every() []byte {
+	loop := func(code ...byte) []byte { return body(cat([]byte{opLoop, blockEmpty}, code, []byte{opEnd})...) }
+	v128 := cat([]byte{0xfd, 0x0c}, make([]byte, 16))
+	return module(
+		sec(1, vec(functype(nil, nil), functype([]byte{i32}, nil))),
+		sec(3, vec(u32(0), u32(0), u32(0), u32(0), u32(0), u32(0), u32(0), u32(0))),
+		sec(4, vec([]byte{0x70, 0x00, 0x01})),
+		sec(5, vec([]byte{0x03, 0x01, 0x01})), // shared memory 1..1
+		sec(13, vec([]byte{0x00, 0x01})),      // tag of type (i32)
+		sec(9, vec(cat([]byte{0x00, 0x41, 0x00, opEnd}, vec(u32(0))))),
+		sec(12, u32(1)),
+		sec(10, vec(
+			// MVP and sign extension: br_table, call_indirect, memory, consts
+			loop(0x41, 0x00, 0x0e, 0x01, 0x00, 0x00,
+				0x41, 0x00, 0x28, 0x02, 0x00, 0xc0, 0x1a,
+				0x42, 0x7f, 0xc4, 0x1a, 0x43, 0, 0, 0, 0, 0x1a, 0x44, 0, 0, 0, 0, 0, 0, 0, 0, 0x1a,
+				0x3f, 0x00, 0x1a, 0x41, 0x00, 0x40, 0x00, 0x1a, 0x41, 0x00, 0x11, 0x00, 0x00),
+			// saturating truncation, bulk memory
+			loop(0x43, 0, 0, 0, 0, 0xfc, 0x00, 0x1a,
+				0x41, 0x00, 0x41, 0x00, 0x41, 0x00, 0xfc, 0x08, 0x00, 0x00,
+				0x41, 0x00, 0x41, 0x00, 0x41, 0x00, 0xfc, 0x0a, 0x00, 0x00,
+				0x41, 0x00, 0x41, 0x00, 0x41, 0x00, 0xfc, 0x0b, 0x00, 0xfc, 0x09, 0x00),
+			// reference types
+			loop(0xd0, 0x70, 0xd1, 0x1a, 0xd2, 0x00, 0x1a,
+				0x41, 0x00, 0x25, 0x00, 0x1a, 0x41, 0x00, 0xd0, 0x70, 0x26, 0x00,
+				0xd0, 0x70, 0x41, 0x00, 0xfc, 0x0f, 0x00, 0x1a, 0xfc, 0x10, 0x00, 0x1a,
+				0x41, 0x00, 0xd0, 0x70, 0x41, 0x00, 0xfc, 0x11, 0x00,
+				0x41, 0x00, 0x41, 0x00, 0x41, 0x00, 0xfc, 0x0c, 0x00, 0x00, 0xfc, 0x0d, 0x00,
+				0x41, 0x00, 0x41, 0x00, 0x41, 0x00, 0xfc, 0x0e, 0x00, 0x00,
+				0x41, 0x01, 0x41, 0x02, 0x41, 0x00, 0x1c, 0x01, i32, 0x1a),
+			// SIMD: const, shuffle, lanes, loads and stores with lanes
+			loop(cat(v128, v128, []byte{0xfd, 0x0d}, make([]byte, 16), []byte{0xfd, 0x15, 0x03, 0x1a},
+				[]byte{0x41, 0x00}, v128, []byte{0xfd, 0x54, 0x00, 0x00, 0x01, 0xfd, 0x62, 0xfd, 0xff, 0x01, 0x1a},
+				[]byte{0x41, 0x00}, v128, []byte{0xfd, 0x5b, 0x03, 0x00, 0x01},
+				[]byte{0x41, 0x00, 0xfd, 0x5d, 0x03, 0x00, 0x1a, 0x41, 0x00, 0xfd, 0x00, 0x04, 0x00, 0x1a})...),
+			// threads
+			loop(0x41, 0x00, 0x41, 0x00, 0xfe, 0x00, 0x02, 0x00, 0x1a,
+				0x41, 0x00, 0x41, 0x00, 0x42, 0x00, 0xfe, 0x01, 0x02, 0x00, 0x1a,
+				0xfe, 0x03, 0x00, 0x41, 0x00, 0xfe, 0x10, 0x02, 0x00, 0x1a,
+				0x41, 0x00, 0x41, 0x00, 0x41, 0x00, 0xfe, 0x48, 0x02, 0x00, 0x1a),
+			// exception handling: try_table catching the tag, throw
+			loop(0x02, blockEmpty, 0x02, i32, 0x1f, blockEmpty, 0x01, 0x00, 0x00, 0x00,
+				0x41, 0x07, 0x08, 0x00, opEnd, 0x0c, 0x01, opEnd, 0x1a, opEnd),
+			// throw_ref of a caught exnref, tail calls
+			loop(0x02, 0x69, 0x1f, blockEmpty, 0x01, 0x03, 0x00, opEnd, 0x0c, 0x01, opEnd, 0x0a),
+			body(0x41, 0x00, 0x13, 0x00, 0x00, 0x12, 0x00),
+		)),
+		sec(11, vec([]byte{0x01, 0x01, 0x2a})), // a passive data segment
+	)
+}
+
+// features are those the platform's runtime enables (wazero's defaults)
+// and the experimental ones Instrument decodes too.
+const features = api.CoreFeaturesV2 | experimental.CoreFeaturesThreads | experimental.CoreFeaturesTailCall |
+	experimental.CoreFeaturesExceptionHandling
+
+func TestInstrumentEveryFeature(t *testing.T) {
+	ctx := context.Background()
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter().WithCoreFeatures(features))
+	defer rt.Close(ctx)
+	in := every()
+	if _, err := rt.CompileModule(ctx, in); err != nil {
+		t.Fatalf("the test module itself is invalid: %v", err)
+	}
+	out, err := Instrument(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rt.CompileModule(ctx, out); err != nil {
+		t.Errorf("instrumented: %v", err)
+	}
+	if n := bytes.Count(out, appendLoopCheck(nil, 0)); n != 7 {
+		t.Errorf("%d loop checks; want 7", n)
+	}
+}
