@@ -41,12 +41,13 @@ var magic = []byte{0x00, 'a', 's', 'm', 0x01, 0x00, 0x00, 0x00}
 
 // Section ids.
 const (
-	secCustom = 0
-	secImport = 2
-	secGlobal = 6
-	secExport = 7
-	secStart  = 8
-	secCode   = 10
+	secCustom    = 0
+	secImport    = 2
+	secGlobal    = 6
+	secExport    = 7
+	secStart     = 8
+	secCode      = 10
+	secDataCount = 12
 )
 
 // order is where each known section stands in a module (the tag section,
@@ -193,7 +194,14 @@ func sections(wasm []byte) ([]section, error) {
 		off := r.pos
 		payload, err := r.bytes(uint64(size))
 		if err != nil {
-			return nil, fmt.Errorf("section %d: %w", id, err)
+			return nil, fmt.Errorf("section %d: %w: %w", id, errFraming, err)
+		}
+		if id != secCustom && id != secStart && id != secDataCount {
+			// Every other section is a vector, each entry at least a byte.
+			p := &reader{b: payload, off: off}
+			if _, err := p.count(1); err != nil {
+				return nil, fmt.Errorf("section %d: %w: %w", id, errFraming, err)
+			}
 		}
 		secs = append(secs, section{id: id, off: off, payload: payload})
 	}

@@ -15,8 +15,14 @@ type reader struct {
 
 var errEnd = errors.New("unexpected end")
 
+// errFraming: a section that runs past the module's end, or whose count of
+// entries is larger than its size. No valid module has one; refusing it
+// early also spares wazero, which allocates room for a section's entries
+// before it reads them.
+var errFraming = errors.New("malformed section")
+
 func (r *reader) errorf(format string, args ...any) error {
-	return fmt.Errorf("at byte %d: %s", r.off+r.pos, fmt.Sprintf(format, args...))
+	return fmt.Errorf("at byte %d: "+format, append([]any{r.off + r.pos}, args...)...)
 }
 
 func (r *reader) done() bool { return r.pos >= len(r.b) }
