@@ -22,7 +22,7 @@ func sec(id byte, payload ...[]byte) []byte {
 	return cat([]byte{id}, u32(uint32(len(p))), p)
 }
 
-func module(secs ...[]byte) []byte { return cat(magic, cat(secs...)) }
+func newModule(secs ...[]byte) []byte { return cat(magic, cat(secs...)) }
 
 // body is a function body without locals: code then end.
 func body(code ...byte) []byte { return bodyLocals(u32(0), code...) }

@@ -27,12 +27,18 @@ const (
 )
 
 const (
-	opLoop        = 0x03
-	opIf          = 0x04
-	opUnreachable = 0x00
-	opEnd         = 0x0b
-	opGlobalGet   = 0x23
-	blockEmpty    = 0x40
+	opLoop       = 0x03
+	opIf         = 0x04
+	opEnd        = 0x0b
+	opCall       = 0x10
+	opReturnCall = 0x12
+	opGlobalGet  = 0x23
+	opGlobalSet  = 0x24
+	opI32Const   = 0x41
+	opI32LeS     = 0x4c
+	opI32Sub     = 0x6b
+	opRefFunc    = 0xd2
+	blockEmpty   = 0x40
 )
 
 // ops gives each one-byte opcode its immediates: the MVP, sign extension,
@@ -326,48 +332,56 @@ func prefixFE(r *reader) error {
 	return r.errorf("unknown instruction 0xfe %d", sub)
 }
 
-// loopCheck is what follows each loop's block type: if the interrupt
-// global is set, trap. It leaves the operand stack as it found it.
-func appendLoopCheck(b []byte, global uint32) []byte {
-	b = append(b, opGlobalGet)
-	b = appendU32(b, global)
-	return append(b, opIf, blockEmpty, opUnreachable, opEnd)
+// checkCalls also puts the check at the entry of every function, so that a
+// tree of calls without loops (each function calling the next twice, 40
+// deep) cannot run for long without calling out either. Off: see
+// RATIONALE.md, "Stopping a runaway skill".
+var checkCalls = false
+
+// appendCheck appends the check of the budget: decrement it and, once it is
+// no longer positive, call the host function and set it back to Budget. It
+// leaves the operand stack as it found it.
+func (m *module) appendCheck(b []byte) []byte {
+	budget := appendU32(nil, m.globals)
+	b = append(append(b, opGlobalGet), budget...)
+	b = append(b, opI32Const, 0x01, opI32Sub, opGlobalSet)
+	b = append(append(b, budget...), opGlobalGet)
+	b = append(append(b, budget...), opI32Const, 0x00, opI32LeS, opIf, blockEmpty, opCall)
+	b = append(appendU32(b, m.funcImports), opI32Const)
+	b = append(appendS32(b, Budget), opGlobalSet)
+	return append(append(b, budget...), opEnd)
 }
 
-// instrumentBody returns body (one entry of the code section, without its
-// size) with the check after every loop, and whether it changed.
-func instrumentBody(body []byte, off int, global uint32) ([]byte, bool, error) {
-	r := &reader{b: body, off: off}
+// instrumentBody appends to out the function body in r (one entry of the
+// code section, without its size) with the check at the head of every loop
+// and the functions' new indices.
+func (m *module) instrumentBody(out []byte, r *reader) ([]byte, error) {
 	groups, err := r.count(2)
 	if err != nil {
-		return nil, false, fmt.Errorf("locals: %w", err)
+		return nil, fmt.Errorf("locals: %w", err)
 	}
 	for range groups {
 		if _, err := r.u32(); err != nil {
-			return nil, false, fmt.Errorf("locals: %w", err)
+			return nil, fmt.Errorf("locals: %w", err)
 		}
 		if err := valType(r); err != nil {
-			return nil, false, fmt.Errorf("locals: %w", err)
+			return nil, fmt.Errorf("locals: %w", err)
 		}
 	}
-	var out []byte
-	copied := 0
+	out = append(out, r.b[:r.pos]...)
+	if checkCalls {
+		out = m.appendCheck(out)
+	}
 	for !r.done() {
+		start := r.pos
 		op, err := instr(r)
 		if err != nil {
-			return nil, false, err
+			return nil, err
 		}
+		out = m.remapped(out, r, start, op)
 		if op == opLoop {
-			if out == nil {
-				out = make([]byte, 0, len(body)+len(body)/8)
-			}
-			out = append(out, body[copied:r.pos]...)
-			out = appendLoopCheck(out, global)
-			copied = r.pos
+			out = m.appendCheck(out)
 		}
 	}
-	if out == nil {
-		return body, false, nil
-	}
-	return append(out, body[copied:]...), true, nil
+	return out, nil
 }

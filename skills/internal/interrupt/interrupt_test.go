@@ -3,6 +3,8 @@ package interrupt
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -15,29 +17,31 @@ import (
 // loops is a module with a loop in every shape the check must catch, and a
 // start function that never ends:
 //
-//	0 spin      loop br 0 end: a tight loop with no calls
-//	1 indirect  call_indirect of spin through the table
-//	2 start     (the start section) spin
-//	3 sum(n)    1 + 2 + … + n, in a loop over locals
-//	4 down(n)   a loop with a parameter (block type by type index), n times
+//	0 spin        loop br 0 end: a tight loop with no calls
+//	1 indirect    call_indirect of spin through the table
+//	2 start       (the start section) calls spin
+//	3 sum(n)      1 + 2 + … + n, in a loop over locals
+//	4 down(n)     a loop with a parameter (block type by type index), n times
+//	5 viaref(n)   sum(n) through table[1], set from a global ref.func 3
 //
 // It imports a global set to 1 and defines one set to 1, so that a check
-// reading the wrong global would trap at once.
+// reading the wrong global would misbehave at once, and names spin and sum
+// in its name section.
 func loops() []byte {
-	return module(
+	return newModule(
 		sec(1, vec(functype(nil, nil), functype([]byte{i32}, []byte{i32}))),
 		sec(2, vec(cat(str("env"), str("one"), []byte{0x03, i32, 0x00}))),
-		sec(3, vec(u32(0), u32(0), u32(0), u32(1), u32(1))),
-		sec(4, vec([]byte{0x70, 0x00, 0x01})), // a funcref table of 1
-		sec(6, vec([]byte{i32, 0x01, 0x41, 0x01, opEnd})),
+		sec(3, vec(u32(0), u32(0), u32(0), u32(1), u32(1), u32(1))),
+		sec(4, vec([]byte{0x70, 0x00, 0x02})), // a funcref table of 2
+		sec(6, vec([]byte{i32, 0x01, 0x41, 0x01, opEnd}, []byte{0x70, 0x00, opRefFunc, 0x03, opEnd})),
 		sec(7, vec(export("spin", 0, 0), export("indirect", 0, 1), export("sum", 0, 3), export("down", 0, 4),
-			export("one", 3, 1))),
+			export("viaref", 0, 5), export("one", 3, 1))),
 		sec(8, u32(2)),
 		sec(9, vec(cat([]byte{0x00, 0x41, 0x00, opEnd}, vec(u32(0))))), // table[0] = spin
 		sec(10, vec(
 			body(opLoop, blockEmpty, 0x0c, 0x00, opEnd),
 			body(0x41, 0x00, 0x11, 0x00, 0x00),
-			body(0x10, 0x00),
+			body(opCall, 0x00),
 			bodyLocals(vec(cat(u32(1), []byte{i32})), // local acc
 				0x02, blockEmpty, opLoop, blockEmpty,
 				0x20, 0x00, 0x45, 0x0d, 0x01, // n == 0: out
@@ -46,6 +50,8 @@ func loops() []byte {
 				0x0c, 0x00, opEnd, opEnd, 0x20, 0x01),
 			body(0x20, 0x00, opLoop, 0x01, // loop (type 1): i32 -> i32
 				0x41, 0x01, 0x6b, 0x22, 0x00, 0x20, 0x00, 0x0d, 0x00, opEnd),
+			body(0x41, 0x01, opGlobalGet, 0x02, 0x26, 0x00, // table[1] = the global's function
+				0x20, 0x00, 0x41, 0x01, 0x11, 0x01, 0x00),
 		)),
 		sec(0, str("name"), []byte{0x01}, func() []byte { // function names
 			p := vec(cat(u32(0), str("spin")), cat(u32(3), str("sum")))
@@ -57,7 +63,7 @@ func loops() []byte {
 
 // env provides the global loops imports.
 func env() []byte {
-	return module(
+	return newModule(
 		sec(6, vec([]byte{i32, 0x00, 0x41, 0x01, opEnd})),
 		sec(7, vec(export("one", 3, 0))),
 	)
@@ -70,6 +76,9 @@ func instantiate(t *testing.T, wasm []byte) api.Module {
 	ctx := context.Background()
 	rt := wazero.NewRuntime(ctx)
 	t.Cleanup(func() { rt.Close(ctx) })
+	if err := Instantiate(ctx, rt); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := rt.InstantiateWithConfig(ctx, env(), wazero.NewModuleConfig().WithName("env")); err != nil {
 		t.Fatal(err)
 	}
@@ -89,38 +98,48 @@ func TestInstrumentedLoopsStop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, fn := range []string{"spin", "indirect", StartExport} {
-		t.Run(fn, func(t *testing.T) {
-			mod := instantiate(t, wasm)
-			g, ok := mod.ExportedGlobal(GlobalExport).(api.MutableGlobal)
-			if !ok || g.Type() != api.ValueTypeI32 || g.Get() != 0 {
-				t.Fatalf("export %s = %v; want a mutable i32 global at 0", GlobalExport, mod.ExportedGlobal(GlobalExport))
-			}
-			timer := time.AfterFunc(50*time.Millisecond, func() { g.Set(1) })
-			defer timer.Stop()
-			start := time.Now()
-			_, err := mod.ExportedFunction(fn).Call(context.Background())
-			if err == nil || !strings.Contains(err.Error(), "unreachable") {
-				t.Errorf("%s() with the interrupt set = %v; want the unreachable trap", fn, err)
-			}
-			if d := time.Since(start); d > 2*time.Second {
-				t.Errorf("%s() stopped after %v; want soon after 50ms", fn, d)
-			}
-		})
+	for _, armed := range []bool{true, false} {
+		for _, fn := range []string{"spin", "indirect", StartExport} {
+			t.Run(fmt.Sprintf("%s armed %v", fn, armed), func(t *testing.T) {
+				mod := instantiate(t, wasm)
+				g, ok := mod.ExportedGlobal(GlobalExport).(api.MutableGlobal)
+				if !ok || g.Type() != api.ValueTypeI32 || g.Get() != uint64(Budget) {
+					t.Fatalf("export %s = %v; want a mutable i32 global at %d", GlobalExport, mod.ExportedGlobal(GlobalExport), Budget)
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+				defer cancel()
+				if armed {
+					defer Arm(ctx, mod)()
+				}
+				start := time.Now()
+				_, err := mod.ExportedFunction(fn).Call(ctx)
+				if !errors.Is(err, context.DeadlineExceeded) {
+					t.Errorf("%s() past its deadline = %v; want the deadline's error", fn, err)
+				}
+				// The trap names the looping function: the name section
+				// follows the functions' new indices.
+				if err != nil && !strings.Contains(err.Error(), ".spin(") {
+					t.Errorf("trap %q does not name spin", err)
+				}
+				if d := time.Since(start); d > 2*time.Second {
+					t.Errorf("%s() stopped after %v; want soon after 50ms", fn, d)
+				}
+			})
+		}
 	}
 }
 
 func TestInstrumentedLoopsComputeAlike(t *testing.T) {
-	orig, err := Instrument(loops())
+	wasm, err := Instrument(loops())
 	if err != nil {
 		t.Fatal(err)
 	}
-	mod := instantiate(t, orig)
+	mod := instantiate(t, wasm)
 	for _, tc := range []struct {
 		fn   string
 		n    uint64
 		want uint64
-	}{{"sum", 0, 0}, {"sum", 10, 55}, {"sum", 100000, 5000050000 & 0xffffffff}, {"down", 5, 0}} {
+	}{{"sum", 0, 0}, {"sum", 10, 55}, {"sum", 100000, 5000050000 & 0xffffffff}, {"down", 5, 0}, {"viaref", 10, 55}} {
 		res, err := mod.ExportedFunction(tc.fn).Call(context.Background(), tc.n)
 		if err != nil || uint32(res[0]) != uint32(tc.want) {
 			t.Errorf("%s(%d) = %v, %v; want %d", tc.fn, tc.n, res, err, tc.want)
@@ -137,16 +156,16 @@ func TestInstrumentOutput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// global index 2: one imported, one defined.
-	check := appendLoopCheck(nil, 2)
+	// The budget is global 3 (one imported, two defined), the host function 0.
+	check := (&module{globals: 3}).appendCheck(nil)
 	if n := bytes.Count(out, check); n != 3 {
-		t.Errorf("%d loop checks of global 2; want 3 (one per loop)", n)
+		t.Errorf("%d loop checks of global 3 calling function 0; want 3 (one per loop)", n)
 	}
 	if bytes.Contains(out, []byte(".debug_info")) {
 		t.Error("the DWARF section was kept; want it dropped")
 	}
-	if !bytes.Contains(out, []byte("spin")) || !bytes.Contains(out, []byte("name")) {
-		t.Error("the name section was dropped; want it kept")
+	if !bytes.Contains(out, cat(str(ImportModule), str(ImportName))) {
+		t.Error("the host function is not imported")
 	}
 	if !bytes.HasSuffix(out, append(str(VersionSection), Version)) {
 		t.Errorf("module does not end with the %s section", VersionSection)
@@ -157,9 +176,10 @@ func TestInstrumentOutput(t *testing.T) {
 	}
 }
 
-// A module without global, export or code sections gets the first two.
+// A module without type, import, global, export or code sections gets the
+// first four.
 func TestInstrumentEmptyModule(t *testing.T) {
-	for _, in := range [][]byte{module(), module(sec(1, vec(functype(nil, nil))), sec(3, vec(u32(0))), sec(10, vec(body())))} {
+	for _, in := range [][]byte{newModule(), newModule(sec(1, vec(functype(nil, nil))), sec(3, vec(u32(0))), sec(10, vec(body())))} {
 		out, err := Instrument(in)
 		if err != nil {
 			t.Fatalf("Instrument(% x) = %v", in, err)
@@ -167,6 +187,9 @@ func TestInstrumentEmptyModule(t *testing.T) {
 		ctx := context.Background()
 		rt := wazero.NewRuntime(ctx)
 		defer rt.Close(ctx)
+		if err := Instantiate(ctx, rt); err != nil {
+			t.Fatal(err)
+		}
 		mod, err := rt.Instantiate(ctx, out)
 		if err != nil {
 			t.Fatalf("instrumented % x: %v", in, err)
@@ -179,7 +202,7 @@ func TestInstrumentEmptyModule(t *testing.T) {
 
 func TestInstrumentRefuses(t *testing.T) {
 	code := func(c ...byte) []byte {
-		return module(sec(1, vec(functype(nil, nil))), sec(3, vec(u32(0))), sec(10, vec(body(c...))))
+		return newModule(sec(1, vec(functype(nil, nil))), sec(3, vec(u32(0))), sec(10, vec(body(c...))))
 	}
 	for _, tc := range []struct {
 		name string
@@ -189,8 +212,8 @@ func TestInstrumentRefuses(t *testing.T) {
 		{"empty", nil, "not a WebAssembly module"},
 		{"text", []byte("(module)"), "not a WebAssembly module"},
 		{"component", append([]byte{0, 'a', 's', 'm'}, 0x0d, 0x00, 0x01, 0x00), "unsupported WebAssembly binary version"},
-		{"truncated section", module([]byte{1, 10, 0}), "unexpected end"},
-		{"unknown section", module(sec(42)), "unknown section id 42"},
+		{"truncated section", newModule([]byte{1, 10, 0}), "unexpected end"},
+		{"unknown section", newModule(sec(42)), "unknown section id 42"},
 		{"unknown opcode", code(0xff), "unknown opcode 0xff"},
 		{"gap in the opcodes", code(0x27), "unknown opcode 0x27"},
 		{"typed call_ref", code(0x14, 0x00), "unknown opcode 0x14"},
@@ -203,8 +226,9 @@ func TestInstrumentRefuses(t *testing.T) {
 		{"truncated v128.const", code(0xfd, 0x0c, 1, 2, 3), "unexpected end"},
 		{"overlong integer", code(0x41, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01), "integer too long"},
 		{"forged count", code(0x0e, 0xff, 0xff, 0xff, 0xff, 0x0f), "larger than what follows"},
-		{"reserved export", module(sec(7, vec(export(GlobalExport, 3, 0)))), "reserved"},
-		{"reserved start export", module(sec(7, vec(export(StartExport, 0, 0)))), "reserved"},
+		{"reserved export", newModule(sec(7, vec(export(GlobalExport, 3, 0)))), "reserved"},
+		{"reserved start export", newModule(sec(7, vec(export(StartExport, 0, 0)))), "reserved"},
+		{"reserved import", newModule(sec(2, vec(cat(str(ImportModule), str(ImportName), []byte{0x00, 0x00})))), "reserved"},
 	} {
 		out, err := Instrument(tc.wasm)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -219,7 +243,7 @@ func TestInstrumentRefuses(t *testing.T) {
 func every() []byte {
 	loop := func(code ...byte) []byte { return body(cat([]byte{opLoop, blockEmpty}, code, []byte{opEnd})...) }
 	v128 := cat([]byte{0xfd, 0x0c}, make([]byte, 16))
-	return module(
+	return newModule(
 		sec(1, vec(functype(nil, nil), functype([]byte{i32}, nil))),
 		sec(3, vec(u32(0), u32(0), u32(0), u32(0), u32(0), u32(0), u32(0), u32(0))),
 		sec(4, vec([]byte{0x70, 0x00, 0x01})),
@@ -287,7 +311,7 @@ func TestInstrumentEveryFeature(t *testing.T) {
 	if _, err := rt.CompileModule(ctx, out); err != nil {
 		t.Errorf("instrumented: %v", err)
 	}
-	if n := bytes.Count(out, appendLoopCheck(nil, 0)); n != 7 {
+	if n := bytes.Count(out, (&module{}).appendCheck(nil)); n != 7 {
 		t.Errorf("%d loop checks; want 7", n)
 	}
 }
