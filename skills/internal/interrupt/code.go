@@ -42,8 +42,9 @@ const (
 )
 
 // ops gives each one-byte opcode its immediates: the MVP, sign extension,
-// reference types, tail calls and exception handling (try_table, throw,
-// throw_ref), with 0xFC, 0xFD and 0xFE prefixing the rest.
+// reference types, tail calls, typed function references and exception
+// handling (try_table, throw, throw_ref), with 0xFC, 0xFD and 0xFE prefixing
+// the rest.
 var ops = func() (t [256]imm) {
 	set := func(from, to int, k imm) {
 		for op := from; op <= to; op++ {
@@ -64,6 +65,7 @@ var ops = func() (t [256]imm) {
 	set(0x11, 0x11, immIdx2)     // call_indirect type table
 	set(0x12, 0x12, immIdx)      // return_call
 	set(0x13, 0x13, immIdx2)     // return_call_indirect
+	set(0x14, 0x15, immIdx)      // call_ref, return_call_ref (type index)
 	set(0x18, 0x19, immLegacyEH) // delegate, catch_all
 	set(0x1a, 0x1b, immNone)     // drop, select
 	set(0x1c, 0x1c, immSelect)   // select t*
@@ -79,6 +81,8 @@ var ops = func() (t [256]imm) {
 	set(0xd0, 0xd0, immRefNull)
 	set(0xd1, 0xd1, immNone) // ref.is_null
 	set(0xd2, 0xd2, immIdx)  // ref.func
+	set(0xd4, 0xd4, immNone) // ref.as_non_null
+	set(0xd5, 0xd6, immIdx)  // br_on_null, br_on_non_null
 	t[0xfc], t[0xfd], t[0xfe] = immPrefixFC, immPrefixFD, immPrefixFE
 	return t
 }()
@@ -162,6 +166,12 @@ func instr(r *reader) (byte, error) {
 
 // blockType skips a block type: empty, a value type, or a type index (s33).
 func blockType(r *reader) error {
+	if c, err := r.byte(); err != nil {
+		return err
+	} else if c == refNull || c == ref {
+		return heapType(r)
+	}
+	r.pos--
 	start := r.pos
 	v, err := r.sleb(33)
 	if err != nil {
@@ -177,9 +187,15 @@ func blockType(r *reader) error {
 	return r.errorf("unsupported block type 0x%02x", r.b[start])
 }
 
+// Typed references (the function references proposal): 0x63 or 0x64, then
+// a heap type.
+const (
+	refNull = 0x63
+	ref     = 0x64
+)
+
 // isValType: the one-byte value types (numbers, v128, funcref, externref,
-// exnref); typed references (0x63, 0x64 and a heap type) are not enabled on
-// the platform's runtime.
+// exnref).
 func isValType(c byte) bool {
 	switch c {
 	case 0x7f, 0x7e, 0x7d, 0x7c, 0x7b, 0x70, 0x6f, 0x69:
@@ -193,6 +209,9 @@ func valType(r *reader) error {
 	if err != nil {
 		return err
 	}
+	if c == refNull || c == ref {
+		return heapType(r)
+	}
 	if !isValType(c) {
 		r.pos--
 		return r.errorf("unsupported value type 0x%02x", c)
@@ -200,17 +219,18 @@ func valType(r *reader) error {
 	return nil
 }
 
+// heapType skips a heap type: func, extern or exn, or a type index (s33).
 func heapType(r *reader) error {
-	c, err := r.byte()
+	start := r.pos
+	v, err := r.sleb(33)
 	if err != nil {
 		return err
 	}
-	switch c {
-	case 0x70, 0x6f, 0x69: // func, extern, exn
+	if v >= 0 || r.pos-start == 1 && (v == -0x10 || v == -0x11 || v == -0x17) { // 0x70, 0x6f, 0x69
 		return nil
 	}
-	r.pos--
-	return r.errorf("unsupported heap type 0x%02x", c)
+	r.pos = start
+	return r.errorf("unsupported heap type 0x%02x", r.b[start])
 }
 
 // memarg skips an alignment (whose bit 6 announces a memory index, as in
@@ -338,6 +358,9 @@ func prefixFE(r *reader) error {
 // RATIONALE.md, "Stopping a runaway skill".
 var checkCalls = false
 
+// appendCheck is (*module).appendCheck; benchmarks measure others.
+var appendCheck = (*module).appendCheck
+
 // appendCheck appends the check of the budget: decrement it and, once it is
 // no longer positive, call the host function and set it back to Budget. It
 // leaves the operand stack as it found it.
@@ -370,7 +393,7 @@ func (m *module) instrumentBody(out []byte, r *reader) ([]byte, error) {
 	}
 	out = append(out, r.b[:r.pos]...)
 	if checkCalls {
-		out = m.appendCheck(out)
+		out = appendCheck(m, out)
 	}
 	for !r.done() {
 		start := r.pos
@@ -380,7 +403,7 @@ func (m *module) instrumentBody(out []byte, r *reader) ([]byte, error) {
 		}
 		out = m.remapped(out, r, start, op)
 		if op == opLoop {
-			out = m.appendCheck(out)
+			out = appendCheck(m, out)
 		}
 	}
 	return out, nil

@@ -101,8 +101,8 @@ type module struct {
 
 // Instrument returns wasm instrumented (see the package comment). It
 // refuses, with an error that says why, a module it cannot read, one that
-// uses an instruction the platform's runtime does not enable (legacy
-// exception handling, typed function references, GC) and one that uses a
+// uses an instruction the platform's runtime does not know (legacy
+// exception handling, GC) and one that uses a
 // reserved name.
 func Instrument(wasm []byte) ([]byte, error) {
 	if len(wasm) < len(magic) || !bytes.Equal(wasm[:4], magic[:4]) {
@@ -214,7 +214,7 @@ func (m *module) readImports(r *reader) error {
 			m.funcImports++
 			_, err = r.u32()
 		case 0x01: // table: reference type, limits
-			if err = heapType(r); err == nil {
+			if err = valType(r); err == nil {
 				err = limits(r)
 			}
 		case 0x02: // memory

@@ -216,13 +216,13 @@ func TestInstrumentRefuses(t *testing.T) {
 		{"unknown section", newModule(sec(42)), "unknown section id 42"},
 		{"unknown opcode", code(0xff), "unknown opcode 0xff"},
 		{"gap in the opcodes", code(0x27), "unknown opcode 0x27"},
-		{"typed call_ref", code(0x14, 0x00), "unknown opcode 0x14"},
+		{"GC ref.eq", code(0xd3), "unknown opcode 0xd3"},
 		{"legacy try", code(0x06, blockEmpty, opEnd), "legacy exception handling"},
 		{"unknown 0xfc", code(0xfc, 0x20), "unknown instruction 0xfc 32"},
 		{"unassigned SIMD", code(0xfd, 0x9a, 0x01), "unknown instruction 0xfd 154"},
 		{"relaxed SIMD", code(0xfd, 0x80, 0x02), "unknown instruction 0xfd 256"},
 		{"unknown atomic", code(0xfe, 0x04), "unknown instruction 0xfe 4"},
-		{"typed block type", code(opLoop, 0x63, 0x70, opEnd), "unsupported block type"},
+		{"GC heap type", code(opLoop, 0x63, 0x6e, opEnd), "unsupported heap type"},
 		{"truncated v128.const", code(0xfd, 0x0c, 1, 2, 3), "unexpected end"},
 		{"overlong integer", code(0x41, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01), "integer too long"},
 		{"forged count", code(0x0e, 0xff, 0xff, 0xff, 0xff, 0x0f), "larger than what follows"},
@@ -245,7 +245,7 @@ func every() []byte {
 	v128 := cat([]byte{0xfd, 0x0c}, make([]byte, 16))
 	return newModule(
 		sec(1, vec(functype(nil, nil), functype([]byte{i32}, nil))),
-		sec(3, vec(u32(0), u32(0), u32(0), u32(0), u32(0), u32(0), u32(0), u32(0))),
+		sec(3, vec(u32(0), u32(0), u32(0), u32(0), u32(0), u32(0), u32(0), u32(0), u32(0))),
 		sec(4, vec([]byte{0x70, 0x00, 0x01})),
 		sec(5, vec([]byte{0x03, 0x01, 0x01})), // shared memory 1..1
 		sec(13, vec([]byte{0x00, 0x01})),      // tag of type (i32)
@@ -286,6 +286,9 @@ func every() []byte {
 			// throw_ref of a caught exnref, tail calls
 			loop(0x02, 0x69, 0x1f, blockEmpty, 0x01, 0x03, 0x00, opEnd, 0x0c, 0x01, opEnd, 0x0a),
 			body(0x41, 0x00, 0x13, 0x00, 0x00, 0x12, 0x00),
+			// typed function references
+			loop(0x02, refNull, 0x70, 0xd0, 0x70, opEnd, 0x1a, opRefFunc, 0x00, 0xd4, 0x14, 0x00,
+				0x02, ref, 0x70, opRefFunc, 0x00, 0xd6, 0x00, 0x00, opEnd, 0x1a),
 		)),
 		sec(11, vec([]byte{0x01, 0x01, 0x2a})), // a passive data segment
 	)
@@ -294,7 +297,7 @@ func every() []byte {
 // features are those the platform's runtime enables (wazero's defaults)
 // and the experimental ones Instrument decodes too.
 const features = api.CoreFeaturesV2 | experimental.CoreFeaturesThreads | experimental.CoreFeaturesTailCall |
-	experimental.CoreFeaturesExceptionHandling
+	experimental.CoreFeaturesExceptionHandling | experimental.CoreFeaturesTypedFunctionReferences
 
 func TestInstrumentEveryFeature(t *testing.T) {
 	ctx := context.Background()
@@ -311,7 +314,7 @@ func TestInstrumentEveryFeature(t *testing.T) {
 	if _, err := rt.CompileModule(ctx, out); err != nil {
 		t.Errorf("instrumented: %v", err)
 	}
-	if n := bytes.Count(out, (&module{}).appendCheck(nil)); n != 7 {
-		t.Errorf("%d loop checks; want 7", n)
+	if n := bytes.Count(out, (&module{}).appendCheck(nil)); n != 8 {
+		t.Errorf("%d loop checks; want 8", n)
 	}
 }
