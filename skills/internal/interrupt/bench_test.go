@@ -53,7 +53,7 @@ func benchLoopCheck(b *testing.B, wasm []byte, input []byte) {
 		name       string
 		rc         wazero.RuntimeConfig
 		closeOnCtx bool
-		budget     int32 // 0: not instrumented
+		budget     int32 // 0: not instrumented; -1: the flag
 		calls      bool
 		flag       bool
 	}{
@@ -63,7 +63,7 @@ func benchLoopCheck(b *testing.B, wasm []byte, input []byte) {
 		{name: "budget-4096", rc: compiler, budget: 4096},
 		{name: "budget-65536", rc: compiler, budget: 65536},
 		{name: "budget-4096-calls", rc: compiler, budget: 4096, calls: true},
-		{name: "flag", rc: compiler, budget: 4096, flag: true},
+		{name: "flag", rc: compiler, budget: -1, flag: true},
 		{name: "interpreter", rc: interpreter},
 		{name: "interpreter-close-on-context-done", rc: interpreter, closeOnCtx: true},
 		{name: "interpreter-budget-4096", rc: interpreter, budget: 4096},
@@ -73,7 +73,7 @@ func benchLoopCheck(b *testing.B, wasm []byte, input []byte) {
 			if tc.budget != 0 {
 				Budget, checkCalls = tc.budget, tc.calls
 				if tc.flag {
-					appendCheck = appendFlagCheck
+					Budget, appendCheck = 0, appendFlagCheck // the global, the flag, starts at 0
 				}
 				var err error
 				code, err = Instrument(wasm)
