@@ -352,11 +352,12 @@ func prefixFE(r *reader) error {
 	return r.errorf("unknown instruction 0xfe %d", sub)
 }
 
-// checkCalls also puts the check at the entry of every function, so that a
-// tree of calls without loops (each function calling the next twice, 40
-// deep) cannot run for long without calling out either. Off: see
-// RATIONALE.md, "Stopping a runaway skill".
-var checkCalls = false
+// checkCalls puts the check at the entry of every function too, so that a
+// tree of calls without loops (each function calling the next twice, 60
+// deep) cannot run long without calling out either: such a tree never
+// reaches a loop head, and would hold up the garbage collector as long as
+// it ran. Benchmarks turn it off to measure loop heads alone.
+var checkCalls = true
 
 // appendCheck is (*module).appendCheck; benchmarks measure others.
 var appendCheck = (*module).appendCheck
@@ -376,8 +377,8 @@ func (m *module) appendCheck(b []byte) []byte {
 }
 
 // instrumentBody appends to out the function body in r (one entry of the
-// code section, without its size) with the check at the head of every loop
-// and the functions' new indices.
+// code section, without its size) with the check at its entry and at the
+// head of every loop, and the functions' new indices.
 func (m *module) instrumentBody(out []byte, r *reader) ([]byte, error) {
 	groups, err := r.count(2)
 	if err != nil {

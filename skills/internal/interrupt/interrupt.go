@@ -6,11 +6,12 @@
 //
 // Instrument adds an i32 global, the budget, exported as GlobalExport, and
 // an import of a host function, ImportModule.ImportName, of type () -> ().
-// At the head of every loop the budget is decremented; when it is no longer
-// positive the guest calls the host function and sets the budget back to
-// Budget. The host function returns, or stops the guest if its context is
-// done (by panicking, which wazero turns into a trap). So the guest calls
-// out at most every Budget loop iterations: a goroutine running wazero's
+// At the entry of every function and the head of every loop the budget is
+// decremented; when it is no longer positive the guest calls the host
+// function and sets the budget back to Budget. The host function returns,
+// or stops the guest if its context is done (by panicking, which wazero
+// turns into a trap). So the guest calls out at least every Budget loop
+// iterations or calls: a goroutine running wazero's
 // compiled code cannot be preempted, and without such calls one guest could
 // hold up every stop-the-world of the garbage collector, and keep the timer
 // that ends its own deadline from running. To stop a guest at once, the
@@ -26,7 +27,7 @@
 // InstantiateModule, out of reach. DWARF sections (.debug_*) are dropped,
 // since the code they describe has moved.
 //
-// Recursion without end needs no check: it overflows the stack and traps.
+// Recursion without end overflows the stack and traps.
 package interrupt
 
 import (
@@ -47,10 +48,11 @@ const (
 	ImportName   = "yield"
 )
 
-// Budget is how many loop iterations a guest runs between two calls of the
-// host function: each call costs ≈ 20–50 ns, an iteration of a tight loop
-// ≈ 1 ns, so that the calls take a few per cent at most, and the guest lets
-// the Go runtime in every few microseconds.
+// Budget is how many loop iterations and calls a guest makes between two
+// calls of the host function: each costs some tens of nanoseconds, an
+// iteration of a tight loop about one, so that the calls take a few per
+// cent at most (BenchmarkLoopCheck), and the guest lets the Go runtime in
+// every few microseconds.
 var Budget int32 = 1 << 12
 
 // Version is the instrumentation's version, recorded in the custom section

@@ -23,6 +23,7 @@ import (
 //	3 sum(n)      1 + 2 + … + n, in a loop over locals
 //	4 down(n)     a loop with a parameter (block type by type index), n times
 //	5 viaref(n)   sum(n) through table[1], set from a global ref.func 3
+//	6 tree(n)     calls tree(n-1) twice, down to 0: 2^n calls and no loop
 //
 // It imports a global set to 1 and defines one set to 1, so that a check
 // reading the wrong global would misbehave at once, and names spin and sum
@@ -31,11 +32,11 @@ func loops() []byte {
 	return newModule(
 		sec(1, vec(functype(nil, nil), functype([]byte{i32}, []byte{i32}))),
 		sec(2, vec(cat(str("env"), str("one"), []byte{0x03, i32, 0x00}))),
-		sec(3, vec(u32(0), u32(0), u32(0), u32(1), u32(1), u32(1))),
+		sec(3, vec(u32(0), u32(0), u32(0), u32(1), u32(1), u32(1), u32(1))),
 		sec(4, vec([]byte{0x70, 0x00, 0x02})), // a funcref table of 2
 		sec(6, vec([]byte{i32, 0x01, 0x41, 0x01, opEnd}, []byte{0x70, 0x00, opRefFunc, 0x03, opEnd})),
 		sec(7, vec(export("spin", 0, 0), export("indirect", 0, 1), export("sum", 0, 3), export("down", 0, 4),
-			export("viaref", 0, 5), export("one", 3, 1))),
+			export("viaref", 0, 5), export("tree", 0, 6), export("one", 3, 1))),
 		sec(8, u32(2)),
 		sec(9, vec(cat([]byte{0x00, 0x41, 0x00, opEnd}, vec(u32(0))))), // table[0] = spin
 		sec(10, vec(
@@ -52,9 +53,12 @@ func loops() []byte {
 				0x41, 0x01, 0x6b, 0x22, 0x00, 0x20, 0x00, 0x0d, 0x00, opEnd),
 			body(0x41, 0x01, opGlobalGet, 0x02, 0x26, 0x00, // table[1] = the global's function
 				0x20, 0x00, 0x41, 0x01, 0x11, 0x01, 0x00),
+			body(0x20, 0x00, 0x45, opIf, blockEmpty, 0x41, 0x00, 0x0f, opEnd, // n == 0: return 0
+				0x20, 0x00, 0x41, 0x01, 0x6b, opCall, 0x06, 0x1a,
+				0x20, 0x00, 0x41, 0x01, 0x6b, opCall, 0x06, 0x1a, 0x41, 0x00),
 		)),
 		sec(0, str("name"), []byte{0x01}, func() []byte { // function names
-			p := vec(cat(u32(0), str("spin")), cat(u32(3), str("sum")))
+			p := vec(cat(u32(0), str("spin")), cat(u32(3), str("sum")), cat(u32(6), str("tree")))
 			return cat(u32(uint32(len(p))), p)
 		}()),
 		sec(0, str(".debug_info"), []byte{1, 2, 3}),
@@ -99,7 +103,7 @@ func TestInstrumentedLoopsStop(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, armed := range []bool{true, false} {
-		for _, fn := range []string{"spin", "indirect", StartExport} {
+		for _, fn := range []string{"spin", "indirect", StartExport, "tree"} {
 			t.Run(fmt.Sprintf("%s armed %v", fn, armed), func(t *testing.T) {
 				mod := instantiate(t, wasm)
 				g, ok := mod.ExportedGlobal(GlobalExport).(api.MutableGlobal)
@@ -112,14 +116,19 @@ func TestInstrumentedLoopsStop(t *testing.T) {
 					defer Arm(ctx, mod)()
 				}
 				start := time.Now()
-				_, err := mod.ExportedFunction(fn).Call(ctx)
+				var args []uint64
+				looping := ".spin("
+				if fn == "tree" {
+					args, looping = []uint64{60}, ".tree("
+				}
+				_, err := mod.ExportedFunction(fn).Call(ctx, args...)
 				if !errors.Is(err, context.DeadlineExceeded) {
 					t.Errorf("%s() past its deadline = %v; want the deadline's error", fn, err)
 				}
-				// The trap names the looping function: the name section
-				// follows the functions' new indices.
-				if err != nil && !strings.Contains(err.Error(), ".spin(") {
-					t.Errorf("trap %q does not name spin", err)
+				// The trap names the function that ran on: the name
+				// section follows the functions' new indices.
+				if err != nil && !strings.Contains(err.Error(), looping) {
+					t.Errorf("trap %q does not name %s", err, looping)
 				}
 				if d := time.Since(start); d > 2*time.Second {
 					t.Errorf("%s() stopped after %v; want soon after 50ms", fn, d)
@@ -139,7 +148,7 @@ func TestInstrumentedLoopsComputeAlike(t *testing.T) {
 		fn   string
 		n    uint64
 		want uint64
-	}{{"sum", 0, 0}, {"sum", 10, 55}, {"sum", 100000, 5000050000 & 0xffffffff}, {"down", 5, 0}, {"viaref", 10, 55}} {
+	}{{"sum", 0, 0}, {"sum", 10, 55}, {"sum", 100000, 5000050000 & 0xffffffff}, {"down", 5, 0}, {"viaref", 10, 55}, {"tree", 10, 0}} {
 		res, err := mod.ExportedFunction(tc.fn).Call(context.Background(), tc.n)
 		if err != nil || uint32(res[0]) != uint32(tc.want) {
 			t.Errorf("%s(%d) = %v, %v; want %d", tc.fn, tc.n, res, err, tc.want)
@@ -158,8 +167,8 @@ func TestInstrumentOutput(t *testing.T) {
 	}
 	// The budget is global 3 (one imported, two defined), the host function 0.
 	check := (&module{globals: 3}).appendCheck(nil)
-	if n := bytes.Count(out, check); n != 3 {
-		t.Errorf("%d loop checks of global 3 calling function 0; want 3 (one per loop)", n)
+	if n := bytes.Count(out, check); n != 3+7 {
+		t.Errorf("%d checks of global 3 calling function 0; want 10 (one per loop and function)", n)
 	}
 	if bytes.Contains(out, []byte(".debug_info")) {
 		t.Error("the DWARF section was kept; want it dropped")
@@ -314,7 +323,7 @@ func TestInstrumentEveryFeature(t *testing.T) {
 	if _, err := rt.CompileModule(ctx, out); err != nil {
 		t.Errorf("instrumented: %v", err)
 	}
-	if n := bytes.Count(out, (&module{}).appendCheck(nil)); n != 8 {
-		t.Errorf("%d loop checks; want 8", n)
+	if n := bytes.Count(out, (&module{}).appendCheck(nil)); n != 8+9 {
+		t.Errorf("%d checks; want 17 (one per loop and function)", n)
 	}
 }
