@@ -11,6 +11,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/agentbot/gateway/sdk/skill/abi"
+	"github.com/agentbot/gateway/skills/internal/interrupt"
 	"github.com/agentbot/gateway/skills/internal/testguests"
 )
 
@@ -42,8 +43,12 @@ const workRounds = 500_000
 //	            cannot restore Go's runtime: see TestMemorySnapshotIsNotARestore)
 //	close-on-context-done-off / -on
 //	            a warm call of the CPU-bound work guest (~1 ms, no host calls)
-//	            on runtimes without and with WithCloseOnContextDone, which
-//	            the deadline needs: the cost of its checks in the guest's loop
+//	            on runtimes without and with WithCloseOnContextDone: the cost
+//	            of its checks in the guest's loop
+//	interrupt-budget
+//	            the same call as the runtime makes it: the guest instrumented
+//	            (package interrupt), armed for the call's deadline, on a
+//	            runtime without WithCloseOnContextDone
 //
 // Run with go test -run '^$' -bench SkillIsolation ./skills/ | go run ./tools/benchratio
 func BenchmarkSkillIsolation(b *testing.B) {
@@ -76,17 +81,31 @@ func BenchmarkSkillIsolation(b *testing.B) {
 		})
 	})
 	work := []byte(`{"n":` + itoa(workRounds) + `}`)
-	for _, on := range []bool{false, true} {
-		name := map[bool]string{false: "close-on-context-done-off", true: "close-on-context-done-on"}[on]
-		b.Run(name, func(b *testing.B) {
-			rc := wazero.NewRuntimeConfig().WithMemoryLimitPages(1024)
-			if on {
-				rc = abi.RuntimeConfig(1024) // the platform's: WithCloseOnContextDone(true)
+	for _, tc := range []struct {
+		name       string
+		closeOnCtx bool
+		instrument bool
+	}{
+		{"close-on-context-done-off", false, false},
+		{"close-on-context-done-on", true, false},
+		{"interrupt-budget", false, true},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			rc := abi.RuntimeConfig(1024).WithCloseOnContextDone(tc.closeOnCtx)
+			wasm := testguests.Wasm(b, "work")
+			if tc.instrument {
+				var err error
+				if wasm, err = interrupt.Instrument(wasm); err != nil {
+					b.Fatal(err)
+				}
 			}
-			mod := warmInstance(b, rc, "work")
+			mod := warmInstance(b, rc, wasm)
 			measure(b, func() {
 				cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 				defer cancel()
+				if tc.instrument {
+					defer interrupt.Arm(cctx, mod)()
+				}
 				c := abi.NewCall(work, abi.Capabilities{}, abi.Limits{})
 				if err := abi.Run(cctx, mod, c); err != nil {
 					b.Fatal(err)
@@ -96,10 +115,10 @@ func BenchmarkSkillIsolation(b *testing.B) {
 	}
 }
 
-// warmInstance instantiates a guest on a runtime of its own, compiled
-// afresh: WithCloseOnContextDone changes the code (every loop back-edge
-// calls out to Go to check whether the module was closed).
-func warmInstance(b *testing.B, rc wazero.RuntimeConfig, name string) api.Module {
+// warmInstance instantiates a module on a runtime of its own, compiled
+// afresh: WithCloseOnContextDone changes the code (every loop head calls
+// out of the compiled code to check whether the module was closed).
+func warmInstance(b *testing.B, rc wazero.RuntimeConfig, wasm []byte) api.Module {
 	ctx := context.Background()
 	rt := wazero.NewRuntimeWithConfig(ctx, rc)
 	b.Cleanup(func() { rt.Close(ctx) })
@@ -107,7 +126,10 @@ func warmInstance(b *testing.B, rc wazero.RuntimeConfig, name string) api.Module
 	if _, err := abi.Instantiate(ctx, rt); err != nil {
 		b.Fatal(err)
 	}
-	cm, err := rt.CompileModule(ctx, testguests.Wasm(b, name))
+	if err := interrupt.Instantiate(ctx, rt); err != nil {
+		b.Fatal(err)
+	}
+	cm, err := rt.CompileModule(ctx, wasm)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -84,7 +84,7 @@ func (r *Runtime) timeStart(ctx context.Context, m *Module) (time.Duration, erro
 	ictx, cancel := context.WithTimeout(ctx, startCutoff*r.cfg.FreshMaxStart)
 	defer cancel()
 	t0 := time.Now()
-	mod, err := r.rt.InstantiateModule(ictx, m.cm, abi.ModuleConfig(""))
+	mod, err := r.instantiate(ictx, m, abi.ModuleConfig(""))
 	d := time.Since(t0)
 	if err != nil {
 		if ictx.Err() != nil && ctx.Err() == nil {

@@ -11,11 +11,12 @@ import (
 	"github.com/tetratelabs/wazero"
 
 	"github.com/agentbot/gateway/sdk/skill/abi"
+	"github.com/agentbot/gateway/skills/internal/interrupt"
 )
 
 // Module is a compiled skill module.
 type Module struct {
-	SHA256  string
+	SHA256  string // of the module as published (what runs is instrumented: interrupt.go)
 	cm      wazero.CompiledModule
 	elem    *list.Element // in Runtime.mlru
 	pins    int           // calls under way; a pinned module is never evicted
@@ -55,13 +56,19 @@ func (r *Runtime) Compile(ctx context.Context, wasm []byte) (*Module, error) {
 	if closed {
 		return nil, errClosed
 	}
+	// What runs is the module instrumented for interruption (interrupt.go);
+	// Module.SHA256 stays the digest of the published bytes.
+	code, err := interrupt.Instrument(wasm)
+	if err != nil {
+		return nil, &ImportError{Err: fmt.Errorf("not a valid WebAssembly module: %v", err)}
+	}
 	before := r.disk.files()
-	cm, err := r.rt.CompileModule(ctx, wasm)
+	cm, err := r.rt.CompileModule(ctx, code)
 	if err != nil {
 		r.disk.discard(before)
 		return nil, &ImportError{Err: fmt.Errorf("not a valid WebAssembly module: %v", err)}
 	}
-	if err := abi.CheckImports(cm); err != nil {
+	if err := abi.CheckImports(cm, interrupt.ImportModule); err != nil {
 		cm.Close(ctx)
 		r.disk.discard(before)
 		return nil, &ImportError{Err: err}

@@ -16,6 +16,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/agentbot/gateway/sdk/skill/abi"
+	"github.com/agentbot/gateway/skills/internal/interrupt"
 )
 
 // Config tunes the runtime. Zero values take the defaults in brackets.
@@ -155,7 +156,7 @@ type Runtime struct {
 // New creates the runtime (one wazero runtime for every skill).
 func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	cfg.defaults()
-	rc := abi.RuntimeConfig(cfg.MemoryPages)
+	rc := runtimeConfig(abi.RuntimeConfig(cfg.MemoryPages))
 	var cache wazero.CompilationCache
 	var disk *diskCache
 	if cfg.CacheDir != "" {
@@ -177,6 +178,10 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 		return nil, err
 	}
 	if _, err := abi.Instantiate(ctx, rt); err != nil {
+		rt.Close(ctx)
+		return nil, err
+	}
+	if err := interrupt.Instantiate(ctx, rt); err != nil {
 		rt.Close(ctx)
 		return nil, err
 	}
@@ -260,7 +265,9 @@ func (r *Runtime) Call(ctx context.Context, m *Module, req Request) ([]byte, *ab
 	defer cancel()
 	call := abi.NewCall(req.Input, req.Caps, r.limits(req.Limits))
 	inst.stderr.Reset()
+	disarm := interrupt.Arm(ctx, inst.mod)
 	err := abi.Run(ctx, inst.mod, call)
+	disarm() // a deadline that zeroed the budget as the call returned costs the next call one host call
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
 			inst.mod.Close(context.Background())
@@ -290,7 +297,7 @@ func (r *Runtime) Call(ctx context.Context, m *Module, req Request) ([]byte, *ab
 }
 
 // coldStart waits for a start slot (as long as ctx allows), then
-// instantiates a module, running its _initialize, within InitTimeout: past
+// instantiates a module, running its initialisation, within InitTimeout: past
 // it, ErrTimeout; if the caller's own context ends first, its error.
 func (r *Runtime) coldStart(ctx context.Context, m *Module, key poolKey) (*instance, error) {
 	select {
@@ -302,7 +309,7 @@ func (r *Runtime) coldStart(ctx context.Context, m *Module, key poolKey) (*insta
 	ictx, cancel := context.WithTimeout(ctx, r.cfg.InitTimeout)
 	defer cancel()
 	inst := &instance{key: key}
-	mod, err := r.rt.InstantiateModule(ictx, m.cm, abi.ModuleConfig("").WithStderr(&inst.stderr))
+	mod, err := r.instantiate(ictx, m, abi.ModuleConfig("").WithStderr(&inst.stderr))
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/agentbot/gateway/sdk/skill/abi"
+	"github.com/agentbot/gateway/skills/internal/interrupt"
 	"github.com/agentbot/gateway/skills/internal/testguests"
 )
 
@@ -261,6 +262,7 @@ func TestCompile(t *testing.T) {
 		{"command", testguests.Fixture(t, "command"), "_start"},
 		{"garbage", []byte("\x00asm garbage"), "not a valid WebAssembly module"},
 		{"empty", nil, "not a valid WebAssembly module"},
+		{"a reserved export", withExport(testguests.Fixture(t, "loop"), interrupt.GlobalExport), "reserved"},
 	} {
 		_, err := r.Compile(ctx, tc.wasm)
 		var ie *ImportError

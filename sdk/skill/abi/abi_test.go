@@ -142,6 +142,14 @@ func TestCheckImports(t *testing.T) {
 			t.Errorf("CheckImports(Go guest %s) = %v; want nil", g, err)
 		}
 	}
+	// A module the host provides itself is allowed, and no other.
+	forbidden := compile(t, r, testguests.Fixture(t, "forbidden"))
+	if err := CheckImports(forbidden, "env"); err != nil {
+		t.Errorf(`CheckImports(forbidden, "env") = %v; want nil`, err)
+	}
+	if err := CheckImports(forbidden, "other"); err == nil || !strings.Contains(err.Error(), `"env.system"`) {
+		t.Errorf(`CheckImports(forbidden, "other") = %v; want env.system refused`, err)
+	}
 }
 
 func TestInstantiateOnce(t *testing.T) {

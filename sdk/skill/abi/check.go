@@ -16,11 +16,16 @@ const WASIModule = "wasi_snapshot_preview1"
 // a function outside Module (by name and exact signature) and WASIModule, or
 // any memory, or that lacks the exports memory and agentbot_run() -> i32, or
 // that is a command module (exports _start). The error names every offending
-// import as "module.name".
-func CheckImports(m wazero.CompiledModule) error {
+// import as "module.name". hostModules are import modules the host adds to
+// the module itself before compiling it (a platform's instrumentation),
+// whose functions are allowed too.
+func CheckImports(m wazero.CompiledModule, hostModules ...string) error {
 	var errs []error
 	for _, f := range m.ImportedFunctions() {
 		mod, name, _ := f.Import()
+		if slices.Contains(hostModules, mod) {
+			continue
+		}
 		switch mod {
 		case WASIModule:
 			// Served by the runtime's wasi_snapshot_preview1, which has no

@@ -30,6 +30,11 @@ func ModuleConfig(name string) wazero.ModuleConfig {
 // module stops when its call's context is done (the wall-clock deadline),
 // and each instance's memory is capped at memoryPages pages of 64 KiB (a Go
 // skill needs at least 64, i.e. 4 MiB). Add a compilation cache as wanted.
+//
+// The deadline comes from wazero's WithCloseOnContextDone, whose check at
+// every loop head makes CPU-bound guest code several times slower. A host
+// that stops running modules another way may turn it off, as the Agentbot
+// platform does: it instruments each module's loops when it compiles it.
 func RuntimeConfig(memoryPages uint32) wazero.RuntimeConfig {
 	return wazero.NewRuntimeConfig().WithCloseOnContextDone(true).WithMemoryLimitPages(memoryPages)
 }

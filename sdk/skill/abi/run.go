@@ -11,10 +11,11 @@ import (
 // Run runs one call on an instance of a skill: agentbot_run with call bound
 // to ctx. The outcome is then in call.Result. An error means the call did not
 // complete: a trap (including a Go panic that exited the module), the context's
-// deadline or cancellation (errors.Is(err, context.DeadlineExceeded) — the
-// runtime must have been built with WithCloseOnContextDone(true) for a
-// deadline to stop a running module), or a module that is not a skill. After
-// an error the instance is unusable; close it.
+// deadline or cancellation (errors.Is(err, context.DeadlineExceeded) — for a
+// deadline to stop a running module, the runtime must have been built with
+// WithCloseOnContextDone(true), as by RuntimeConfig, or the module stopped
+// another way), or a module that is not a skill. After an error the instance
+// is unusable; close it.
 func Run(ctx context.Context, mod api.Module, call *Call) error {
 	r, err := NewRunner(mod)
 	if err != nil {

@@ -10,7 +10,8 @@
 //	fetcher  Handle: fetches {"url","method"}; outputs {"status","body"} or {"error"} (never fails)
 //	hog      Handle: allocates {"chunk"} bytes {"times"} times and keeps them
 //	flood    Handle: writes {"bytes"} of output in {"chunk"} writes ({"ignore"}: carry on when refused)
-//	spin     Handle: {"n"} rounds of a loop, forever when n is 0; outputs {"instanceCalls"}
+//	spin     Handle: {"n"} rounds of a loop, forever when n is 0 ({"indirect"}: in a function called
+//	         through call_indirect); outputs {"instanceCalls"}
 //	work     Handle: {"n"} rounds of a CPU-bound hash loop (n = 500000 is about 1 ms without close-on-context-done); outputs {"sum"}
 //	slowinit an init function that never returns: instantiating it runs until the host stops it
 //

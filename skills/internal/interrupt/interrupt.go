@@ -1,0 +1,745 @@
+// Package interrupt instruments a WebAssembly module so that its host can
+// stop it at its deadline, and so that it lets the Go scheduler and garbage
+// collector in while it runs, without wazero's WithCloseOnContextDone, whose
+// check at every loop head is a call out of the guest's code (RATIONALE.md,
+// "Stopping a runaway skill").
+//
+// Instrument adds an i32 global, the budget, exported as GlobalExport, and
+// an import of a host function, ImportModule.ImportName, of type () -> ().
+// At the entry of every function and the head of every loop the budget is
+// decremented; when it is no longer positive the guest calls the host
+// function and sets the budget back to Budget. The host function returns,
+// or stops the guest if its context is done (by panicking, which wazero
+// turns into a trap). So the guest calls out at least every Budget loop
+// iterations or calls: a goroutine running wazero's
+// compiled code cannot be preempted, and without such calls one guest could
+// hold up every stop-the-world of the garbage collector, and keep the timer
+// that ends its own deadline from running. To stop a guest at once, the
+// host sets its budget to 0 when the deadline passes (a write the guest may
+// overwrite, in a race, with the budget it had: then it calls out within
+// Budget iterations).
+//
+// The import shifts the index of every function the module defines by one,
+// which Instrument carries through the code, the exports, the element and
+// global sections and the name section. A start section is taken out and its
+// function exported as StartExport, for the host to call after
+// instantiating, under its deadline: wazero runs a start section inside
+// InstantiateModule, out of reach. DWARF sections (.debug_*) are dropped,
+// since the code they describe has moved.
+//
+// Recursion without end overflows the stack and traps.
+package interrupt
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// What the instrumented module exports and imports. The names are reserved:
+// a module that exports either name or imports from ImportModule is
+// refused.
+const (
+	GlobalExport = "__agentbot_interrupt"
+	StartExport  = "__agentbot_start"
+	ImportModule = "agentbot:interrupt"
+	ImportName   = "yield"
+)
+
+// Budget is how many loop iterations and calls a guest makes between two
+// calls of the host function: each costs some tens of nanoseconds, an
+// iteration of a tight loop about one, so that the calls take a few per
+// cent at most (BenchmarkLoopCheck), and the guest lets the Go runtime in
+// every few microseconds.
+var Budget int32 = 1 << 12
+
+// Version is the instrumentation's version, recorded in the custom section
+// VersionSection of every instrumented module, so that code compiled from
+// one version's output (wazero's compilation cache is keyed by the bytes
+// compiled) is never taken for another's.
+const Version = 2
+
+// VersionSection is the name of the custom section that records Version.
+const VersionSection = "agentbot.interrupt"
+
+var magic = []byte{0x00, 'a', 's', 'm', 0x01, 0x00, 0x00, 0x00}
+
+// Section ids.
+const (
+	secCustom    = 0
+	secType      = 1
+	secImport    = 2
+	secFunction  = 3
+	secGlobal    = 6
+	secExport    = 7
+	secStart     = 8
+	secElement   = 9
+	secCode      = 10
+	secDataCount = 12
+)
+
+// order is where each known section stands in a module (the tag section,
+// 13, stands between memory and global; data count, 12, before code).
+var order = map[byte]int{1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 13: 6, 6: 7, 7: 8, 8: 9, 9: 10, 12: 11, 10: 12, 11: 13}
+
+type section struct {
+	id      byte
+	off     int // of the payload in the module
+	payload []byte
+}
+
+// module is what Instrument learns of a module before rewriting it.
+type module struct {
+	secs        []section
+	types       uint32 // function types: the host function's type is the next
+	funcImports uint32 // the host function's index; defined functions follow it
+	defined     uint32 // functions the module defines
+	globals     uint32 // imported and defined: the budget is the next
+	start       *uint32
+	named       bool // the module has a name section
+}
+
+// Instrument returns wasm instrumented (see the package comment). It
+// refuses, with an error that says why, a module it cannot read, one that
+// uses an instruction the platform's runtime does not know (legacy
+// exception handling, GC) and one that uses a
+// reserved name.
+func Instrument(wasm []byte) ([]byte, error) {
+	if len(wasm) < len(magic) || !bytes.Equal(wasm[:4], magic[:4]) {
+		return nil, errors.New("not a WebAssembly module")
+	}
+	if !bytes.Equal(wasm[4:8], magic[4:]) {
+		return nil, fmt.Errorf("unsupported WebAssembly binary version % x", wasm[4:8])
+	}
+	m, err := read(wasm)
+	if err != nil {
+		return nil, err
+	}
+	return m.write()
+}
+
+// read splits a module into its sections and counts what Instrument adds to.
+func read(wasm []byte) (*module, error) {
+	secs, err := sections(wasm)
+	if err != nil {
+		return nil, err
+	}
+	m := &module{secs: secs}
+	for i := range secs {
+		s := &secs[i]
+		r := &reader{b: s.payload, off: s.off}
+		switch s.id {
+		case secType:
+			m.types, err = r.u32()
+		case secFunction:
+			m.defined, err = r.u32()
+		case secImport:
+			err = m.readImports(r)
+		case secGlobal:
+			var n uint32
+			n, err = r.u32()
+			m.globals += n
+		case secExport:
+			err = checkExports(r)
+		case secStart:
+			var f uint32
+			if f, err = r.u32(); err == nil && !r.done() {
+				err = r.errorf("start section: trailing bytes")
+			}
+			m.start = &f
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// sections splits a module into its sections.
+func sections(wasm []byte) ([]section, error) {
+	r := &reader{b: wasm, pos: len(magic)}
+	var secs []section
+	for !r.done() {
+		id, err := r.byte()
+		if err != nil {
+			return nil, err
+		}
+		if id != secCustom && order[id] == 0 {
+			return nil, r.errorf("unknown section id %d", id)
+		}
+		size, err := r.u32()
+		if err != nil {
+			return nil, err
+		}
+		off := r.pos
+		payload, err := r.bytes(uint64(size))
+		if err != nil {
+			return nil, fmt.Errorf("section %d: %w: %w", id, errFraming, err)
+		}
+		if id != secCustom && id != secStart && id != secDataCount {
+			// Every other section is a vector, each entry at least a byte.
+			p := &reader{b: payload, off: off}
+			if _, err := p.count(1); err != nil {
+				return nil, fmt.Errorf("section %d: %w: %w", id, errFraming, err)
+			}
+		}
+		secs = append(secs, section{id: id, off: off, payload: payload})
+	}
+	return secs, nil
+}
+
+// readImports counts the functions and globals an import section imports.
+func (m *module) readImports(r *reader) error {
+	n, err := r.count(3)
+	if err != nil {
+		return err
+	}
+	for range n {
+		mod, err := r.name()
+		if err != nil {
+			return err
+		}
+		if mod == ImportModule {
+			return fmt.Errorf("import from %q: the module name is reserved for the platform", mod)
+		}
+		if _, err := r.name(); err != nil {
+			return err
+		}
+		kind, err := r.byte()
+		if err != nil {
+			return err
+		}
+		switch kind {
+		case 0x00: // function: type index
+			m.funcImports++
+			_, err = r.u32()
+		case 0x01: // table: reference type, limits
+			if err = valType(r); err == nil {
+				err = limits(r)
+			}
+		case 0x02: // memory
+			err = limits(r)
+		case 0x03: // global: value type, mutability
+			m.globals++
+			if err = valType(r); err == nil {
+				_, err = r.byte()
+			}
+		case 0x04: // tag: attribute, type index
+			if _, err = r.byte(); err == nil {
+				_, err = r.u32()
+			}
+		default:
+			return r.errorf("unknown import kind 0x%02x", kind)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// limits skips the limits of a table or memory: flags (bit 0: a maximum
+// follows; bit 1: shared; bit 2: 64-bit), minimum and maximum.
+func limits(r *reader) error {
+	flags, err := r.byte()
+	if err != nil {
+		return err
+	}
+	if flags > 0x07 {
+		r.pos--
+		return r.errorf("unknown limits flags 0x%02x", flags)
+	}
+	if _, err := r.uleb(64); err != nil {
+		return err
+	}
+	if flags&1 != 0 {
+		_, err = r.uleb(64)
+	}
+	return err
+}
+
+// checkExports refuses a module that exports a reserved name.
+func checkExports(r *reader) error {
+	n, err := r.count(3)
+	if err != nil {
+		return err
+	}
+	for range n {
+		name, err := r.name()
+		if err != nil {
+			return err
+		}
+		if name == GlobalExport || name == StartExport {
+			return fmt.Errorf("export %q: the name is reserved for the platform", name)
+		}
+		if _, err := r.byte(); err != nil {
+			return err
+		}
+		if _, err := r.u32(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// write writes the instrumented module.
+func (m *module) write() ([]byte, error) {
+	size := 0
+	for _, s := range m.secs {
+		size += len(s.payload) + 6
+	}
+	w := &writer{out: make([]byte, 0, size+size/8+256), m: m, done: map[byte]bool{}}
+	w.out = append(w.out, magic...)
+	for _, s := range m.secs {
+		if err := w.section(s); err != nil {
+			return nil, err
+		}
+	}
+	w.missing(0xff)
+	if !m.named {
+		p, _ := m.names(nil)
+		w.add(secCustom, p)
+	}
+	w.add(secCustom, append(appendName(nil, VersionSection), Version))
+	return w.out, nil
+}
+
+type writer struct {
+	out  []byte
+	m    *module
+	done map[byte]bool // sections written that Instrument adds to
+}
+
+func (w *writer) add(id byte, payload []byte) {
+	w.out = append(w.out, id)
+	w.out = appendU32(w.out, uint32(len(payload)))
+	w.out = append(w.out, payload...)
+}
+
+// The entries Instrument adds.
+var hostFuncType = []byte{0x60, 0x00, 0x00} // () -> ()
+
+func (w *writer) hostImport() []byte {
+	b := appendName(appendName(nil, ImportModule), ImportName)
+	return appendU32(append(b, 0x00), w.m.types)
+}
+
+func (w *writer) budgetGlobal() []byte {
+	b := []byte{0x7f, 0x01, 0x41} // mutable i32, i32.const
+	return append(appendS32(b, Budget), opEnd)
+}
+
+func (w *writer) exports() []byte {
+	b := appendU32(append(appendName(nil, GlobalExport), 0x03), w.m.globals)
+	if w.m.start != nil {
+		b = appendU32(append(appendName(b, StartExport), 0x00), w.m.funcIndex(*w.m.start))
+	}
+	return b
+}
+
+func (w *writer) addedExports() uint32 {
+	if w.m.start != nil {
+		return 2
+	}
+	return 1
+}
+
+// missing writes the sections Instrument adds to that the module lacks and
+// that stand before section id.
+func (w *writer) missing(id byte) {
+	next := order[id]
+	if id == 0xff {
+		next = 100
+	}
+	for _, s := range []struct {
+		id      byte
+		payload func() []byte
+	}{
+		{secType, func() []byte { return append(appendU32(nil, 1), hostFuncType...) }},
+		{secImport, func() []byte { return append(appendU32(nil, 1), w.hostImport()...) }},
+		{secGlobal, func() []byte { return append(appendU32(nil, 1), w.budgetGlobal()...) }},
+		{secExport, func() []byte { return append(appendU32(nil, w.addedExports()), w.exports()...) }},
+	} {
+		if !w.done[s.id] && order[s.id] < next {
+			w.add(s.id, s.payload())
+			w.done[s.id] = true
+		}
+	}
+}
+
+func (w *writer) section(s section) error {
+	if s.id != secCustom {
+		w.missing(s.id)
+	}
+	r := &reader{b: s.payload, off: s.off}
+	n, _ := r.u32() // the count of a vector, read before (none for start and custom)
+	switch s.id {
+	case secCustom:
+		name, err := (&reader{b: s.payload}).name()
+		switch {
+		case err != nil, strings.HasPrefix(name, ".debug_"), name == VersionSection:
+			// Dropped (wazero would ignore a malformed one).
+		case name == "name" && !w.m.named:
+			p, ok := w.m.names(s.payload)
+			if !ok {
+				p, _ = w.m.names(nil)
+			}
+			w.add(s.id, p)
+			w.m.named = true
+		default:
+			w.add(s.id, s.payload)
+		}
+	case secType:
+		w.add(s.id, append(append(appendU32(nil, n+1), s.payload[r.pos:]...), hostFuncType...))
+	case secImport:
+		w.add(s.id, append(append(appendU32(nil, n+1), s.payload[r.pos:]...), w.hostImport()...))
+	case secGlobal:
+		p, err := w.m.globalSection(r, n)
+		if err != nil {
+			return err
+		}
+		w.add(s.id, append(p, w.budgetGlobal()...))
+	case secExport:
+		p, err := w.m.exportSection(r, n+w.addedExports())
+		if err != nil {
+			return err
+		}
+		w.add(s.id, append(p, w.exports()...))
+	case secStart:
+		// Exported as StartExport instead.
+		return nil
+	case secElement:
+		p, err := w.m.elementSection(r, n)
+		if err != nil {
+			return err
+		}
+		w.add(s.id, p)
+	case secCode:
+		p, err := w.m.codeSection(r, n)
+		if err != nil {
+			return err
+		}
+		w.add(s.id, p)
+	default:
+		w.add(s.id, s.payload)
+	}
+	if s.id != secCustom {
+		w.done[s.id] = true
+	}
+	return nil
+}
+
+// funcIndex is where a function of the module stands once the host function
+// is imported after the module's own imports.
+func (m *module) funcIndex(i uint32) uint32 {
+	if i >= m.funcImports {
+		return i + 1
+	}
+	return i
+}
+
+// globalSection re-encodes the n globals that follow in r, whose initial
+// values may name functions (ref.func), then the count n+1.
+func (m *module) globalSection(r *reader, n uint32) ([]byte, error) {
+	out := appendU32(make([]byte, 0, len(r.b)+16), n+1)
+	for i := range n {
+		start := r.pos
+		if err := valType(r); err != nil {
+			return nil, fmt.Errorf("global %d: %w", i, err)
+		}
+		if _, err := r.byte(); err != nil {
+			return nil, err
+		}
+		out = append(out, r.b[start:r.pos]...)
+		var err error
+		if out, err = m.constExpr(r, out); err != nil {
+			return nil, fmt.Errorf("global %d: %w", i, err)
+		}
+	}
+	if !r.done() {
+		return nil, r.errorf("global section: trailing bytes")
+	}
+	return out, nil
+}
+
+// exportSection re-encodes the exports that follow in r, under the count
+// total, with the functions' new indices.
+func (m *module) exportSection(r *reader, total uint32) ([]byte, error) {
+	out := appendU32(make([]byte, 0, len(r.b)+64), total)
+	for !r.done() {
+		start := r.pos
+		if _, err := r.name(); err != nil {
+			return nil, err
+		}
+		kind, err := r.byte()
+		if err != nil {
+			return nil, err
+		}
+		at := r.pos
+		idx, err := r.u32()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r.b[start:at]...)
+		if kind == 0x00 {
+			idx = m.funcIndex(idx)
+		}
+		out = appendU32(out, idx)
+	}
+	return out, nil
+}
+
+// elementSection re-encodes the n element segments that follow in r, with
+// the functions' new indices.
+func (m *module) elementSection(r *reader, n uint32) ([]byte, error) {
+	out := appendU32(make([]byte, 0, len(r.b)+len(r.b)/16), n)
+	for i := range n {
+		flags, err := r.u32()
+		if err != nil {
+			return nil, err
+		}
+		if flags > 7 {
+			return nil, r.errorf("element segment %d: unknown flags %d", i, flags)
+		}
+		out = appendU32(out, flags)
+		if flags&0x03 == 0x02 { // a table index
+			t, err := r.u32()
+			if err != nil {
+				return nil, err
+			}
+			out = appendU32(out, t)
+		}
+		if flags&0x01 == 0 { // active: an offset
+			if out, err = m.constExpr(r, out); err != nil {
+				return nil, fmt.Errorf("element segment %d: %w", i, err)
+			}
+		}
+		if flags&0x03 != 0 { // an element kind or a reference type
+			c, err := r.byte()
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, c)
+		}
+		count, err := r.count(1)
+		if err != nil {
+			return nil, err
+		}
+		out = appendU32(out, count)
+		for range count {
+			if flags&0x04 != 0 { // expressions
+				if out, err = m.constExpr(r, out); err != nil {
+					return nil, fmt.Errorf("element segment %d: %w", i, err)
+				}
+				continue
+			}
+			f, err := r.u32()
+			if err != nil {
+				return nil, err
+			}
+			out = appendU32(out, m.funcIndex(f))
+		}
+	}
+	if !r.done() {
+		return nil, r.errorf("element section: trailing bytes")
+	}
+	return out, nil
+}
+
+// constExpr appends to out the constant expression that follows in r, up to
+// its end, with the functions' new indices.
+func (m *module) constExpr(r *reader, out []byte) ([]byte, error) {
+	for {
+		start := r.pos
+		op, err := instr(r)
+		if err != nil {
+			return nil, err
+		}
+		out = m.remapped(out, r, start, op)
+		if op == opEnd {
+			return out, nil
+		}
+	}
+}
+
+// remapped appends the instruction r.b[start:r.pos] of opcode op to out,
+// with the function index it names (if any) moved.
+func (m *module) remapped(out []byte, r *reader, start int, op byte) []byte {
+	switch op {
+	case opCall, opReturnCall, opRefFunc:
+		f, _ := (&reader{b: r.b, pos: start + 1}).u32() // read by instr
+		return appendU32(append(out, op), m.funcIndex(f))
+	}
+	return append(out, r.b[start:r.pos]...)
+}
+
+// codeSection re-encodes the n function bodies that follow in r.
+func (m *module) codeSection(r *reader, n uint32) ([]byte, error) {
+	out := appendU32(make([]byte, 0, len(r.b)+len(r.b)/4), n)
+	var body []byte
+	for i := range n {
+		size, err := r.u32()
+		if err != nil {
+			return nil, err
+		}
+		off := r.pos
+		b, err := r.bytes(uint64(size))
+		if err != nil {
+			return nil, err
+		}
+		if body, err = m.instrumentBody(body[:0], &reader{b: b, off: r.off + off}); err != nil {
+			return nil, fmt.Errorf("function body %d: %w", i, err)
+		}
+		out = appendU32(out, uint32(len(body)))
+		out = append(out, body...)
+	}
+	if !r.done() {
+		return nil, r.errorf("code section: trailing bytes")
+	}
+	return out, nil
+}
+
+// names re-encodes the name section's payload (nil: the module has none)
+// with the functions' new indices (function, local and label names are by
+// function), and names every function the module defines that it does not
+// name "$i", i its index as published: the name wazero would give it, so
+// that trap messages read the same as without instrumenting. False if the
+// section is malformed: it is then replaced.
+func (m *module) names(payload []byte) ([]byte, bool) {
+	r := &reader{b: payload}
+	if payload == nil {
+		r.b = appendName(nil, "name")
+	}
+	if _, err := r.name(); err != nil {
+		return nil, false
+	}
+	out := append(make([]byte, 0, len(payload)+16), r.b[:r.pos]...)
+	functions := false
+	for !r.done() {
+		id, err := r.byte()
+		if err != nil {
+			return nil, false
+		}
+		size, err := r.u32()
+		if err != nil {
+			return nil, false
+		}
+		sub, err := r.bytes(uint64(size))
+		if err != nil {
+			return nil, false
+		}
+		if id >= 1 && !functions {
+			functions = true
+			if id > 1 {
+				out, _ = m.functionNames(out, nil)
+			}
+		}
+		switch {
+		case id == 1:
+			if out, err = m.functionNames(out, sub); err != nil {
+				return nil, false
+			}
+			continue
+		case id == 2 || id == 3: // local and label names, by function
+			if sub, err = m.byFunction(sub); err != nil {
+				return nil, false
+			}
+		}
+		out = appendU32(append(out, id), uint32(len(sub)))
+		out = append(out, sub...)
+	}
+	if !functions {
+		out, _ = m.functionNames(out, nil)
+	}
+	return out, true
+}
+
+// functionNames appends the function names subsection: the names of sub (a
+// name map, nil: none), and "$i" for the functions defined without one.
+func (m *module) functionNames(out []byte, sub []byte) ([]byte, error) {
+	s := &reader{b: sub}
+	n := uint32(0)
+	if sub != nil {
+		var err error
+		if n, err = s.count(2); err != nil {
+			return nil, err
+		}
+	}
+	total := m.funcImports + m.defined
+	var p []byte
+	entries := uint32(0)
+	next := m.funcImports // the next defined function without a name
+	fill := func(upTo uint32) {
+		for ; next < upTo && next < total; next++ {
+			p = appendName(appendU32(p, next+1), "$"+strconv.FormatUint(uint64(next), 10))
+			entries++
+		}
+	}
+	for range n {
+		f, err := s.u32()
+		if err != nil {
+			return nil, err
+		}
+		name, err := s.name()
+		if err != nil {
+			return nil, err
+		}
+		fill(f)
+		if f >= next {
+			next = f + 1
+		}
+		p = appendName(appendU32(p, m.funcIndex(f)), name)
+		entries++
+	}
+	if !s.done() {
+		return nil, s.errorf("trailing bytes")
+	}
+	fill(total)
+	p = append(appendU32(nil, entries), p...)
+	return append(appendU32(append(out, 1), uint32(len(p))), p...), nil
+}
+
+// byFunction re-encodes an indirect name map (local or label names) with
+// the functions' new indices.
+func (m *module) byFunction(sub []byte) ([]byte, error) {
+	s := &reader{b: sub}
+	n, err := s.count(2)
+	if err != nil {
+		return nil, err
+	}
+	p := appendU32(nil, n)
+	for range n {
+		f, err := s.u32()
+		if err != nil {
+			return nil, err
+		}
+		p = appendU32(p, m.funcIndex(f))
+		start := s.pos
+		if err := skipNameMap(s); err != nil {
+			return nil, err
+		}
+		p = append(p, sub[start:s.pos]...)
+	}
+	if !s.done() {
+		return nil, s.errorf("trailing bytes")
+	}
+	return p, nil
+}
+
+func skipNameMap(r *reader) error {
+	n, err := r.count(2)
+	if err != nil {
+		return err
+	}
+	for range n {
+		if _, err := r.u32(); err != nil {
+			return err
+		}
+		if _, err := r.name(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
