@@ -5,6 +5,8 @@ import (
 	"context"
 
 	"github.com/tetratelabs/wazero/api"
+
+	"github.com/agentbot/gateway/sdk/skill/abi"
 )
 
 // poolKey is whose warm instances of which module; user "" is never pooled.
@@ -13,6 +15,7 @@ type poolKey struct{ sha, user string }
 type instance struct {
 	key    poolKey
 	mod    api.Module
+	run    *abi.Runner // mod's entry point, looked up once
 	elem   *list.Element
 	size   int64 // memory when made idle
 	fresh  bool  // closed after its call, never pooled

@@ -266,7 +266,7 @@ func (r *Runtime) Call(ctx context.Context, m *Module, req Request) ([]byte, *ab
 	call := abi.NewCall(req.Input, req.Caps, r.limits(req.Limits))
 	inst.stderr.Reset()
 	disarm := interrupt.Arm(ctx, inst.mod)
-	err := abi.Run(ctx, inst.mod, call)
+	err := inst.run.Run(ctx, call)
 	disarm() // a deadline that zeroed the budget as the call returned costs the next call one host call
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
@@ -317,6 +317,10 @@ func (r *Runtime) coldStart(ctx context.Context, m *Module, key poolKey) (*insta
 		if ictx.Err() != nil {
 			return nil, ErrTimeout
 		}
+		return nil, fmt.Errorf("%w: %v", ErrCrashed, err)
+	}
+	if inst.run, err = abi.NewRunner(mod); err != nil {
+		mod.Close(context.Background())
 		return nil, fmt.Errorf("%w: %v", ErrCrashed, err)
 	}
 	inst.mod = mod

@@ -215,13 +215,14 @@ func startProfiles(t *testing.T, dir string) func() {
 	}
 }
 
-// rawWazeroCall is a skill call as the platform makes it on a warm
-// instance, without the platform: instances of the compiled module (with
-// the ABI) kept in a pool, one abi.Run each call — the floor of a pooled
-// skill call through the gateway.
+// rawWazeroCall is a skill call on a warm instance without the platform:
+// the module compiled as it was published (no loop instrumentation) on a
+// runtime with no deadline mechanism at all (no close-on-context-done),
+// instances kept in a pool, each with its abi.Runner — the floor of a
+// pooled skill call through the gateway.
 func rawWazeroCall(tb testing.TB, wasm, input []byte) func(context.Context) error {
 	ctx := context.Background()
-	r := wazero.NewRuntimeWithConfig(ctx, abi.RuntimeConfig(1024))
+	r := wazero.NewRuntimeWithConfig(ctx, abi.RuntimeConfig(1024).WithCloseOnContextDone(false))
 	tb.Cleanup(func() { r.Close(ctx) })
 	wasi_snapshot_preview1.MustInstantiate(ctx, r)
 	if _, err := abi.Instantiate(ctx, r); err != nil {
@@ -233,20 +234,21 @@ func rawWazeroCall(tb testing.TB, wasm, input []byte) func(context.Context) erro
 	}
 	var pool sync.Pool
 	return func(ctx context.Context) error {
-		mod, _ := pool.Get().(api.Module)
-		if mod == nil {
+		run, _ := pool.Get().(*abi.Runner)
+		var mod api.Module
+		if run == nil {
 			if mod, err = r.InstantiateModule(ctx, cm, abi.ModuleConfig("")); err != nil {
 				return err
 			}
+			if run, err = abi.NewRunner(mod); err != nil {
+				return err
+			}
 		}
-		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
 		call := abi.NewCall(input, abi.Capabilities{}, abi.Limits{})
-		if err := abi.Run(cctx, mod, call); err != nil {
-			mod.Close(ctx)
-			return err
+		if err := run.Run(ctx, call); err != nil {
+			return err // the instance is dropped
 		}
-		pool.Put(mod)
+		pool.Put(run)
 		if _, f, _ := call.Result(); f != nil {
 			return fmt.Errorf("skill failed: %v", f)
 		}
