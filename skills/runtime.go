@@ -217,6 +217,9 @@ type Request struct {
 	Caps    abi.Capabilities
 	Limits  abi.Limits
 	Timeout time.Duration // 0: the runtime's
+	// Started, if set, is called when this call started an instance (not
+	// when it took a warm one), with the time that took.
+	Started func(took time.Duration)
 }
 
 // Errors of Call that are not the skill's own failures.
@@ -244,8 +247,12 @@ func (r *Runtime) Call(ctx context.Context, m *Module, req Request) ([]byte, *ab
 	}
 	if inst == nil {
 		var err error
+		t0 := time.Now()
 		if inst, err = r.coldStart(ctx, m, key); err != nil {
 			return nil, nil, err
+		}
+		if req.Started != nil {
+			req.Started(time.Since(t0))
 		}
 		inst.fresh = req.Fresh
 	}

@@ -32,6 +32,10 @@ type Service struct {
 	// call names with "agentId". nil: there are no agents, so a call naming
 	// one is refused.
 	Agents AgentOwner
+	// Started, if set, is told of every instance a call of a skill started
+	// (a cold start, initialisation included) and how long it took: the
+	// instantiation metrics.
+	Started func(skill string, took time.Duration)
 
 	mu       sync.Mutex
 	entries  map[string]cachedSkill
@@ -287,7 +291,11 @@ func (s *Service) run(ctx context.Context, req *provider.InvokeRequest, name str
 		}
 	}
 	l := man.Limits
-	call := Request{UserID: req.Caller.UserID, Fresh: s.Runtime.isolation(man) == IsolationFresh, Input: req.Input, Caps: caps,
+	var started func(time.Duration)
+	if s.Started != nil {
+		started = func(took time.Duration) { s.Started(name, took) }
+	}
+	call := Request{Started: started, UserID: req.Caller.UserID, Fresh: s.Runtime.isolation(man) == IsolationFresh, Input: req.Input, Caps: caps,
 		Limits:  abi.Limits{MaxOutput: l.MaxOutputBytes, MaxHostCalls: l.MaxHostCalls},
 		Timeout: time.Duration(l.TimeoutMS) * time.Millisecond}
 	var (

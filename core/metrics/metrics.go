@@ -33,6 +33,7 @@ type Metrics struct {
 	pluginTime  *prometheus.HistogramVec
 	skill       *prometheus.CounterVec
 	skillTime   *prometheus.HistogramVec
+	skillStarts *prometheus.HistogramVec
 	payments    *prometheus.CounterVec
 	rateLimited *prometheus.CounterVec
 }
@@ -59,12 +60,14 @@ func New() *Metrics {
 			Help: "Skill calls by skill and outcome: ok, failed (the skill's own failure or a host limit), crashed (a trap, out of memory, output not JSON), timeout, error (the platform's)."}, []string{"skill", "outcome"}),
 		skillTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Name: "skill_call_duration_seconds",
 			Help: "Skill call time by skill.", Buckets: buckets}, []string{"skill"}),
+		skillStarts: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Name: "skill_instance_start_seconds",
+			Help: "Skill instances started (a cold start, initialisation included) and the time each took, by skill; its _count is the instantiations.", Buckets: buckets}, []string{"skill"}),
 		payments: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "payments_total",
 			Help: "Gateway payment step outcomes by method (subscription, credits, byok, mpp, x402, free) and outcome."}, []string{"method", "outcome"}),
 		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "rate_limited_total",
 			Help: "Requests refused with 429, by rate-limit rule."}, []string{"rule"}),
 	}
-	r.MustRegister(m.requests, m.duration, m.inflight, m.plugin, m.pluginTime, m.skill, m.skillTime, m.payments, m.rateLimited,
+	r.MustRegister(m.requests, m.duration, m.inflight, m.plugin, m.pluginTime, m.skill, m.skillTime, m.skillStarts, m.payments, m.rateLimited,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -120,6 +123,11 @@ func (m *Metrics) PluginCall(id string, took time.Duration, outcome string) {
 func (m *Metrics) SkillCall(skill string, took time.Duration, outcome string) {
 	m.skill.WithLabelValues(skill, outcome).Inc()
 	m.skillTime.WithLabelValues(skill).Observe(took.Seconds())
+}
+
+// SkillStarted records one skill instance started.
+func (m *Metrics) SkillStarted(skill string, took time.Duration) {
+	m.skillStarts.WithLabelValues(skill).Observe(took.Seconds())
 }
 
 // Payment records one outcome of the gateway's payment step.

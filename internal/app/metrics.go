@@ -98,6 +98,9 @@ func newMetrics(srv *server.Server, host *plugins.Host, g *gateway.Gateway, m *M
 			g.Dispatchers[i] = meteredDispatcher{Dispatcher: d, m: mx, skill: true}
 		}
 	}
+	if m.Skills != nil {
+		m.Skills.Started = mx.SkillStarted
+	}
 	if step, ok := g.Payer.(*payments.Step); ok {
 		step.Record = func(method payments.Method, outcome string) { mx.Payment(string(method), outcome) }
 	}

@@ -39,6 +39,7 @@ func TestMetricsAfterKnownTraffic(t *testing.T) {
 		`agentbot_plugin_call_duration_seconds_count{plugin="test-echo"} 2`,
 		`agentbot_skill_calls_total{outcome="ok",skill="echo"} 1`,
 		`agentbot_skill_calls_total{outcome="failed",skill="flood"} 1`,
+		`agentbot_skill_instance_start_seconds_count{skill="echo"} 1`,
 		`agentbot_skill_calls_total{outcome="crashed",skill="hog"} 1`,
 		`agentbot_plugin_calls_total{outcome="timeout",plugin="test-hang"} 1`,
 		`agentbot_payments_total{method="free",outcome="covered"} 6`, // this test's ids are free
