@@ -17,6 +17,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"time"
 
 	"github.com/agentbot/gateway/sdk/provider"
 )
@@ -45,12 +46,21 @@ func (Echo) Invoke(_ context.Context, req *provider.InvokeRequest) (*provider.In
 }
 
 // InvokeStream sends one chunk per word; each reaches the client at once.
+// "delayMs" (at most 1000) paces the words as a model paces its tokens.
 func (Echo) InvokeStream(ctx context.Context, req *provider.InvokeRequest, s provider.ChunkStream) error {
 	var in struct {
-		Text string `json:"text"`
+		Text    string `json:"text"`
+		DelayMS int    `json:"delayMs"`
 	}
 	_ = json.Unmarshal(req.Input, &in)
-	for _, w := range strings.Fields(in.Text) {
+	delay := time.Duration(min(max(in.DelayMS, 0), 1000)) * time.Millisecond
+	for i, w := range strings.Fields(in.Text) {
+		if i > 0 && delay > 0 {
+			select {
+			case <-time.After(delay):
+			case <-ctx.Done():
+			}
+		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}

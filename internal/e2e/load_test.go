@@ -144,7 +144,9 @@ func TestLoad(t *testing.T) {
 
 	words := strings.TrimSpace(strings.Repeat("word ", 50))
 	streams := load.Streams(ctx, 512, func(ctx context.Context) (io.ReadCloser, error) {
-		body := fmt.Sprintf(`{"plugin":"echo-stream","stream":true,"text":%q}`, words)
+		// 50 words 20 ms apart, as a model streams its tokens: a second
+		// per stream, all 512 opened at once.
+		body := fmt.Sprintf(`{"plugin":"echo-stream","stream":true,"delayMs":20,"text":%q}`, words)
 		req, _ := http.NewRequestWithContext(ctx, "POST", se.URL+"/api/v1/gateway", strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+key)
 		req.Header.Set("Content-Type", "application/json")

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -172,7 +173,11 @@ func New(t testing.TB, backend string, env map[string]string, mount ...Mount) *E
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
-		log = slog.Default()
+		// At the configured level (AGENTBOT_LOG_LEVEL; info by default),
+		// as `agentbot serve` logs.
+		var level slog.Level
+		_ = level.UnmarshalText([]byte(cfg.LogLevel))
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	}
 	srv, err := server.New(context.Background(), cfg, log)
 	if err != nil {
