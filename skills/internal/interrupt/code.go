@@ -352,6 +352,11 @@ func prefixFE(r *reader) error {
 	return r.errorf("unknown instruction 0xfe %d", sub)
 }
 
+// MaxLocals bounds the locals a function may declare, as browsers' engines
+// do: wazero allocates room for all of them before it reads their types, so
+// that a few bytes declaring 2^32 locals would make it allocate 4 GB.
+const MaxLocals = 50_000
+
 // checkCalls puts the check at the entry of every function too, so that a
 // tree of calls without loops (each function calling the next twice, 60
 // deep) cannot run long without calling out either: such a tree never
@@ -384,9 +389,14 @@ func (m *module) instrumentBody(out []byte, r *reader) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("locals: %w", err)
 	}
+	var locals uint64
 	for range groups {
-		if _, err := r.u32(); err != nil {
+		n, err := r.u32()
+		if err != nil {
 			return nil, fmt.Errorf("locals: %w", err)
+		}
+		if locals += uint64(n); locals > MaxLocals {
+			return nil, r.errorf("%w: more than %d locals", errLimit, MaxLocals)
 		}
 		if err := valType(r); err != nil {
 			return nil, fmt.Errorf("locals: %w", err)

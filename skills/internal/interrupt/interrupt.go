@@ -77,6 +77,7 @@ const (
 	secStart     = 8
 	secElement   = 9
 	secCode      = 10
+	secData      = 11
 	secDataCount = 12
 )
 
@@ -132,7 +133,9 @@ func read(wasm []byte) (*module, error) {
 		r := &reader{b: s.payload, off: s.off}
 		switch s.id {
 		case secType:
-			m.types, err = r.u32()
+			m.types, err = readTypes(r)
+		case secData:
+			err = readData(r)
 		case secFunction:
 			m.defined, err = r.u32()
 		case secImport:
@@ -188,6 +191,75 @@ func sections(wasm []byte) ([]section, error) {
 		secs = append(secs, section{id: id, off: off, payload: payload})
 	}
 	return secs, nil
+}
+
+// readTypes counts the function types, checking that each vector of
+// parameters and results fits in the section (wazero allocates room for a
+// vector before reading it).
+func readTypes(r *reader) (uint32, error) {
+	n, err := r.count(3)
+	if err != nil {
+		return 0, err
+	}
+	for i := range n {
+		form, err := r.byte()
+		if err != nil {
+			return 0, err
+		}
+		if form != 0x60 {
+			return 0, r.errorf("type %d: unsupported form 0x%02x", i, form)
+		}
+		for range 2 { // parameters, results
+			k, err := r.count(1)
+			if err != nil {
+				return 0, fmt.Errorf("type %d: %w: %w", i, errFraming, err)
+			}
+			for range k {
+				if err := valType(r); err != nil {
+					return 0, err
+				}
+			}
+		}
+	}
+	return n, nil
+}
+
+// readData checks that each data segment's bytes are there (wazero
+// allocates room for them before reading them).
+func readData(r *reader) error {
+	n, err := r.u32() // checked by sections
+	if err != nil {
+		return err
+	}
+	for i := range n {
+		flags, err := r.u32()
+		if err != nil {
+			return err
+		}
+		if flags > 2 {
+			return r.errorf("data segment %d: unknown flags %d", i, flags)
+		}
+		if flags == 2 { // a memory index
+			if _, err := r.u32(); err != nil {
+				return err
+			}
+		}
+		if flags != 1 { // active: an offset
+			for op := byte(0); op != opEnd; {
+				if op, err = instr(r); err != nil {
+					return fmt.Errorf("data segment %d: %w", i, err)
+				}
+			}
+		}
+		size, err := r.u32()
+		if err != nil {
+			return err
+		}
+		if _, err := r.bytes(uint64(size)); err != nil {
+			return fmt.Errorf("data segment %d: %w: %w", i, errFraming, err)
+		}
+	}
+	return nil
 }
 
 // readImports counts the functions and globals an import section imports.

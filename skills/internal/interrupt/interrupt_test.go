@@ -236,6 +236,12 @@ func TestInstrumentRefuses(t *testing.T) {
 		{"overlong integer", code(0x41, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01), "integer too long"},
 		{"forged count", code(0x0e, 0xff, 0xff, 0xff, 0xff, 0x0f), "larger than what follows"},
 		{"reserved export", newModule(sec(7, vec(export(GlobalExport, 3, 0)))), "reserved"},
+		{"4 billion locals", newModule(sec(1, vec(functype(nil, nil))), sec(3, vec(u32(0))),
+			sec(10, vec(bodyLocals(vec(cat(u32(0xffffffff), []byte{i32})))))), "more than 50000 locals"},
+		{"50,001 locals", newModule(sec(1, vec(functype(nil, nil))), sec(3, vec(u32(0))),
+			sec(10, vec(bodyLocals(vec(cat(u32(50000), []byte{i32}), cat(u32(1), []byte{i64})))))), "more than 50000 locals"},
+		{"a forged parameter count", newModule(sec(1, vec(cat([]byte{0x60}, u32(1<<30))))), "larger than what follows"},
+		{"a forged data size", newModule(sec(11, vec(cat(u32(1), u32(1<<30), []byte{1, 2})))), "bytes wanted"},
 		{"reserved start export", newModule(sec(7, vec(export(StartExport, 0, 0)))), "reserved"},
 		{"reserved import", newModule(sec(2, vec(cat(str(ImportModule), str(ImportName), []byte{0x00, 0x00})))), "reserved"},
 	} {

@@ -21,6 +21,9 @@ var errEnd = errors.New("unexpected end")
 // before it reads them.
 var errFraming = errors.New("malformed section")
 
+// errLimit: a module past one of the platform's limits (MaxLocals).
+var errLimit = errors.New("over the platform's limit")
+
 func (r *reader) errorf(format string, args ...any) error {
 	return fmt.Errorf("at byte %d: "+format, append([]any{r.off + r.pos}, args...)...)
 }
