@@ -28,6 +28,10 @@ var goals = []goal{
 		sub: "gateway", against: "http-grpc-floor", unit: "p50-µs", added: true, limit: 100},
 	{name: "skill through the gateway: p50 ≤ 1.5× a warm raw wazero call", group: "BenchmarkSkillCall",
 		sub: "gateway", against: "warm-raw", unit: "p50-µs", limit: 1.5},
+	{name: "a runaway guest stopped for ≤ 1.5× a CPU-bound loop with no check (budget)", group: "BenchmarkSkillIsolation",
+		sub: "interrupt-budget", against: "close-on-context-done-off", unit: "ns/op", limit: 1.5},
+	{name: "  wazero's close-on-context-done, for comparison", group: "BenchmarkSkillIsolation",
+		sub: "close-on-context-done-on", against: "close-on-context-done-off", unit: "ns/op", limit: 1.5},
 	{name: "tenant-scoped read ≤ 1.3× an unscoped one", group: "BenchmarkTenantRead",
 		sub: "tenant-scoped", against: "baseline", unit: "ns/op", limit: 1.3},
 }
