@@ -389,14 +389,9 @@ func (m *module) instrumentBody(out []byte, r *reader) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("locals: %w", err)
 	}
-	var locals uint64
-	for range groups {
-		n, err := r.u32()
-		if err != nil {
+	for range groups { // their total checked by precheck
+		if _, err := r.u32(); err != nil {
 			return nil, fmt.Errorf("locals: %w", err)
-		}
-		if locals += uint64(n); locals > MaxLocals {
-			return nil, r.errorf("%w: more than %d locals", errLimit, MaxLocals)
 		}
 		if err := valType(r); err != nil {
 			return nil, fmt.Errorf("locals: %w", err)

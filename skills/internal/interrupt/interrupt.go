@@ -127,15 +127,18 @@ func read(wasm []byte) (*module, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, s := range secs {
+		if err := precheck(s); err != nil {
+			return nil, err
+		}
+	}
 	m := &module{secs: secs}
 	for i := range secs {
 		s := &secs[i]
 		r := &reader{b: s.payload, off: s.off}
 		switch s.id {
 		case secType:
-			m.types, err = readTypes(r)
-		case secData:
-			err = readData(r)
+			m.types, err = r.u32()
 		case secFunction:
 			m.defined, err = r.u32()
 		case secImport:
@@ -160,7 +163,7 @@ func read(wasm []byte) (*module, error) {
 	return m, nil
 }
 
-// sections splits a module into its sections.
+// sections splits a module into its sections. Its errors are errFraming.
 func sections(wasm []byte) ([]section, error) {
 	r := &reader{b: wasm, pos: len(magic)}
 	var secs []section
@@ -170,11 +173,11 @@ func sections(wasm []byte) ([]section, error) {
 			return nil, err
 		}
 		if id != secCustom && order[id] == 0 {
-			return nil, r.errorf("unknown section id %d", id)
+			return nil, r.errorf("%w: unknown section id %d", errFraming, id)
 		}
 		size, err := r.u32()
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w: %w", errFraming, err)
 		}
 		off := r.pos
 		payload, err := r.bytes(uint64(size))
@@ -193,70 +196,98 @@ func sections(wasm []byte) ([]section, error) {
 	return secs, nil
 }
 
-// readTypes counts the function types, checking that each vector of
-// parameters and results fits in the section (wazero allocates room for a
-// vector before reading it).
-func readTypes(r *reader) (uint32, error) {
-	n, err := r.count(3)
-	if err != nil {
-		return 0, err
-	}
-	for i := range n {
-		form, err := r.byte()
-		if err != nil {
-			return 0, err
-		}
-		if form != 0x60 {
-			return 0, r.errorf("type %d: unsupported form 0x%02x", i, form)
-		}
-		for range 2 { // parameters, results
-			k, err := r.count(1)
-			if err != nil {
-				return 0, fmt.Errorf("type %d: %w: %w", i, errFraming, err)
+// precheck refuses a section with a count or size larger than what
+// follows, or a function with more than MaxLocals locals, before anything
+// else: wazero allocates room for what a count announces before it reads
+// it (a few bytes made it allocate gigabytes, or spend a minute). Other
+// faults stop the check of the section, for the rest of Instrument to
+// report (wazero stops at them too).
+func precheck(s section) error {
+	r := &reader{b: s.payload, off: s.off}
+	switch s.id {
+	case secType:
+		n, _ := r.u32() // checked by sections
+		for i := range n {
+			if form, err := r.byte(); err != nil || form != 0x60 {
+				return nil
 			}
-			for range k {
-				if err := valType(r); err != nil {
-					return 0, err
+			for range 2 { // parameters, results
+				k, err := r.count(1)
+				if err != nil {
+					return fmt.Errorf("type %d: %w: %w", i, errFraming, err)
+				}
+				for range k {
+					if valType(r) != nil {
+						return nil
+					}
 				}
 			}
 		}
+	case secData:
+		n, _ := r.u32()
+		for i := range n {
+			flags, err := r.u32()
+			if err != nil || flags > 2 {
+				return nil
+			}
+			if flags == 2 { // a memory index
+				if _, err := r.u32(); err != nil {
+					return nil
+				}
+			}
+			if flags != 1 { // active: an offset
+				for op := byte(0); op != opEnd; {
+					if op, err = instr(r); err != nil {
+						return nil
+					}
+				}
+			}
+			size, err := r.u32()
+			if err != nil {
+				return nil
+			}
+			if _, err := r.bytes(uint64(size)); err != nil {
+				return fmt.Errorf("data segment %d: %w: %w", i, errFraming, err)
+			}
+		}
+	case secCode:
+		n, _ := r.u32()
+		for i := range n {
+			size, err := r.u32()
+			if err != nil {
+				return nil
+			}
+			at := r.pos
+			b, err := r.bytes(uint64(size))
+			if err != nil {
+				return fmt.Errorf("function body %d: %w: %w", i, errFraming, err)
+			}
+			if err := checkLocals(&reader{b: b, off: r.off + at}); err != nil {
+				return fmt.Errorf("function body %d: %w", i, err)
+			}
+		}
 	}
-	return n, nil
+	return nil
 }
 
-// readData checks that each data segment's bytes are there (wazero
-// allocates room for them before reading them).
-func readData(r *reader) error {
-	n, err := r.u32() // checked by sections
+// checkLocals checks a function body's local declarations: their count,
+// and the total against MaxLocals.
+func checkLocals(r *reader) error {
+	groups, err := r.count(2)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %w", errFraming, err)
 	}
-	for i := range n {
-		flags, err := r.u32()
+	var locals uint64
+	for range groups {
+		n, err := r.u32()
 		if err != nil {
-			return err
+			return nil
 		}
-		if flags > 2 {
-			return r.errorf("data segment %d: unknown flags %d", i, flags)
+		if locals += uint64(n); locals > MaxLocals {
+			return r.errorf("%w: more than %d locals", errLimit, MaxLocals)
 		}
-		if flags == 2 { // a memory index
-			if _, err := r.u32(); err != nil {
-				return err
-			}
-		}
-		if flags != 1 { // active: an offset
-			for op := byte(0); op != opEnd; {
-				if op, err = instr(r); err != nil {
-					return fmt.Errorf("data segment %d: %w", i, err)
-				}
-			}
-		}
-		size, err := r.u32()
-		if err != nil {
-			return err
-		}
-		if _, err := r.bytes(uint64(size)); err != nil {
-			return fmt.Errorf("data segment %d: %w: %w", i, errFraming, err)
+		if valType(r) != nil {
+			return nil
 		}
 	}
 	return nil

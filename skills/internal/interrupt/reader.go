@@ -15,10 +15,10 @@ type reader struct {
 
 var errEnd = errors.New("unexpected end")
 
-// errFraming: a section that runs past the module's end, or whose count of
-// entries is larger than its size. No valid module has one; refusing it
-// early also spares wazero, which allocates room for a section's entries
-// before it reads them.
+// errFraming: a module whose sections cannot be told apart, one that runs
+// past the module's end, or a count or size larger than what follows. No
+// valid module has one; refusing it early also spares wazero, which
+// allocates room for what a count announces before it reads it.
 var errFraming = errors.New("malformed section")
 
 // errLimit: a module past one of the platform's limits (MaxLocals).
