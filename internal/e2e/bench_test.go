@@ -57,17 +57,7 @@ func BenchmarkGatewayEcho(b *testing.B) {
 		w.Write([]byte(`{}`))
 	}))
 	defer noop.Close()
-	b.Run("http-noop-floor", func(b *testing.B) {
-		measureLatency(b, func() error {
-			resp, err := hc.Post(noop.URL, "application/json", strings.NewReader(body))
-			if err != nil {
-				return err
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			return nil
-		})
-	})
+	b.Run("http-noop-floor", func(b *testing.B) { measureLatency(b, benchPost(b, hc, noop.URL, "", body)) })
 	// The floor of any Go HTTP gateway in front of this plugin: a bare
 	// net/http handler making the same gRPC call, over the same client.
 	// What "gateway" adds beyond it is the gateway's own doing.
@@ -79,53 +69,49 @@ func BenchmarkGatewayEcho(b *testing.B) {
 		w.Write([]byte(`{}`))
 	}))
 	defer floor.Close()
-	b.Run("http-grpc-floor", func(b *testing.B) {
-		measureLatency(b, func() error {
-			resp, err := hc.Post(floor.URL, "application/json", strings.NewReader(body))
-			if err != nil {
-				return err
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != 200 {
-				b.Fatalf("status %d", resp.StatusCode)
-			}
-			return nil
-		})
-	})
+	b.Run("http-grpc-floor", func(b *testing.B) { measureLatency(b, benchPost(b, hc, floor.URL, "", body)) })
 	// The gateway's handler called in this process, with no connection: its
 	// own cost (middleware, authentication, payment step, dispatch over
 	// gRPC, usage record), without the HTTP round trip of "gateway".
-	b.Run("gateway-in-process", func(b *testing.B) {
-		measureLatency(b, func() error {
-			req := httptest.NewRequest("POST", "/api/v1/gateway", strings.NewReader(body))
+	b.Run("gateway-in-process", func(b *testing.B) { measureLatency(b, benchServe(b, se.Root, "/api/v1/gateway", key, body)) })
+	b.Run("gateway", func(b *testing.B) { measureLatency(b, benchPost(b, hc, se.URL+"/api/v1/gateway", key, body)) })
+}
+
+// benchPost returns a call that POSTs body to url (with the API key, if
+// any) and fails the benchmark unless the answer is 200.
+func benchPost(b testing.TB, hc *http.Client, url, key, body string) func() error {
+	return func() error {
+		req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+		if key != "" {
 			req.Header.Set("Authorization", "Bearer "+key)
-			req.Header.Set("Content-Type", "application/json")
-			rec := httptest.NewRecorder()
-			se.Root.ServeHTTP(rec, req)
-			if rec.Code != 200 {
-				b.Fatalf("status %d: %s", rec.Code, rec.Body)
-			}
-			return nil
-		})
-	})
-	b.Run("gateway", func(b *testing.B) {
-		measureLatency(b, func() error {
-			req, _ := http.NewRequest("POST", se.URL+"/api/v1/gateway", strings.NewReader(body))
-			req.Header.Set("Authorization", "Bearer "+key)
-			req.Header.Set("Content-Type", "application/json")
-			resp, err := hc.Do(req)
-			if err != nil {
-				return err
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != 200 {
-				b.Fatalf("status %d", resp.StatusCode)
-			}
-			return nil
-		})
-	})
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := hc.Do(req)
+		if err != nil {
+			return err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			b.Fatalf("%s: status %d", url, resp.StatusCode)
+		}
+		return nil
+	}
+}
+
+// benchServe is benchPost through h in this process, with no connection.
+func benchServe(b testing.TB, h http.Handler, path, key, body string) func() error {
+	return func() error {
+		req := httptest.NewRequest("POST", path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			b.Fatalf("%s: status %d: %s", path, rec.Code, rec.Body)
+		}
+		return nil
+	}
 }
 
 // measureLatency runs call b.N times and reports, besides the mean, the p50

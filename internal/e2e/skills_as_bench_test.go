@@ -80,21 +80,7 @@ func BenchmarkSkillGuestsGateway(b *testing.B) {
 	for _, tc := range []struct{ name, skill string }{{"baseline", "hello-go"}, {"as-fresh", "hello-as"}} {
 		b.Run(tc.name, func(b *testing.B) {
 			body := `{"plugin":"skill:` + tc.skill + `","action":"hello","name":"Ada"}`
-			measureLatency(b, func() error {
-				req, _ := http.NewRequest("POST", se.URL+"/api/v1/gateway", strings.NewReader(body))
-				req.Header.Set("Authorization", key)
-				req.Header.Set("Content-Type", "application/json")
-				resp, err := hc.Do(req)
-				if err != nil {
-					return err
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != 200 {
-					b.Fatalf("status %d", resp.StatusCode)
-				}
-				return nil
-			})
+			measureLatency(b, benchPost(b, hc, se.URL+"/api/v1/gateway", strings.TrimPrefix(key, "Bearer "), body))
 		})
 	}
 }

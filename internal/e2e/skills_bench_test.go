@@ -2,12 +2,9 @@ package e2e
 
 import (
 	"context"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -92,38 +89,13 @@ func BenchmarkSkillCall(b *testing.B) {
 	})
 	b.Run("gateway-in-process", func(b *testing.B) {
 		se, key := skillApp(b, "pool")
-		measureLatency(b, func() error {
-			req := httptest.NewRequest("POST", "/api/v1/gateway", strings.NewReader(body))
-			req.Header.Set("Authorization", "Bearer "+key)
-			req.Header.Set("Content-Type", "application/json")
-			rec := httptest.NewRecorder()
-			se.Root.ServeHTTP(rec, req)
-			if rec.Code != 200 {
-				b.Fatalf("status %d: %s", rec.Code, rec.Body)
-			}
-			return nil
-		})
+		measureLatency(b, benchServe(b, se.Root, "/api/v1/gateway", key, body))
 	})
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
 	for _, tc := range []struct{ name, isolation string }{{"gateway", "pool"}, {"gateway-fresh", "fresh"}} {
 		b.Run(tc.name, func(b *testing.B) {
 			se, key := skillApp(b, tc.isolation)
-			url := se.URL
-			measureLatency(b, func() error {
-				req, _ := http.NewRequest("POST", url+"/api/v1/gateway", strings.NewReader(body))
-				req.Header.Set("Authorization", "Bearer "+key)
-				req.Header.Set("Content-Type", "application/json")
-				resp, err := hc.Do(req)
-				if err != nil {
-					return err
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != 200 {
-					b.Fatalf("status %d", resp.StatusCode)
-				}
-				return nil
-			})
+			measureLatency(b, benchPost(b, hc, se.URL+"/api/v1/gateway", key, body))
 		})
 	}
 }
