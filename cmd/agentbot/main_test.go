@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -98,5 +99,50 @@ func TestRunRejectsBadConfigAndCommands(t *testing.T) {
 		if code := c.run(context.Background(), args); code != exitUsage {
 			t.Errorf("%v = exit %d (%s); want %d, a usage error", args, code, stderr.String(), exitUsage)
 		}
+	}
+}
+
+// `agentbot serve` holds its access log for AGENTBOT_LOG_BUFFER and writes
+// out what it holds as it stops: a request's line is not on stderr while the
+// buffer holds it, and is there, before "stopped", once serve returns.
+func TestServeBuffersTheAccessLogAndFlushesAtExit(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	env := map[string]string{"AGENTBOT_DEV": "true", "AGENTBOT_DATA_DIR": t.TempDir(), "AGENTBOT_ADDR": addr,
+		"AGENTBOT_LOG_BUFFER": "10s"}
+	stderr := &notifyWriter{wrote: make(chan struct{}, 1)}
+	c := &cli{stdin: strings.NewReader(""), stdout: io.Discard, stderr: stderr, getenv: func(k string) string { return env[k] }}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() { done <- c.run(ctx, []string{"serve"}) }()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/api/health")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("serve did not listen on %s: %v\n%s", addr, err, stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := stderr.String(); strings.Contains(got, "path=/api/health") {
+		t.Errorf("the access line was written at once with a 10 s buffer:\n%s", got)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("serve = exit %d\n%s", code, stderr.String())
+	}
+	got := stderr.String()
+	access, stopped := strings.Index(got, "path=/api/health"), strings.Index(got, "msg=stopped")
+	if access < 0 || stopped < access {
+		t.Errorf("after serve returned, stderr holds the access line at %d and \"stopped\" at %d; want both, in that order:\n%s",
+			access, stopped, got)
 	}
 }

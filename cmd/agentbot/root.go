@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 
+	"github.com/agentbot/gateway/core/config"
 	"github.com/spf13/cobra"
 )
 
@@ -73,7 +74,7 @@ then a JSON object on stderr.
 		&cobra.Command{Use: "plan <email> <plan|none>", Short: "Give an account a plan without Stripe, or take it away",
 			Args: usageArgs(cobra.ExactArgs(2)),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				cfg, _, err := c.serverConfig()
+				cfg, err := config.Load(c.getenv)
 				if err != nil {
 					return err
 				}

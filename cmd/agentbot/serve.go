@@ -15,28 +15,32 @@ import (
 	"github.com/agentbot/gateway/internal/app"
 )
 
-// serverConfig loads the server's configuration from the environment.
-func (c *cli) serverConfig() (*config.Config, *slog.Logger, error) {
-	cfg, err := config.Load(c.getenv)
+// serverConfig loads the server's configuration from the environment and
+// makes its logger (server.Logger); call closeLog before exiting.
+func (c *cli) serverConfig() (cfg *config.Config, log *slog.Logger, closeLog func(), err error) {
+	cfg, err = config.Load(c.getenv)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return cfg, newLogger(cfg, c.stderr), nil
+	log, closeLog = server.Logger(cfg, c.stderr)
+	return cfg, log, closeLog, nil
 }
 
 func (c *cli) serve(ctx context.Context) error {
-	cfg, log, err := c.serverConfig()
+	cfg, log, closeLog, err := c.serverConfig()
 	if err != nil {
 		return err
 	}
+	defer closeLog()
 	return serve(ctx, cfg, log, hooks{})
 }
 
 func (c *cli) migrate(ctx context.Context) error {
-	cfg, log, err := c.serverConfig()
+	cfg, log, closeLog, err := c.serverConfig()
 	if err != nil {
 		return err
 	}
+	defer closeLog()
 	if err := store.Migrate(ctx, store.Config{DatabaseURL: cfg.DatabaseURL, MigrateURL: cfg.DatabaseMigrateURL,
 		DataDir: cfg.DataDir, Log: log}); err != nil {
 		return err
@@ -49,16 +53,6 @@ func (c *cli) migrate(ctx context.Context) error {
 }
 
 func discardLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
-
-func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(cfg.LogLevel))
-	opts := &slog.HandlerOptions{Level: level}
-	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
-}
 
 // hooks let tests look into serve: wrap, if set, wraps the application's
 // handler; ready, if set, is called with the address once serve listens.

@@ -65,14 +65,17 @@ type Config struct {
 	TokenGate     TokenGateConfig
 	Wallet        WalletConfig
 
-	BotFilter      bool
-	BotHoneypot    string
-	BcryptCost     int
-	SessionTTL     time.Duration
-	KeyCacheTTL    time.Duration
-	ShutdownGrace  time.Duration
-	LogLevel       string
-	LogFormat      string
+	BotFilter     bool
+	BotHoneypot   string
+	BcryptCost    int
+	SessionTTL    time.Duration
+	KeyCacheTTL   time.Duration
+	ShutdownGrace time.Duration
+	LogLevel      string
+	LogFormat     string
+	// LogBuffer is how long an info or debug log line may wait in memory
+	// before it is written out (core/logbuf); 0 writes every line at once.
+	LogBuffer      time.Duration
 	LoginFailLimit int64
 	LoginFailWin   time.Duration
 
@@ -616,6 +619,12 @@ func Load(getenv Getenv) (*Config, error) {
 		c.KeyCacheTTL = durationVar(v, "AGENTBOT_KEY_CACHE_TTL", bad)
 	}
 	c.ShutdownGrace = durationVar(get("AGENTBOT_SHUTDOWN_GRACE", "30s"), "AGENTBOT_SHUTDOWN_GRACE", bad)
+	if v := get("AGENTBOT_LOG_BUFFER", "100ms"); v != "0" {
+		c.LogBuffer = durationVar(v, "AGENTBOT_LOG_BUFFER", bad)
+		if c.LogBuffer > 10*time.Second {
+			bad("AGENTBOT_LOG_BUFFER", "must be at most 10s, or a crash would lose that much of the log")
+		}
+	}
 	c.VerifyTTL = durationVar(get("AGENTBOT_VERIFY_TTL", "24h"), "AGENTBOT_VERIFY_TTL", bad)
 	if c.VerifyTTL > 0 && (c.VerifyTTL < 10*time.Minute || c.VerifyTTL > 7*24*time.Hour) {
 		bad("AGENTBOT_VERIFY_TTL", "must be between 10m and 168h")

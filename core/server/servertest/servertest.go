@@ -173,11 +173,11 @@ func New(t testing.TB, backend string, env map[string]string, mount ...Mount) *E
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
-		// At the configured level (AGENTBOT_LOG_LEVEL; info by default),
-		// as `agentbot serve` logs.
-		var level slog.Level
-		_ = level.UnmarshalText([]byte(cfg.LogLevel))
-		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+		// As `agentbot serve` logs: at AGENTBOT_LOG_LEVEL (info by default),
+		// buffered for AGENTBOT_LOG_BUFFER.
+		var closeLog func()
+		log, closeLog = server.Logger(cfg, os.Stderr)
+		t.Cleanup(closeLog)
 	}
 	srv, err := server.New(context.Background(), cfg, log)
 	if err != nil {
