@@ -80,7 +80,9 @@ func chooseModel(models []Model, provider string, plan billing.Plan, admin bool)
 func (s *Service) Routes(p Provisioning) []route.Route {
 	hook := func(method string) route.Route {
 		return route.Route{Method: method, Path: "/api/channels/:kind/:id", Handler: s.webhook, Access: route.Public,
-			Response: route.Text(""), Relays: true, Errors: []api.Code{api.CodeNotFound},
+			Response: route.Text(""), Relays: true, Errors: []api.Code{api.CodeNotFound, api.CodeWebhookSignatureInvalid,
+				api.CodeWebhookVerifyRefused, api.CodeInvalidJSON, api.CodeInvalidBody, api.CodePayloadTooLarge,
+				api.CodeMethodNotAllowed, api.CodeWebhookNotKept},
 			Summary: "channel webhooks: Telegram updates (secret token header), WhatsApp Cloud API (GET `hub.challenge` with the verify token; POST signed with `X-Hub-Signature-256`); a forged delivery → 401, nothing kept"}
 	}
 	return []route.Route{

@@ -30,8 +30,9 @@ const maxConnections = 40
 // fails the answer is 503 and Telegram delivers the update again. Other
 // updates are answered 200 and dropped. Errors are JSON
 // {"error": "...", "code": "..."}: 405 METHOD_NOT_ALLOWED, 401
-// INVALID_SIGNATURE, 413 PAYLOAD_TOO_LARGE (over 1 MiB), 400 INVALID_JSON,
-// 503 CHANNEL_UNAVAILABLE.
+// WEBHOOK_SIGNATURE_INVALID, 413 PAYLOAD_TOO_LARGE (over 1 MiB), 400
+// INVALID_JSON, 503 WEBHOOK_NOT_KEPT: the codes WhatsApp's webhook answers
+// with, in the server's code table.
 func (d *Driver) ServeWebhook(w http.ResponseWriter, r *http.Request, b *channels.Binding, sink channels.Sink) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
@@ -39,7 +40,7 @@ func (d *Driver) ServeWebhook(w http.ResponseWriter, r *http.Request, b *channel
 		return
 	}
 	if !secretMatches(r.Header.Get(SecretHeader), b.WebhookSecret) {
-		writeError(w, http.StatusUnauthorized, "INVALID_SIGNATURE", "Missing or wrong "+SecretHeader)
+		writeError(w, http.StatusUnauthorized, "WEBHOOK_SIGNATURE_INVALID", "Missing or wrong "+SecretHeader)
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBody))
@@ -66,7 +67,7 @@ func (d *Driver) ServeWebhook(w http.ResponseWriter, r *http.Request, b *channel
 		if err := sink.Accept(r.Context(), u.in); err != nil {
 			d.log.WarnContext(r.Context(), "telegram: webhook update not accepted; Telegram will retry",
 				"binding", b.ID, "update_id", u.id, "err", err)
-			writeError(w, http.StatusServiceUnavailable, channels.CodeUnavailable, "The update could not be kept; retry later")
+			writeError(w, http.StatusServiceUnavailable, "WEBHOOK_NOT_KEPT", "The update could not be kept; Telegram delivers it again")
 			return
 		}
 	}

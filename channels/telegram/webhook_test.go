@@ -53,11 +53,11 @@ func TestServeWebhook(t *testing.T) {
 		status int
 		code   string
 	}{
-		{"forged secret", b, http.MethodPost, "s3cret_-Tokem", update, 401, "INVALID_SIGNATURE"},
-		{"longer secret", b, http.MethodPost, b.WebhookSecret + "x", update, 401, "INVALID_SIGNATURE"},
-		{"missing secret", b, http.MethodPost, "", update, 401, "INVALID_SIGNATURE"},
-		{"binding without secret", &channels.Binding{}, http.MethodPost, "", update, 401, "INVALID_SIGNATURE"},
-		{"binding without secret, any header", &channels.Binding{}, http.MethodPost, "x", update, 401, "INVALID_SIGNATURE"},
+		{"forged secret", b, http.MethodPost, "s3cret_-Tokem", update, 401, "WEBHOOK_SIGNATURE_INVALID"},
+		{"longer secret", b, http.MethodPost, b.WebhookSecret + "x", update, 401, "WEBHOOK_SIGNATURE_INVALID"},
+		{"missing secret", b, http.MethodPost, "", update, 401, "WEBHOOK_SIGNATURE_INVALID"},
+		{"binding without secret", &channels.Binding{}, http.MethodPost, "", update, 401, "WEBHOOK_SIGNATURE_INVALID"},
+		{"binding without secret, any header", &channels.Binding{}, http.MethodPost, "x", update, 401, "WEBHOOK_SIGNATURE_INVALID"},
 		{"GET", b, http.MethodGet, b.WebhookSecret, "", 405, "METHOD_NOT_ALLOWED"},
 		{"bad JSON", b, http.MethodPost, b.WebhookSecret, `{"update_id":`, 400, "INVALID_JSON"},
 		{"not an object", b, http.MethodPost, b.WebhookSecret, `[1,2]`, 400, "INVALID_JSON"},
@@ -81,8 +81,9 @@ func TestServeWebhook(t *testing.T) {
 		sink := newSink()
 		sink.accept = func(int, channels.Inbound) error { return errors.New("database down") }
 		w := serveOnce(d, b, sink, http.MethodPost, b.WebhookSecret, update)
-		if w.Code != http.StatusServiceUnavailable || strings.Contains(w.Body.String(), "database") {
-			t.Errorf("ServeWebhook with a failing sink = %d %s; want 503 without the cause", w.Code, w.Body)
+		if w.Code != http.StatusServiceUnavailable || strings.Contains(w.Body.String(), "database") ||
+			!strings.Contains(w.Body.String(), `"WEBHOOK_NOT_KEPT"`) {
+			t.Errorf("ServeWebhook with a failing sink = %d %s; want 503 WEBHOOK_NOT_KEPT without the cause", w.Code, w.Body)
 		}
 	})
 	t.Run("not a text message", func(t *testing.T) {

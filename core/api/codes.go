@@ -124,6 +124,9 @@ const (
 	CodeWalletExists              Code = "WALLET_EXISTS"
 	CodeWalletInUse               Code = "WALLET_IN_USE"
 	CodeWalletNotFound            Code = "WALLET_NOT_FOUND"
+	CodeWebhookNotKept            Code = "WEBHOOK_NOT_KEPT"
+	CodeWebhookSignatureInvalid   Code = "WEBHOOK_SIGNATURE_INVALID"
+	CodeWebhookVerifyRefused      Code = "WEBHOOK_VERIFY_REFUSED"
 )
 
 type codeSpec struct {
@@ -247,6 +250,9 @@ var codes = map[Code]codeSpec{
 	CodeWalletExists:              {400, "You already have a wallet"},
 	CodeWalletInUse:               {409, "This wallet is linked to another account"},
 	CodeWalletNotFound:            {404, "No wallet yet"},
+	CodeWebhookNotKept:            {503, "The delivery could not be kept; deliver it again"},
+	CodeWebhookSignatureInvalid:   {401, "Missing or invalid webhook signature"},
+	CodeWebhookVerifyRefused:      {403, "The verify token does not match"},
 }
 
 // Status is the code's HTTP status (500 for a code not in the table).

@@ -34,7 +34,7 @@ type Writer struct {
 
 	mu     sync.Mutex // guards buf, spare, timer, closed and err
 	buf    []byte
-	spare  []byte // the buffer last written out, reused for the next
+	spare  []byte      // the buffer last written out, reused for the next
 	timer  *time.Timer // armed while buf holds lines
 	closed bool
 	err    error // the underlying writer's first error, reported by Flush and Close
