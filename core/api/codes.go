@@ -88,6 +88,9 @@ const (
 	CodeSIWESignatureInvalid      Code = "SIWE_SIGNATURE_INVALID"
 	CodeSkillBadOutput            Code = "SKILL_BAD_OUTPUT"
 	CodeSkillCrashed              Code = "SKILL_CRASHED"
+	CodeSkillFailed               Code = "SKILL_FAILED"
+	CodeSkillOutputTooLarge       Code = "OUTPUT_TOO_LARGE"
+	CodeSkillHostCallLimit        Code = "HOST_CALL_LIMIT"
 	CodeSkillNameReserved         Code = "SKILL_NAME_RESERVED"
 	CodeSkillNameTaken            Code = "SKILL_NAME_TAKEN"
 	CodeSkillNotFound             Code = "SKILL_NOT_FOUND"
@@ -214,6 +217,9 @@ var codes = map[Code]codeSpec{
 	CodeSIWESignatureInvalid:      {401, "The signature is not the address's signature of the message"},
 	CodeSkillBadOutput:            {502, "The skill answered with malformed output"},
 	CodeSkillCrashed:              {502, "The skill crashed"},
+	CodeSkillFailed:               {500, "The skill failed without saying why"},
+	CodeSkillOutputTooLarge:       {500, "The skill's output is over the server's limit"},
+	CodeSkillHostCallLimit:        {500, "The skill made more host calls than one call may"},
 	CodeSkillNameReserved:         {403, "This skill name is reserved"},
 	CodeSkillNameTaken:            {403, "This skill name belongs to another author"},
 	CodeSkillNotFound:             {404, "No such skill or version"},

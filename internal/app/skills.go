@@ -135,7 +135,8 @@ func skillRoutes(g *gateway.Gateway, svc *skills.Service) []route.Route {
 		Query:   []route.Param{{Name: "X-Payment-Method", Header: true, Doc: "stripe, mpp or x402: how to pay when more than one way would"}},
 		Request: skillCall{Action: "simulate"},
 		Errors: []api.Code{api.CodeInvalidPluginID, api.CodeInvalidFieldType, api.CodeUnknownPlugin, api.CodeInvalidPaymentMethod,
-			api.CodePaymentMethodUnavailable, api.CodeSkillCrashed, api.CodeSkillTimeout, api.CodeSkillBadOutput},
+			api.CodePaymentMethodUnavailable, api.CodeSkillCrashed, api.CodeSkillTimeout, api.CodeSkillBadOutput, api.CodeSkillFailed,
+			api.CodeSkillOutputTooLarge, api.CodeSkillHostCallLimit},
 		Summary: "`{action, …}` runs the skill, answered with its own output; priced skills are paid like gateway calls"})
 }
 
