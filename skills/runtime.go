@@ -28,6 +28,11 @@ type Config struct {
 	// first [1 GiB]; negative: unbounded and unmanaged (tests that share one
 	// directory between runtimes).
 	CacheMaxBytes int64
+	// Shared, if set and CacheDir is empty, keeps compiled code for every
+	// runtime given the same cache, and is not closed with the runtime.
+	// Nothing is ever evicted from it: it is for a process that starts many
+	// short-lived runtimes of the same modules (a test suite), not a server.
+	Shared wazero.CompilationCache
 	// MaxModules bounds the compiled modules kept in memory, least recently
 	// used evicted first [32]; a compiled Go guest takes ≈ 13 MB.
 	MaxModules int
@@ -171,6 +176,8 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 			return nil, fmt.Errorf("skills cache dir: %w", err)
 		}
 		rc = rc.WithCompilationCache(cache)
+	} else if cfg.Shared != nil {
+		rc = rc.WithCompilationCache(cfg.Shared)
 	}
 	rt := wazero.NewRuntimeWithConfig(ctx, rc)
 	if err := instantiateWASI(ctx, rt); err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/agentbot/gateway/sdk/skill/abi"
 	"github.com/agentbot/gateway/skills/internal/interrupt"
 	"github.com/agentbot/gateway/skills/internal/testguests"
+	"github.com/tetratelabs/wazero"
 )
 
 // instanceCalls calls the echo guest for user and reports how many calls the
@@ -268,6 +269,25 @@ func TestCompile(t *testing.T) {
 		var ie *ImportError
 		if !errors.As(err, &ie) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Compile(%s) = %v; want an ImportError naming %s", tc.name, err, tc.want)
+		}
+	}
+}
+
+// A shared compilation cache outlives the runtimes that use it: closing one
+// leaves it working for the next.
+func TestSharedCacheOutlivesARuntime(t *testing.T) {
+	shared := wazero.NewCompilationCache()
+	defer shared.Close(context.Background())
+	for i := range 2 {
+		r, err := New(context.Background(), Config{Shared: shared, Log: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := instanceCalls(t, r, guest(t, r, "echo"), "u"); n != 1 {
+			t.Errorf("runtime %d: instanceCalls = %v; want 1", i, n)
+		}
+		if err := r.Close(context.Background()); err != nil {
+			t.Fatalf("runtime %d: Close = %v", i, err)
 		}
 	}
 }

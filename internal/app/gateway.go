@@ -104,7 +104,11 @@ func (m *Mounted) Close(ctx context.Context) error {
 // core server srv, and returns the gateway's, plugins', skills', billing and
 // OpenAI-compatible routes. The result must be closed, also when srv's
 // handler could not be built.
-func Mount(ctx context.Context, srv *server.Server, log *slog.Logger) (*Mounted, error) {
+func Mount(ctx context.Context, srv *server.Server, log *slog.Logger, opts ...Option) (*Mounted, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	m := &Mounted{}
 	fail := func(err error) (*Mounted, error) { return nil, errors.Join(err, m.Close(ctx)) }
 	cfg := srv.Config
@@ -123,7 +127,7 @@ func Mount(ctx context.Context, srv *server.Server, log *slog.Logger) (*Mounted,
 	if err != nil {
 		return fail(err)
 	}
-	skillSvc, err := newSkills(ctx, cfg, srv.Store, log)
+	skillSvc, err := newSkills(ctx, cfg, srv.Store, log, o)
 	if err != nil {
 		return fail(err)
 	}

@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/tetratelabs/wazero"
+
 	"github.com/agentbot/gateway/core/api"
 	"github.com/agentbot/gateway/core/config"
 	"github.com/agentbot/gateway/core/route"
@@ -52,12 +54,14 @@ func (d skillDispatcher) InvokeStream(ctx context.Context, req *provider.InvokeR
 }
 
 // newSkills starts the skills runtime and registers the shipped skills.
-func newSkills(ctx context.Context, cfg *config.Config, st *store.Store, log *slog.Logger) (*skills.Service, error) {
+func newSkills(ctx context.Context, cfg *config.Config, st *store.Store, log *slog.Logger, o options) (*skills.Service, error) {
 	sc := cfg.Skills
 	rcfg := skills.Config{MemoryPages: uint32(sc.MemoryMB * 16), Timeout: sc.Timeout, Fresh: sc.Fresh, Log: log,
 		Limits:       abi.Limits{MaxOutput: sc.MaxOutputBytes, MaxHostCalls: sc.MaxHostCalls},
 		MaxIdleBytes: int64(sc.WarmMB) << 20, MaxModules: sc.CacheModules}
-	if sc.CacheDiskMB > 0 {
+	if o.skillCache != nil {
+		rcfg.Shared = o.skillCache
+	} else if sc.CacheDiskMB > 0 {
 		rcfg.CacheDir, rcfg.CacheMaxBytes = filepath.Join(cfg.DataDir, "wasm-cache"), int64(sc.CacheDiskMB)<<20
 	}
 	rt, err := skills.New(ctx, rcfg)
@@ -143,4 +147,19 @@ func skillRoutes(g *gateway.Gateway, svc *skills.Service) []route.Route {
 // skillCall documents a skill's input: the action and its members.
 type skillCall struct {
 	Action string `json:"action" required:"true" doc:"the skill's action; the other members are its input"`
+}
+
+// Option changes how Mount assembles the application.
+type Option func(*options)
+
+type options struct {
+	skillCache wazero.CompilationCache
+}
+
+// SharedSkillCache makes the skills runtime keep compiled code in c, shared
+// with every runtime given c, instead of its on-disk cache
+// (skills.Config.Shared): for tests that mount the application many times
+// with the same skills, where each compile would otherwise start over.
+func SharedSkillCache(c wazero.CompilationCache) Option {
+	return func(o *options) { o.skillCache = c }
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/agentbot/gateway/plugins"
 	"github.com/agentbot/gateway/plugins/plugintest"
 	"github.com/agentbot/gateway/skills"
+	"github.com/tetratelabs/wazero"
 )
 
 func TestMain(m *testing.M) { plugintest.Main(m) }
@@ -161,13 +162,18 @@ func start(t *testing.T, vars map[string]string, tweaks ...func(*app.Mounted)) *
 
 // mountApp runs the whole application on SQLite with vars, as app.New
 // assembles it, on a test server.
+// wasmCache keeps the skills every test's application compiles: instant-split
+// alone takes seconds to compile under the race detector, and a dozen tests
+// ship it.
+var wasmCache = wazero.NewCompilationCache()
+
 func mountApp(t testing.TB, vars map[string]string, tweaks ...func(*app.Mounted)) (*servertest.Env, *app.Mounted) {
 	t.Helper()
 	var m *app.Mounted
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	se := servertest.New(t, "sqlite", vars, func(srv *server.Server) ([]route.Route, error) {
 		var err error
-		if m, err = app.Mount(context.Background(), srv, log); err != nil {
+		if m, err = app.Mount(context.Background(), srv, log, app.SharedSkillCache(wasmCache)); err != nil {
 			return nil, err
 		}
 		t.Cleanup(func() { m.Close(context.Background()) })
