@@ -2,6 +2,8 @@ package skills
 
 import (
 	"context"
+	"fmt"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -149,4 +151,60 @@ func itoa(n int) string {
 		b = append([]byte{byte('0' + n%10)}, b...)
 	}
 	return string(b)
+}
+
+// BenchmarkWarmInstanceMemory reports what one warm instance costs the
+// process while it waits in its user's pool: its linear memory as the runtime
+// counts it against MaxIdleBytes ("linear-KiB"), and the growth of the Go
+// heap and stacks per instance ("process-KiB"), each over 64 users'
+// instances (one per user; a user's pool keeps its own). For a Go guest
+// (echo) and an AssemblyScript one (verbs-as).
+func BenchmarkWarmInstanceMemory(b *testing.B) {
+	const users = 64
+	for _, g := range []struct {
+		name, input string
+		wasm        func(testing.TB) []byte
+	}{
+		{"go", `{}`, func(b testing.TB) []byte { return testguests.Wasm(b, "echo") }},
+		{"assemblyscript", `{"action":"echo"}`, func(b testing.TB) []byte { return testguests.AS(b, "verbs") }}} {
+		b.Run(g.name, func(b *testing.B) {
+			for b.Loop() {
+				r, err := New(context.Background(), Config{CacheDir: testCache, CacheMaxBytes: -1, Log: quiet, MaxIdle: users * 2})
+				if err != nil {
+					b.Fatal(err)
+				}
+				m, err := r.Compile(context.Background(), g.wasm(b))
+				if err != nil {
+					b.Fatal(err)
+				}
+				call := func(user string) {
+					if _, f, err := r.Call(context.Background(), m, Request{UserID: user, Input: []byte(g.input)}); err != nil || f != nil {
+						b.Fatal(f, err)
+					}
+				}
+				// One call first, so that what a runtime allocates once (the
+				// compiled code, the first pool) is not counted per instance.
+				call("warm-up")
+				before, idle0 := inUse(), r.IdleBytes()
+				for i := range users {
+					call(fmt.Sprint("user-", i))
+				}
+				if n := r.Idle(); n != users+1 {
+					b.Fatalf("%d warm instances; want %d", n, users+1)
+				}
+				after := inUse()
+				b.ReportMetric(float64(r.IdleBytes()-idle0)/users/1024, "linear-KiB")
+				b.ReportMetric(float64(after-before)/users/1024, "process-KiB")
+				r.Close(context.Background())
+			}
+		})
+	}
+}
+
+// inUse is the process's heap and stack memory in use after a collection.
+func inUse() int64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapInuse + ms.StackInuse)
 }

@@ -1,10 +1,12 @@
 package e2e
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -164,6 +166,8 @@ func TestLoad(t *testing.T) {
 		t.Errorf("%d of %d streams failed", streams.Failed, streams.Streams)
 	}
 
+	perConn := idleConnMemory(t, se.URL, 1000)
+
 	us := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 }
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n%s\n", load.Table(bare, health, read, rawEcho, echoFloor, echo, raw, skill))
@@ -184,7 +188,54 @@ func TestLoad(t *testing.T) {
 	goal("512 SSE streams: longest stall ≤ 100ms", fmt.Sprintf("%.1fms", us(streams.MaxStall)/1e3), streams.MaxStall <= 100*time.Millisecond)
 	fmt.Fprintf(&b, "(%d streams, %d chunks, p99 stall %.1fms, all done in %s; %d goroutines calling per scenario for %s)\n",
 		streams.Streams, streams.Chunks, us(streams.P99Stall)/1e3, streams.TotalTime.Round(time.Millisecond), cfg.Concurrency, cfg.Duration)
+	fmt.Fprintf(&b, "memory per idle keep-alive connection: %.1f KiB (heap and stacks, 1000 connections after one request each;\n"+
+		"  the client's side of each socket, ≈ 0.3 KiB, is in the figure); per warm skill instance: `go test -bench WarmInstanceMemory ./skills`\n",
+		float64(perConn)/1024)
 	t.Log(b.String())
+}
+
+// idleConnMemory opens n connections to url, makes one request on each and
+// leaves it idle (kept alive), and returns the growth of the process's heap
+// and stacks per connection: what the server holds for an idle client (with
+// the client's socket, which is small: no buffers are kept on this side).
+func idleConnMemory(t *testing.T, url string, n int) int64 {
+	t.Helper()
+	addr := strings.TrimPrefix(url, "http://")
+	before := memInUse()
+	conns := make([]net.Conn, 0, n)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range n {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatalf("idle connections: %v", err)
+		}
+		conns = append(conns, c)
+		if _, err := io.WriteString(c, "GET /api/health HTTP/1.1\r\nHost: "+addr+"\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(bufio.NewReaderSize(c, 1024), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Close {
+			t.Fatalf("idle connections: GET /api/health = %d, close %v; want 200 kept alive", resp.StatusCode, resp.Close)
+		}
+	}
+	return (memInUse() - before) / int64(n)
+}
+
+// memInUse is the process's heap and stack memory in use after a collection.
+func memInUse() int64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapInuse + ms.StackInuse)
 }
 
 // startProfiles starts a CPU profile into dir/cpu.pprof; the returned
