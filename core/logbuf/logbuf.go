@@ -67,7 +67,7 @@ func (b *Writer) Write(p []byte) (int, error) {
 		defer b.out.Unlock()
 		return b.w.Write(p)
 	}
-	if len(b.buf)+len(p) > b.size && len(b.buf) > 0 {
+	for len(b.buf) > 0 && len(b.buf)+len(p) > b.size { // others may log while it is written out
 		b.flushLocked()
 	}
 	if len(p) >= b.size { // too large to hold: out now, in order
