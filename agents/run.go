@@ -231,18 +231,6 @@ func (s *Service) defaultAgent(ctx context.Context, userID string) (string, erro
 	return list[0].ID, nil
 }
 
-// isLimit reports whether a run's error code is one of the loop's limits.
-func isLimit(code string) bool {
-	switch code {
-	case loop.CodeRoundTripsExceeded, loop.CodeDeadlineExceeded, loop.CodeBudgetExceeded, loop.CodeRepeatedToolCall:
-		return true
-	}
-	return false
-}
-
-var _ = errors.New
-var _ = isLimit
-
 func (s *Service) modelFor(a *store.Agent, m loop.Model) loop.Model {
 	if s.Model != nil {
 		return s.Model(a)

@@ -68,6 +68,13 @@ const (
 	CodeKeyLimitReached           Code = "KEY_LIMIT_REACHED"
 	CodeMemoryFull                Code = "MEMORY_FULL"
 	CodeMethodNotAllowed          Code = "METHOD_NOT_ALLOWED"
+	CodeMPPInvalidChallenge       Code = "INVALID_CHALLENGE"
+	CodeMPPInvalidPayload         Code = "INVALID_PAYLOAD"
+	CodeMPPMalformedCredential    Code = "MALFORMED_CREDENTIAL"
+	CodeMPPMethodUnsupported      Code = "METHOD_UNSUPPORTED"
+	CodeMPPPaymentExpired         Code = "PAYMENT_EXPIRED"
+	CodeMPPPaymentInsufficient    Code = "PAYMENT_INSUFFICIENT"
+	CodeMPPVerificationFailed     Code = "VERIFICATION_FAILED"
 	CodeNotFound                  Code = "NOT_FOUND"
 	CodePayloadTooLarge           Code = "PAYLOAD_TOO_LARGE"
 	CodePaymentMethodUnavailable  Code = "PAYMENT_METHOD_UNAVAILABLE"
@@ -77,6 +84,13 @@ const (
 	CodePluginUnavailable         Code = "PLUGIN_UNAVAILABLE"
 	CodePublishQuotaExceeded      Code = "PUBLISH_QUOTA_EXCEEDED"
 	CodeRateLimited               Code = "RATE_LIMITED"
+	CodeRunBudgetExceeded         Code = "BUDGET_EXCEEDED"
+	CodeRunCancelled              Code = "CANCELLED"
+	CodeRunDeadlineExceeded       Code = "DEADLINE_EXCEEDED"
+	CodeRunModelError             Code = "MODEL_ERROR"
+	CodeRunRepeatedToolCall       Code = "REPEATED_TOOL_CALL"
+	CodeRunRoundTripsExceeded     Code = "ROUND_TRIPS_EXCEEDED"
+	CodeRunTranscriptError        Code = "TRANSCRIPT_ERROR"
 	CodeSeedExportDisabled        Code = "SEED_EXPORT_DISABLED"
 	CodeShuttingDown              Code = "SHUTTING_DOWN"
 	CodeSIWEChainUnsupported      Code = "SIWE_CHAIN_UNSUPPORTED"
@@ -197,6 +211,13 @@ var codes = map[Code]codeSpec{
 	CodeKeyLimitReached:           {429, "API key limit reached"},
 	CodeMemoryFull:                {413, "The agent's memory is full"},
 	CodeMethodNotAllowed:          {405, "Method not allowed"},
+	CodeMPPInvalidChallenge:       {402, "The payment credential answers no challenge of this server's"},
+	CodeMPPInvalidPayload:         {402, "The payment credential's payload is invalid"},
+	CodeMPPMalformedCredential:    {402, "The payment credential is malformed"},
+	CodeMPPMethodUnsupported:      {400, "The payment method is not one this server accepts"},
+	CodeMPPPaymentExpired:         {402, "The payment challenge or authorization has expired"},
+	CodeMPPPaymentInsufficient:    {402, "The payment is less than the price"},
+	CodeMPPVerificationFailed:     {402, "The payment could not be verified or settled"},
 	CodeNotFound:                  {404, "Not found"},
 	CodePayloadTooLarge:           {413, "Request body too large"},
 	CodePaymentMethodUnavailable:  {400, "Machine payments are not enabled on this gateway; pay with stripe"},
@@ -206,6 +227,13 @@ var codes = map[Code]codeSpec{
 	CodePluginUnavailable:         {502, "The provider is unavailable; try again shortly"},
 	CodePublishQuotaExceeded:      {429, "Publish quota exceeded"},
 	CodeRateLimited:               {429, "Too many requests"},
+	CodeRunBudgetExceeded:         {422, "The run reached its budget"},
+	CodeRunCancelled:              {499, "The run was cancelled: the client went away"},
+	CodeRunDeadlineExceeded:       {422, "The run reached its deadline"},
+	CodeRunModelError:             {502, "The model failed"},
+	CodeRunRepeatedToolCall:       {422, "The model repeated the same tool call"},
+	CodeRunRoundTripsExceeded:     {422, "The run reached its limit of model round trips"},
+	CodeRunTranscriptError:        {502, "The conversation could not be stored"},
 	CodeSeedExportDisabled:        {403, "Seed export is disabled for security: the key is sealed on the server and never returned"},
 	CodeShuttingDown:              {503, "The server is shutting down; reconnect shortly"},
 	CodeSIWEChainUnsupported:      {401, "This chain is not accepted for sign-in"},
