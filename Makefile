@@ -47,7 +47,7 @@ test: build stripe-mock
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(call each,$(GO) test -race -count=1 -timeout 20m $(PKGS))
-	GO=$(GO) ./tools/fuzz.sh $(FUZZ_SHORT)
+	GO=$(GO) FUZZJOBS=$${FUZZJOBS:-2} ./tools/fuzz.sh $(FUZZ_SHORT)
 
 # Every fuzz target in turn, FUZZTIME each (tools/fuzz.sh; FUZZ_ONLY=core/mpp
 # narrows it to matching packages). `make test` runs them for FUZZ_SHORT each;
