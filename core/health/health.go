@@ -24,6 +24,7 @@ package health
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -90,7 +91,9 @@ type Handler struct {
 	// CacheFor, when positive, reuses one reading of the checks and host
 	// statistics for that long: a public endpoint polled by load balancers
 	// (or anyone, in a loop) must not cost a database ping and two procfs
-	// reads per request. Concurrent requests share the reading in flight.
+	// reads per request. Concurrent requests share the reading in flight,
+	// and its answer, encoded once: its timestamp and uptime are the
+	// reading's.
 	CacheFor time.Duration
 	// Components, if set, describes the node's moving parts (plugins, the
 	// job engine) for the report; it informs and never fails the check.
@@ -109,6 +112,11 @@ type reading struct {
 	mem      Memory
 	parts    map[string]any
 	err      error
+
+	// The answer, encoded once for every request the reading serves.
+	encode sync.Once
+	status int
+	body   []byte
 }
 
 // read evaluates the checks and statistics, or reuses a reading younger
@@ -188,44 +196,50 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
+	rd := h.read(r.Context(), h.now())
+	rd.encode.Do(func() { rd.status, rd.body = h.answer(rd) })
+	api.RawJSON(w, rd.status, rd.body)
+}
 
-	now := h.now()
-	ts := now.UTC().Format(time.RFC3339)
-	rd := h.read(r.Context(), now)
-	checks, checksOK, cpu, mem, err := rd.checks, rd.checksOK, rd.cpu, rd.mem, rd.err
-	if err != nil {
-		api.JSON(w, http.StatusInternalServerError, ErrorResponse{
-			Status: "error", Health: Unhealthy, Timestamp: ts, Checks: checks,
+// answer is the status and body that report rd: its time is the reading's,
+// so one encoding serves every request within CacheFor.
+func (h *Handler) answer(rd *reading) (int, []byte) {
+	ts := rd.at.UTC().Format(time.RFC3339)
+	if rd.err != nil {
+		return answerJSON(http.StatusInternalServerError, ErrorResponse{
+			Status: "error", Health: Unhealthy, Timestamp: ts, Checks: rd.checks,
 		})
-		return
 	}
-
 	started := h.Started
 	if started.IsZero() {
 		started = processStart
 	}
-	uptime := now.Sub(started).Seconds()
-	if uptime < 0 {
-		uptime = 0
-	}
-
+	uptime := max(rd.at.Sub(started).Seconds(), 0)
 	resp := Response{
 		Status:     "ok",
-		Health:     Level(cpu.Usage, mem.Usage),
+		Health:     Level(rd.cpu.Usage, rd.mem.Usage),
 		Timestamp:  ts,
-		CPU:        cpu,
-		Memory:     mem,
+		CPU:        rd.cpu,
+		Memory:     rd.mem,
 		Uptime:     round2(uptime),
-		Checks:     checks,
+		Checks:     rd.checks,
 		Components: rd.parts,
 	}
 	status := http.StatusOK
-	if !checksOK {
+	if !rd.checksOK {
 		resp.Status = "error"
 		resp.Health = Unhealthy
 		status = http.StatusServiceUnavailable
 	}
-	api.JSON(w, status, resp)
+	return answerJSON(status, resp)
+}
+
+func answerJSON(status int, v any) (int, []byte) {
+	b, err := json.Marshal(v)
+	if err != nil { // the types above always encode
+		return http.StatusInternalServerError, []byte(`{"error":"Internal server error","code":"INTERNAL"}`)
+	}
+	return status, b
 }
 
 // Level classifies cpu and memory usage percentages.

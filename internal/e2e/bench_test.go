@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/agentbot/gateway/plugins/plugintest"
 	"github.com/agentbot/gateway/sdk/provider"
+	"github.com/agentbot/gateway/tools/load"
 )
 
 // BenchmarkGatewayEcho measures what the gateway adds to a provider call: the
@@ -57,7 +59,7 @@ func BenchmarkGatewayEcho(b *testing.B) {
 		w.Write([]byte(`{}`))
 	}))
 	defer noop.Close()
-	b.Run("http-noop-floor", func(b *testing.B) { measureLatency(b, benchPost(b, hc, noop.URL, "", body)) })
+	b.Run("http-noop-floor", func(b *testing.B) { measureLatency(b, benchPost(b, noop.URL, "", body)) })
 	// The floor of any Go HTTP gateway in front of this plugin: a bare
 	// net/http handler making the same gRPC call, over the same client.
 	// What "gateway" adds beyond it is the gateway's own doing.
@@ -69,17 +71,43 @@ func BenchmarkGatewayEcho(b *testing.B) {
 		w.Write([]byte(`{}`))
 	}))
 	defer floor.Close()
-	b.Run("http-grpc-floor", func(b *testing.B) { measureLatency(b, benchPost(b, hc, floor.URL, "", body)) })
+	b.Run("http-grpc-floor", func(b *testing.B) { measureLatency(b, benchPost(b, floor.URL, "", body)) })
 	// The gateway's handler called in this process, with no connection: its
 	// own cost (middleware, authentication, payment step, dispatch over
 	// gRPC, usage record), without the HTTP round trip of "gateway".
 	b.Run("gateway-in-process", func(b *testing.B) { measureLatency(b, benchServe(b, se.Root, "/api/v1/gateway", key, body)) })
-	b.Run("gateway", func(b *testing.B) { measureLatency(b, benchPost(b, hc, se.URL+"/api/v1/gateway", key, body)) })
+	b.Run("gateway", func(b *testing.B) { measureLatency(b, benchPost(b, se.URL+"/api/v1/gateway", key, body)) })
+	// The same call through net/http's client: what the instrument adds.
+	b.Run("gateway-net-http-client", func(b *testing.B) {
+		measureLatency(b, benchPostNetHTTP(b, hc, se.URL+"/api/v1/gateway", key, body))
+	})
 }
 
 // benchPost returns a call that POSTs body to url (with the API key, if
-// any) and fails the benchmark unless the answer is 200.
-func benchPost(b testing.TB, hc *http.Client, url, key, body string) func() error {
+// any) and fails the benchmark unless the answer is 200. It goes through
+// load.Client, which makes the call on the calling goroutine: net/http's
+// client adds two goroutine hand-offs of its own to every call
+// (benchPostNetHTTP, measured beside it in BenchmarkGatewayEcho).
+func benchPost(b testing.TB, url, key, body string) func() error {
+	u, err := neturl.Parse(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := http.Header{"Content-Type": {"application/json"}}
+	if key != "" {
+		h.Set("Authorization", "Bearer "+key)
+	}
+	c, err := load.NewClient(url, h)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(c.Close)
+	call := c.Expect(200, "POST", u.RequestURI(), []byte(body))
+	return func() error { return call(context.Background()) }
+}
+
+// benchPostNetHTTP is benchPost through net/http's client.
+func benchPostNetHTTP(b testing.TB, hc *http.Client, url, key, body string) func() error {
 	return func() error {
 		req, _ := http.NewRequest("POST", url, strings.NewReader(body))
 		if key != "" {

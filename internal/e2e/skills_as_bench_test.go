@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net/http"
 	"strings"
 	"testing"
 
@@ -76,11 +75,10 @@ func BenchmarkSkillGuestsGateway(b *testing.B) {
 		b.Fatalf("hello-as published with isolation %v; want fresh", iso)
 	}
 	key := c.Header.Get("Authorization")
-	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
 	for _, tc := range []struct{ name, skill string }{{"baseline", "hello-go"}, {"as-fresh", "hello-as"}} {
 		b.Run(tc.name, func(b *testing.B) {
 			body := `{"plugin":"skill:` + tc.skill + `","action":"hello","name":"Ada"}`
-			measureLatency(b, benchPost(b, hc, se.URL+"/api/v1/gateway", strings.TrimPrefix(key, "Bearer "), body))
+			measureLatency(b, benchPost(b, se.URL+"/api/v1/gateway", strings.TrimPrefix(key, "Bearer "), body))
 		})
 	}
 }

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
@@ -91,11 +90,10 @@ func BenchmarkSkillCall(b *testing.B) {
 		se, key := skillApp(b, "pool")
 		measureLatency(b, benchServe(b, se.Root, "/api/v1/gateway", key, body))
 	})
-	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
 	for _, tc := range []struct{ name, isolation string }{{"gateway", "pool"}, {"gateway-fresh", "fresh"}} {
 		b.Run(tc.name, func(b *testing.B) {
 			se, key := skillApp(b, tc.isolation)
-			measureLatency(b, benchPost(b, hc, se.URL+"/api/v1/gateway", key, body))
+			measureLatency(b, benchPost(b, se.URL+"/api/v1/gateway", key, body))
 		})
 	}
 }

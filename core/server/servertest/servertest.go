@@ -171,7 +171,7 @@ func New(t testing.TB, backend string, env map[string]string, mount ...Mount) *E
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := slog.New(slog.DiscardHandler) // formats nothing
 	if testing.Verbose() {
 		// As `agentbot serve` logs: at AGENTBOT_LOG_LEVEL (info by default),
 		// buffered for AGENTBOT_LOG_BUFFER.
