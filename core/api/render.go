@@ -89,15 +89,18 @@ func writeJSON(w http.ResponseWriter, status int, contentType string, v any) {
 }
 
 // RawJSON writes b, a JSON document the caller encoded (and is sure of), with
-// status; a newline is added as JSON's encoding adds one.
+// status; a newline follows unless b ends with one, as JSON's encoding adds
+// one. b is not modified: it may be shared by concurrent requests.
 func RawJSON(w http.ResponseWriter, status int, b []byte) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
-	if n := len(b); n > 0 && b[n-1] != '\n' {
-		b = append(b, '\n')
-	}
 	_, _ = w.Write(b)
+	if n := len(b); n > 0 && b[n-1] != '\n' {
+		_, _ = w.Write(newline)
+	}
 }
+
+var newline = []byte{'\n'}
 
 // OK writes v with status 200.
 func OK(w http.ResponseWriter, v any) { JSON(w, http.StatusOK, v) }

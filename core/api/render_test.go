@@ -226,3 +226,21 @@ func TestJSON(t *testing.T) {
 		t.Errorf("JSON(unmarshalable) = %d %s; want 500 INTERNAL", rec.Code, rec.Body.String())
 	}
 }
+
+// RawJSON adds the newline without writing into the caller's slice: a body
+// encoded once may be written for many requests at once.
+func TestRawJSONLeavesTheBodyAlone(t *testing.T) {
+	b := make([]byte, 2, 16)
+	copy(b, "{}")
+	rec := httptest.NewRecorder()
+	api.RawJSON(rec, 200, b)
+	if got := rec.Body.String(); got != "{}\n" {
+		t.Errorf("RawJSON wrote %q; want %q", got, "{}\n")
+	}
+	if spare := b[:cap(b)][2]; spare != 0 {
+		t.Errorf("RawJSON wrote %q into the caller's spare capacity", spare)
+	}
+	if ct := rec.Header().Get("Content-Type"); ct != "application/json; charset=utf-8" {
+		t.Errorf("Content-Type = %q", ct)
+	}
+}

@@ -237,9 +237,11 @@ func (h *Handler) answer(rd *reading) (int, []byte) {
 func answerJSON(status int, v any) (int, []byte) {
 	b, err := json.Marshal(v)
 	if err != nil { // the types above always encode
-		return http.StatusInternalServerError, []byte(`{"error":"Internal server error","code":"INTERNAL"}`)
+		b, status = []byte(`{"error":"Internal server error","code":"INTERNAL"}`), http.StatusInternalServerError
 	}
-	return status, b
+	// With its newline, so that api.RawJSON, writing it for many requests at
+	// once, never appends to the shared slice.
+	return status, append(b, '\n')
 }
 
 // Level classifies cpu and memory usage percentages.
