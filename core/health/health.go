@@ -16,8 +16,9 @@
 //
 // When the host statistics cannot be read (for instance on a system without
 // /proc) the answer is 500 with {"status":"error","health":"unhealthy",
-// "timestamp":...}. When a dependency check fails the answer is 503 with
-// status "error", health "unhealthy" and the failing check reported as
+// "timestamp":...,"error":...,"code":"INTERNAL"}: the report's shape and the
+// API's error members together. When a dependency check fails the answer is
+// 503 with status "error", health "unhealthy" and the failing check reported as
 // "error: <message>" in checks.
 package health
 
@@ -165,12 +166,15 @@ type Response struct {
 	Components map[string]any `json:"components,omitempty"`
 }
 
-// ErrorResponse is the body when the host statistics cannot be read (500).
+// ErrorResponse is the body when the host statistics cannot be read (500):
+// the report's own fields, and the API's error members.
 type ErrorResponse struct {
 	Status    string            `json:"status"`
 	Health    string            `json:"health"`
 	Timestamp string            `json:"timestamp"`
 	Checks    map[string]string `json:"checks,omitempty"`
+	Error     string            `json:"error"`
+	Code      api.Code          `json:"code"`
 }
 
 // CPU is the load report.
@@ -208,6 +212,7 @@ func (h *Handler) answer(rd *reading) (int, []byte) {
 	if rd.err != nil {
 		return answerJSON(http.StatusInternalServerError, ErrorResponse{
 			Status: "error", Health: Unhealthy, Timestamp: ts, Checks: rd.checks,
+			Error: "The host's statistics could not be read", Code: api.CodeInternal,
 		})
 	}
 	started := h.Started

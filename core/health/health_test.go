@@ -189,7 +189,8 @@ func TestUnreadable(t *testing.T) {
 			if rec.Code != http.StatusInternalServerError {
 				t.Fatalf("status %d, want 500", rec.Code)
 			}
-			want := map[string]any{"status": "error", "health": "unhealthy", "timestamp": "2025-03-04T04:06:07Z"}
+			want := map[string]any{"status": "error", "health": "unhealthy", "timestamp": "2025-03-04T04:06:07Z",
+				"error": "The host's statistics could not be read", "code": "INTERNAL"}
 			if len(body) != len(want) {
 				t.Fatalf("body = %s, want exactly %v", rec.Body, want)
 			}
